@@ -39,3 +39,74 @@ pub fn expected_reward_derivative(m: &dyn QuantileMethod, r: &dyn Fn(f64) -> f64
         if p == 0.0 { 0.0 } else { ru * p * s }
     })
 }
+
+use crate::error::Result;
+use crate::method::{Method, MethodKind};
+use crate::tune::{Regime, TuneOptions, bon_integer, hedge_tune};
+
+/// The HedgeTune optimum of one method for a population curve `r(u)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PopulationOptimum {
+    /// Which method.
+    pub kind: MethodKind,
+    /// SBoN's number of candidates (None for the others).
+    pub n: Option<u64>,
+    /// The parameter to deploy (BoN: the integer n).
+    pub theta: f64,
+    /// The continuous root (equal to `theta` except for BoN).
+    pub theta_continuous: f64,
+    /// Regime of `f` on the range.
+    pub regime: Regime,
+    /// Expected true reward `f(θ)`.
+    pub expected_true_reward: f64,
+    /// KL to the reference at θ.
+    pub kl: f64,
+    /// Mean chosen quantile at θ.
+    pub mean_quantile: f64,
+    /// Expected candidates drawn at θ.
+    pub expected_samples: f64,
+}
+
+/// HedgeTune on the population: maximise `f(θ) = ∫ r p_θ` over `θ ∈ [lo, hi]`
+/// (BoN then applies the integer rule).
+///
+/// ```
+/// use hedge_math::{MethodKind, Regime, TuneOptions, population::tune, toy::toy_reward};
+/// let o = tune(MethodKind::Bon, None, 1.0, 1000.0, &toy_reward, &TuneOptions::default()).unwrap();
+/// assert_eq!((o.theta, o.regime), (12.0, Regime::Hacking));
+/// ```
+pub fn tune(
+    kind: MethodKind,
+    n: Option<u64>,
+    lo: f64,
+    hi: f64,
+    r: &(dyn Fn(f64) -> f64 + Sync),
+    opts: &TuneOptions,
+) -> Result<PopulationOptimum> {
+    // Validate the range ends as parameters first, so errors name the method.
+    let at = |t: f64| Method::new(kind, t, n);
+    at(lo)?;
+    at(hi)?;
+    let f = |t: f64| at(t).map_or(f64::NAN, |m| expected_reward(m.as_dyn(), r));
+    let df = |t: f64| at(t).map_or(f64::NAN, |m| expected_reward_derivative(m.as_dyn(), r));
+    let o = hedge_tune(lo, hi, f, df, opts)?;
+    let (theta, value) = if kind == MethodKind::Bon {
+        let (n_int, v) = bon_integer(o.theta, lo, hi, 1e-12, f);
+        (n_int as f64, v)
+    } else {
+        (o.theta, o.value)
+    };
+    let m = at(theta)?;
+    let m = m.as_dyn();
+    Ok(PopulationOptimum {
+        kind,
+        n,
+        theta,
+        theta_continuous: o.theta,
+        regime: o.regime,
+        expected_true_reward: value,
+        kl: m.kl(),
+        mean_quantile: m.mean_quantile(),
+        expected_samples: m.expected_samples(),
+    })
+}

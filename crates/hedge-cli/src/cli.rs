@@ -1,0 +1,64 @@
+//! Command-line definitions (clap).
+
+use clap::{Parser, Subcommand, ValueEnum};
+use hedge_math::MethodKind;
+
+use crate::cmd::kl::KlArgs;
+use crate::cmd::select::SelectArgs;
+use crate::cmd::toy::ToyArgs;
+
+/// hedge: hacking-aware inference-time alignment.
+///
+/// Best-of-n and its relatives pick a response by a proxy reward; pushed too far,
+/// the true reward falls (reward hacking). hedge computes where that happens and
+/// picks the parameter (n, μ, λ or β) that maximises the true reward.
+#[derive(Debug, Parser)]
+#[command(name = "hedge", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Synthetic problems: the paper's analytic toy example.
+    #[command(subcommand)]
+    Simulate(SimulateCommand),
+    /// KL, mean chosen quantile and cost of a method; the other methods at the same KL.
+    Kl(KlArgs),
+    /// Choose a candidate per JSON line of proxy scores (stdin or --input).
+    Select(SelectArgs),
+}
+
+/// `hedge simulate ...`
+#[derive(Debug, Subcommand)]
+pub enum SimulateCommand {
+    /// The paper's toy problem: proxy = quantile, true r(u) = u^12 (1-u)/C; HedgeTune for every method.
+    Toy(ToyArgs),
+}
+
+/// A method name on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// Best-of-n (parameter n).
+    Bon,
+    /// Best-of-Poisson (parameter μ: n = 1 + Poisson(μ)).
+    Bop,
+    /// Exponential tilt, the KL-optimal frontier (parameter λ).
+    Tilt,
+    /// Soft Best-of-n (parameter β; needs --n).
+    Sbon,
+}
+
+impl From<MethodArg> for MethodKind {
+    fn from(m: MethodArg) -> Self {
+        match m {
+            MethodArg::Bon => MethodKind::Bon,
+            MethodArg::Bop => MethodKind::Bop,
+            MethodArg::Tilt => MethodKind::Tilt,
+            MethodArg::Sbon => MethodKind::Sbon,
+        }
+    }
+}

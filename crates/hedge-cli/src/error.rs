@@ -1,0 +1,37 @@
+//! The command line's error type: every failure a user can cause, with where it happened.
+
+/// A failure of a `hedge` command. Displayed on stderr as `hedge: <message>`; exit code 1.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// An engine error (invalid parameter, range, ...).
+    #[error(transparent)]
+    Math(#[from] hedge_math::Error),
+    /// A bad line of JSON-lines input.
+    #[error("{source_name}:{line}: {message}")]
+    Input {
+        /// File name or `<stdin>`.
+        source_name: String,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A file could not be opened, read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path involved (`<stdin>`/`<stdout>` for the standard streams).
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// Result alias for the CLI.
+pub type Result<T> = std::result::Result<T, CliError>;
+
+impl CliError {
+    /// I/O error on a named path.
+    pub fn io(path: impl Into<String>, source: std::io::Error) -> Self {
+        CliError::Io { path: path.into(), source }
+    }
+}

@@ -1,0 +1,28 @@
+//! `hedge`: the command line of the hedge toolkit. See `hedge --help`.
+
+mod cli;
+mod cmd;
+mod error;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command, SimulateCommand};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Simulate(SimulateCommand::Toy(a)) => cmd::toy::run(a),
+        Command::Kl(a) => cmd::kl::run(a),
+        Command::Select(a) => cmd::select::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hedge: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

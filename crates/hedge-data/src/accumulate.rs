@@ -1,0 +1,713 @@
+//! Streaming accumulation of rows into the grouped (CSR) [`Calibration`] layout.
+//!
+//! Rows are appended in reading order. As long as every prompt's rows are contiguous (the usual case) the
+//! arrays are already grouped and [`Accumulator::finish`] only drops single-response prompts. When a prompt
+//! reappears after another one, the file is remembered as non-grouped and `finish` regroups the rows with a
+//! stable counting sort over the recorded runs.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::error::shorten;
+use crate::{Calibration, DataError, Location};
+
+const NONE: usize = usize::MAX;
+
+/// A response id: text, or an integer standing for its decimal text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ResponseKey<'a> {
+    Text(&'a [u8]),
+    Int(u64),
+}
+
+/// Accumulates rows of one source.
+pub(crate) struct Accumulator {
+    path: String,
+    prompt_col: String,
+    prompt_ids: Vec<String>,
+    index: HashMap<String, usize>,
+    /// Index of the current prompt, or `NONE` before the first row.
+    cur: usize,
+    proxy: Vec<f64>,
+    truth: Vec<f64>,
+    /// Runs of contiguous rows: (prompt index, first row). A run ends where the next one starts.
+    runs: Vec<(usize, usize)>,
+    /// Set once a prompt reappears after another prompt.
+    regroup: bool,
+    responses: Option<Responses>,
+}
+
+impl Accumulator {
+    /// `track_responses`: whether [`Accumulator::push`] gets response ids to check for duplicates.
+    pub(crate) fn new(path: &str, prompt_col: &str, track_responses: bool) -> Self {
+        Accumulator {
+            path: path.to_string(),
+            prompt_col: prompt_col.to_string(),
+            prompt_ids: Vec::new(),
+            index: HashMap::new(),
+            cur: NONE,
+            proxy: Vec::new(),
+            truth: Vec::new(),
+            runs: Vec::new(),
+            regroup: false,
+            responses: track_responses.then(Responses::default),
+        }
+    }
+
+    /// Number of rows pushed so far.
+    pub(crate) fn rows(&self) -> usize {
+        self.proxy.len()
+    }
+
+    /// Reserves room for the rest of a text file of `total` bytes, extrapolating from the `consumed` bytes
+    /// that held the rows pushed so far (with 10% slack: capacity that is never written costs no memory).
+    pub(crate) fn reserve_for_size(&mut self, consumed: u64, total: u64) {
+        let rows = self.rows();
+        if rows == 0 || consumed == 0 || total <= consumed {
+            return;
+        }
+        let per_row = consumed as f64 / rows as f64;
+        let remaining = ((total - consumed) as f64 / per_row * 1.1) as usize + 1024;
+        self.reserve(remaining);
+    }
+
+    /// Reserves room for `rows` more rows, if possible (a hint: a row count read from a corrupt file must not
+    /// abort the process, so allocation failure is ignored here).
+    pub(crate) fn reserve(&mut self, rows: usize) {
+        if self.proxy.try_reserve(rows).is_err() || self.truth.try_reserve(rows).is_err() {
+            self.proxy.shrink_to_fit();
+            self.truth.shrink_to_fit();
+        }
+    }
+
+    /// Sets the prompt of the next row(s). Cheap when the prompt is the current one (a byte comparison);
+    /// otherwise looks the id up and starts a new run.
+    #[inline]
+    pub(crate) fn set_prompt(&mut self, id: &[u8], location: Location) -> Result<(), DataError> {
+        if self.cur != NONE && self.prompt_ids[self.cur].as_bytes() == id {
+            return Ok(());
+        }
+        self.switch_prompt(id, location)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn switch_prompt(&mut self, id: &[u8], location: Location) -> Result<(), DataError> {
+        if id.is_empty() {
+            return Err(DataError::Missing {
+                path: self.path.clone(),
+                location,
+                column: self.prompt_col.clone(),
+            });
+        }
+        let Ok(id) = std::str::from_utf8(id) else {
+            return Err(DataError::malformed(
+                &self.path,
+                location,
+                format!("column \"{}\": value is not valid UTF-8", self.prompt_col),
+            ));
+        };
+        let row = self.proxy.len();
+        let (idx, reappears) = match self.index.get(id) {
+            Some(&idx) => (idx, true),
+            None => {
+                let idx = self.prompt_ids.len();
+                self.prompt_ids.push(id.to_string());
+                self.index.insert(id.to_string(), idx);
+                (idx, false)
+            }
+        };
+        self.runs.push((idx, row));
+        if reappears {
+            self.regroup = true;
+        }
+        if let Some(resp) = &mut self.responses {
+            resp.switch(self.cur, idx, reappears);
+        }
+        self.cur = idx;
+        Ok(())
+    }
+
+    /// Appends one row to the current prompt. `response` is the response id (ignored unless the accumulator
+    /// tracks responses; `None` or empty means "no id", which is not checked).
+    #[inline]
+    pub(crate) fn push(
+        &mut self,
+        response: Option<&[u8]>,
+        proxy: f64,
+        truth: f64,
+        location: Location,
+    ) -> Result<(), DataError> {
+        self.push_key(response.map(ResponseKey::Text), proxy, truth, location)
+    }
+
+    /// Like [`Accumulator::push`], with the response id given as text or as an integer (an integer id equals
+    /// the text of its decimal form).
+    #[inline]
+    pub(crate) fn push_key(
+        &mut self,
+        response: Option<ResponseKey<'_>>,
+        proxy: f64,
+        truth: f64,
+        location: Location,
+    ) -> Result<(), DataError> {
+        debug_assert!(self.cur != NONE, "set_prompt must be called before push");
+        if let (Some(resp), Some(key)) = (&mut self.responses, response) {
+            if !resp.insert(key) {
+                return Err(self.duplicate(key, location));
+            }
+        }
+        self.proxy.push(proxy);
+        self.truth.push(truth);
+        Ok(())
+    }
+
+    #[cold]
+    fn duplicate(&self, key: ResponseKey<'_>, location: Location) -> DataError {
+        let response = match key {
+            ResponseKey::Text(t) => shorten(t),
+            ResponseKey::Int(n) => n.to_string(),
+        };
+        DataError::DuplicateResponse {
+            path: self.path.clone(),
+            location,
+            prompt: self.prompt_ids[self.cur].clone(),
+            response,
+        }
+    }
+
+    /// Groups the rows, drops single-response prompts and builds the [`Calibration`].
+    pub(crate) fn finish(self, source: String) -> Result<Calibration, DataError> {
+        let Accumulator {
+            path,
+            mut prompt_ids,
+            proxy,
+            truth,
+            runs,
+            regroup,
+            ..
+        } = self;
+        let n = proxy.len();
+        if n == 0 {
+            return Err(DataError::Empty { path });
+        }
+        let (offsets, mut proxy, mut truth) = if !regroup {
+            // One run per prompt, in prompt order.
+            let offsets: Vec<usize> = runs.iter().map(|r| r.1).chain([n]).collect();
+            (offsets, proxy, truth)
+        } else {
+            regroup_runs(prompt_ids.len(), &runs, proxy, truth)
+        };
+
+        let singles = offsets.windows(2).filter(|w| w[1] - w[0] < 2).count();
+        let mut offsets = offsets;
+        if singles > 0 {
+            let mut kept_ids = Vec::with_capacity(prompt_ids.len() - singles);
+            let mut kept_offsets = Vec::with_capacity(prompt_ids.len() - singles + 1);
+            kept_offsets.push(0);
+            let mut w = 0;
+            for (i, id) in prompt_ids.into_iter().enumerate() {
+                let (s, e) = (offsets[i], offsets[i + 1]);
+                if e - s < 2 {
+                    continue;
+                }
+                proxy.copy_within(s..e, w);
+                truth.copy_within(s..e, w);
+                w += e - s;
+                kept_offsets.push(w);
+                kept_ids.push(id);
+            }
+            proxy.truncate(w);
+            truth.truncate(w);
+            prompt_ids = kept_ids;
+            offsets = kept_offsets;
+        }
+        if prompt_ids.is_empty() {
+            return Err(DataError::NoMultiResponsePrompt {
+                path,
+                prompts: singles,
+            });
+        }
+        shrink(&mut proxy);
+        shrink(&mut truth);
+        Ok(Calibration {
+            prompt_ids,
+            offsets,
+            proxy,
+            truth,
+            skipped_single: singles,
+            rows_read: n,
+            source,
+        })
+    }
+}
+
+/// Releases spare capacity when it is large (more than 1/8 of the length).
+fn shrink(v: &mut Vec<f64>) {
+    if v.capacity() - v.len() > v.len() / 8 {
+        v.shrink_to_fit();
+    }
+}
+
+/// Stable counting sort of the rows by prompt, run by run.
+fn regroup_runs(
+    prompts: usize,
+    runs: &[(usize, usize)],
+    proxy: Vec<f64>,
+    truth: Vec<f64>,
+) -> (Vec<usize>, Vec<f64>, Vec<f64>) {
+    let n = proxy.len();
+    let run_end = |i: usize| runs.get(i + 1).map_or(n, |r| r.1);
+    let mut counts = vec![0usize; prompts];
+    for (i, &(p, start)) in runs.iter().enumerate() {
+        counts[p] += run_end(i) - start;
+    }
+    let mut offsets = Vec::with_capacity(prompts + 1);
+    offsets.push(0);
+    let mut total = 0;
+    for c in &counts {
+        total += c;
+        offsets.push(total);
+    }
+    let mut cursor: Vec<usize> = offsets[..prompts].to_vec();
+    let mut new_proxy = vec![0.0; n];
+    let mut new_truth = vec![0.0; n];
+    for (i, &(p, start)) in runs.iter().enumerate() {
+        let end = run_end(i);
+        let len = end - start;
+        let at = cursor[p];
+        new_proxy[at..at + len].copy_from_slice(&proxy[start..end]);
+        new_truth[at..at + len].copy_from_slice(&truth[start..end]);
+        cursor[p] += len;
+    }
+    (offsets, new_proxy, new_truth)
+}
+
+/// Response-id bookkeeping for the duplicate check.
+///
+/// The ids of the current prompt are in `active`. When the prompt changes, its set is frozen into a compact
+/// form (the small-integer bitset plus the indices of its other ids in a shared text arena) so that a prompt
+/// reappearing later (non-grouped file) is still checked exactly: on its first reappearance, its frozen set is
+/// thawed into a persistent live set used from then on. Each prompt is thawed at most once, so a non-grouped
+/// file is checked in linear time. The common case (small integer ids) stores no text at all.
+#[derive(Default)]
+struct Responses {
+    /// Texts of ids that are not small integers (each stored once per prompt).
+    arena: Vec<u8>,
+    /// End of each arena entry.
+    entry_ends: Vec<usize>,
+    /// Live set of the current prompt, unless that prompt is persistent.
+    active: KeySet,
+    /// Per prompt: its frozen set, from leaving it after its first run until it reappears.
+    frozen: Vec<Option<Frozen>>,
+    /// Live sets of prompts that have reappeared.
+    persistent: HashMap<usize, KeySet>,
+    /// Whether the current prompt uses a persistent set.
+    current_persistent: bool,
+    /// The current prompt (`NONE` before the first row).
+    current: usize,
+}
+
+/// A frozen response-id set: bitset words and arena entry indices.
+struct Frozen {
+    bits: Box<[u64]>,
+    entries: Box<[usize]>,
+}
+
+impl Responses {
+    /// Leaves prompt `from` (or `NONE`) for prompt `to`.
+    fn switch(&mut self, from: usize, to: usize, reappears: bool) {
+        if from != NONE && !self.current_persistent {
+            let frozen = self.active.freeze();
+            if self.frozen.len() <= from {
+                self.frozen.resize_with(from + 1, || None);
+            }
+            self.frozen[from] = Some(frozen);
+        }
+        self.current = to;
+        self.current_persistent = reappears;
+        if reappears && !self.persistent.contains_key(&to) {
+            let frozen = self.frozen.get_mut(to).and_then(Option::take);
+            let set = KeySet::thaw(frozen, &self.arena, &self.entry_ends);
+            self.persistent.insert(to, set);
+        }
+    }
+
+    /// Records an id for the current prompt; returns false if the prompt already has it. Empty ids are not
+    /// recorded.
+    #[inline]
+    fn insert(&mut self, key: ResponseKey<'_>) -> bool {
+        let set = if self.current_persistent {
+            self.persistent
+                .get_mut(&self.current)
+                .expect("persistent set exists")
+        } else {
+            &mut self.active
+        };
+        match key {
+            ResponseKey::Text([]) => true,
+            ResponseKey::Text(t) => set.insert(t, &mut self.arena, &mut self.entry_ends),
+            ResponseKey::Int(n) if n < SMALL_INT_LIMIT => set.insert_small(n as usize),
+            ResponseKey::Int(n) => {
+                let mut buf = [0u8; 24];
+                set.insert(
+                    crate::numeric::format_u64(n, &mut buf),
+                    &mut self.arena,
+                    &mut self.entry_ends,
+                )
+            }
+        }
+    }
+}
+
+fn entry_text<'a>(arena: &'a [u8], ends: &[usize], entry: usize) -> &'a [u8] {
+    let start = if entry == 0 { 0 } else { ends[entry - 1] };
+    &arena[start..ends[entry]]
+}
+
+/// A set of response ids: a bitset for small canonical integers, and 64-bit hashes (with a byte-exact check
+/// on a hash match) for everything else.
+#[derive(Default)]
+struct KeySet {
+    bits: Vec<u64>,
+    /// Hash → arena entry of the first id with that hash.
+    map: HashMap<u64, usize, BuildHasherDefault<IdentityHasher>>,
+    /// Entries whose hash matched a different id (true 64-bit collisions; practically never used).
+    overflow: Vec<usize>,
+    /// All arena entries of this set.
+    entries: Vec<usize>,
+}
+
+impl KeySet {
+    /// Empties the set into its frozen form.
+    fn freeze(&mut self) -> Frozen {
+        let used = self.bits.iter().rposition(|&w| w != 0).map_or(0, |i| i + 1);
+        let frozen = Frozen {
+            bits: self.bits[..used].into(),
+            entries: std::mem::take(&mut self.entries).into(),
+        };
+        self.bits.clear();
+        if self.map.capacity() > 1 << 16 {
+            self.map = HashMap::default();
+        } else {
+            self.map.clear();
+        }
+        self.overflow.clear();
+        frozen
+    }
+
+    /// Rebuilds a live set from its frozen form.
+    fn thaw(frozen: Option<Frozen>, arena: &[u8], ends: &[usize]) -> KeySet {
+        let mut set = KeySet::default();
+        if let Some(f) = frozen {
+            set.bits = f.bits.into_vec();
+            for &e in f.entries.iter() {
+                set.add_entry(e, arena, ends);
+            }
+        }
+        set
+    }
+
+    /// Adds an existing arena entry known not to be in the set.
+    fn add_entry(&mut self, entry: usize, arena: &[u8], ends: &[usize]) {
+        match self.map.entry(hash_bytes(entry_text(arena, ends, entry))) {
+            Entry::Vacant(v) => {
+                v.insert(entry);
+            }
+            Entry::Occupied(_) => self.overflow.push(entry),
+        }
+        self.entries.push(entry);
+    }
+
+    /// Inserts a small integer id (below [`SMALL_INT_LIMIT`]); returns false if the set already holds it.
+    #[inline]
+    fn insert_small(&mut self, n: usize) -> bool {
+        let (word, mask) = (n >> 6, 1u64 << (n & 63));
+        if word >= self.bits.len() {
+            self.bits.resize(word + 1, 0);
+        }
+        let seen = self.bits[word] & mask != 0;
+        self.bits[word] |= mask;
+        !seen
+    }
+
+    /// Inserts the id `text`, appending it to the arena if it is new and not a small integer. Returns false
+    /// if the set already holds it.
+    #[inline]
+    fn insert(&mut self, text: &[u8], arena: &mut Vec<u8>, ends: &mut Vec<usize>) -> bool {
+        if let Some(n) = small_int(text) {
+            return self.insert_small(n);
+        }
+        let new_entry = ends.len();
+        match self.map.entry(hash_bytes(text)) {
+            Entry::Vacant(e) => {
+                e.insert(new_entry);
+            }
+            Entry::Occupied(e) => {
+                if entry_text(arena, ends, *e.get()) == text
+                    || self
+                        .overflow
+                        .iter()
+                        .any(|&o| entry_text(arena, ends, o) == text)
+                {
+                    return false;
+                }
+                self.overflow.push(new_entry);
+            }
+        }
+        arena.extend_from_slice(text);
+        ends.push(arena.len());
+        self.entries.push(new_entry);
+        true
+    }
+}
+
+/// Integer ids below this are kept in a bitset.
+const SMALL_INT_LIMIT: u64 = 1 << 20;
+
+/// Parses a canonical decimal integer below [`SMALL_INT_LIMIT`] ("0", "17", not "017", "+1" or " 1").
+#[inline]
+fn small_int(text: &[u8]) -> Option<usize> {
+    if text.is_empty() || text.len() > 7 || (text[0] == b'0' && text.len() > 1) {
+        return None;
+    }
+    let mut n = 0usize;
+    for &b in text {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + (b - b'0') as usize;
+    }
+    (n < SMALL_INT_LIMIT as usize).then_some(n)
+}
+
+/// A fast, well-mixed 64-bit hash of a short byte string.
+#[inline]
+fn hash_bytes(text: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = (text.len() as u64).wrapping_mul(K);
+    let mut chunks = text.chunks_exact(8);
+    for c in &mut chunks {
+        let v = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        h = (h ^ v).wrapping_mul(K).rotate_left(29);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut buf = [0u8; 8];
+        buf[..rest.len()].copy_from_slice(rest);
+        h = (h ^ u64::from_le_bytes(buf))
+            .wrapping_mul(K)
+            .rotate_left(29);
+    }
+    // murmur3 finaliser
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// Hasher for keys that are already hashes.
+#[derive(Default)]
+struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acc(track: bool) -> Accumulator {
+        Accumulator::new("t.csv", "prompt_id", track)
+    }
+
+    #[test]
+    fn small_ints() {
+        assert_eq!(small_int(b"0"), Some(0));
+        assert_eq!(small_int(b"999999"), Some(999_999));
+        assert_eq!(small_int(b"01"), None);
+        assert_eq!(small_int(b"+1"), None);
+        assert_eq!(small_int(b"1a"), None);
+        assert_eq!(small_int(b"9999999"), None);
+        assert_eq!(small_int(b""), None);
+    }
+
+    #[test]
+    fn grouped_and_regrouped() {
+        let mut a = acc(false);
+        let rows = [
+            ("a", 1.0),
+            ("a", 2.0),
+            ("b", 3.0),
+            ("c", 4.0),
+            ("b", 5.0),
+            ("a", 6.0),
+            ("c", 7.0),
+            ("d", 8.0),
+        ];
+        for (i, (p, x)) in rows.iter().enumerate() {
+            let loc = Location::Line(i as u64 + 2);
+            a.set_prompt(p.as_bytes(), loc).unwrap();
+            a.push(None, *x, -x, loc).unwrap();
+        }
+        let c = a.finish("t.csv".into()).unwrap();
+        assert_eq!(c.prompt_ids, ["a", "b", "c"]);
+        assert_eq!(c.offsets, [0, 3, 5, 7]);
+        assert_eq!(c.proxy, [1.0, 2.0, 6.0, 3.0, 5.0, 4.0, 7.0]);
+        assert_eq!(c.truth, [-1.0, -2.0, -6.0, -3.0, -5.0, -4.0, -7.0]);
+        assert_eq!(c.skipped_single, 1);
+        assert_eq!(c.rows_read, 8);
+    }
+
+    #[test]
+    fn duplicate_ids_across_runs() {
+        let mut a = acc(true);
+        let rows = [
+            ("a", "x"),
+            ("a", "1"),
+            ("b", "x"),
+            ("b", "1"),
+            ("a", "y"),
+            ("c", "1"),
+            ("a", "x"),
+        ];
+        let mut err = None;
+        for (i, (p, r)) in rows.iter().enumerate() {
+            let loc = Location::Line(i as u64 + 2);
+            a.set_prompt(p.as_bytes(), loc).unwrap();
+            if let Err(e) = a.push(Some(r.as_bytes()), 0.0, 0.0, loc) {
+                err = Some(e);
+                break;
+            }
+        }
+        let err = err.expect("duplicate detected").to_string();
+        assert_eq!(err, "t.csv:8: duplicate response id \"x\" for prompt \"a\"");
+    }
+
+    #[test]
+    fn duplicate_small_int_across_runs() {
+        let mut a = acc(true);
+        let rows = [
+            ("a", "0"),
+            ("a", "1"),
+            ("b", "0"),
+            ("a", "2"),
+            ("b", "1"),
+            ("a", "1"),
+        ];
+        let mut failed_at = None;
+        for (i, (p, r)) in rows.iter().enumerate() {
+            let loc = Location::Row(i as u64 + 1);
+            a.set_prompt(p.as_bytes(), loc).unwrap();
+            if a.push(Some(r.as_bytes()), 0.0, 0.0, loc).is_err() {
+                failed_at = Some(i);
+                break;
+            }
+        }
+        assert_eq!(failed_at, Some(5));
+    }
+
+    #[test]
+    fn many_string_ids_are_distinct() {
+        let mut a = acc(true);
+        a.set_prompt(b"p", Location::Line(1)).unwrap();
+        for i in 0..20_000u64 {
+            let id = format!("resp-{i}");
+            a.push(Some(id.as_bytes()), 0.0, 0.0, Location::Line(i + 2))
+                .unwrap();
+        }
+        assert!(
+            a.push(Some(b"resp-123"), 0.0, 0.0, Location::Line(0))
+                .is_err()
+        );
+        // Same ids under another prompt are fine.
+        a.set_prompt(b"q", Location::Line(1)).unwrap();
+        a.push(Some(b"resp-123"), 0.0, 0.0, Location::Line(0))
+            .unwrap();
+        a.push(Some(b""), 0.0, 0.0, Location::Line(0)).unwrap();
+        a.push(None, 0.0, 0.0, Location::Line(0)).unwrap();
+    }
+
+    #[test]
+    fn simulated_hash_collision_is_checked_exactly() {
+        let (mut arena, mut ends) = (Vec::new(), Vec::new());
+        let mut set = KeySet::default();
+        assert!(set.insert(b"abc", &mut arena, &mut ends));
+        // Pretend "zzz" has the same hash as "abc" (entry 0).
+        set.map.insert(hash_bytes(b"zzz"), 0);
+        assert!(set.insert(b"zzz", &mut arena, &mut ends));
+        assert_eq!(set.overflow, [1]);
+        assert!(!set.insert(b"zzz", &mut arena, &mut ends));
+        assert!(!set.insert(b"abc", &mut arena, &mut ends));
+        assert!(set.insert(b"5", &mut arena, &mut ends));
+        assert!(!set.insert(b"5", &mut arena, &mut ends));
+        // Freezing and thawing keeps every id.
+        let frozen = set.freeze();
+        assert!(set.insert(b"abc", &mut arena, &mut ends));
+        let mut thawed = KeySet::thaw(Some(frozen), &arena, &ends);
+        for id in [&b"abc"[..], b"zzz", b"5"] {
+            assert!(!thawed.insert(id, &mut arena, &mut ends));
+        }
+        assert!(thawed.insert(b"6", &mut arena, &mut ends));
+    }
+
+    proptest::proptest! {
+        /// The duplicate check agrees with a naive set of (prompt, response) pairs, grouped or not.
+        #[test]
+        fn duplicate_check_matches_model(
+            rows in proptest::collection::vec((0..4usize, 0..8usize), 1..60)
+        ) {
+            const IDS: [&str; 8] = ["0", "1", "07", "a", "b", "100000000", "bb", "2"];
+            let mut a = acc(true);
+            let mut seen = std::collections::HashSet::new();
+            for (i, &(p, r)) in rows.iter().enumerate() {
+                let loc = Location::Row(i as u64 + 1);
+                a.set_prompt(format!("p{p}").as_bytes(), loc).unwrap();
+                let fresh = seen.insert((p, r));
+                // Integer keys must behave exactly like their decimal text.
+                let key = match IDS[r].parse::<u64>() {
+                    Ok(n) if i % 2 == 0 && n.to_string() == IDS[r] => ResponseKey::Int(n),
+                    _ => ResponseKey::Text(IDS[r].as_bytes()),
+                };
+                let result = a.push_key(Some(key), 0.0, 0.0, loc);
+                proptest::prop_assert_eq!(result.is_ok(), fresh, "row {}", i);
+                if !fresh {
+                    break;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn absurd_reservations_do_not_abort() {
+        let mut a = acc(false);
+        a.reserve(usize::MAX / 2);
+        a.reserve_for_size(1, u64::MAX);
+        a.set_prompt(b"p", Location::Row(1)).unwrap();
+        a.push(None, 1.0, 1.0, Location::Row(1)).unwrap();
+        a.push(None, 2.0, 2.0, Location::Row(2)).unwrap();
+        assert_eq!(a.finish("t".into()).unwrap().num_rows(), 2);
+    }
+
+    #[test]
+    fn hash_is_spread() {
+        let a = hash_bytes(b"abc");
+        let b = hash_bytes(b"abd");
+        let c = hash_bytes(b"abc\0");
+        assert_ne!(a, b);
+        assert_ne!(a, c);
+    }
+}

@@ -1,0 +1,400 @@
+//! JSON lines loading.
+//!
+//! Each non-blank line must be one JSON object. Only the needed keys are decoded (borrowing from the line
+//! buffer where possible); all other keys are skipped without building values.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::io::{BufRead, BufReader, Read, Write};
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use crate::accumulate::Accumulator;
+use crate::error::shorten;
+use crate::numeric::{num_error, parse_f64};
+use crate::{Calibration, DataError, LoadOptions, Location};
+
+const PROMPT: usize = 0;
+const PROXY: usize = 1;
+const TRUE: usize = 2;
+const RESPONSE: usize = 3;
+
+/// Loads JSON lines.
+///
+/// `size`: the input's size in bytes, if known, to size the arrays up front.
+pub(crate) fn load_jsonl<R: Read>(
+    reader: R,
+    name: &str,
+    opts: &LoadOptions,
+    size: Option<u64>,
+) -> Result<Calibration, DataError> {
+    let mut reader = BufReader::with_capacity(1 << 17, reader);
+    let mut buf = Vec::with_capacity(256);
+    let mut line_no: u64 = 0;
+    let mut consumed: u64 = 0;
+    let mut columns: Option<[Option<String>; 4]> = None;
+    let mut acc: Option<Accumulator> = None;
+    let mut int_buf = IntBuf::default();
+    let mut resp_buf = IntBuf::default();
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| DataError::io(name, e))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        consumed += n as u64;
+        let mut line = &buf[..];
+        if line_no == 1 {
+            line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+        }
+        let line = line.trim_ascii();
+        if line.is_empty() {
+            continue;
+        }
+        let loc = Location::Line(line_no);
+        if line[0] != b'{' {
+            let message = if line[0] == b'[' {
+                "expected one JSON object per line (JSON lines); a JSON array is not supported"
+                    .to_string()
+            } else {
+                format!(
+                    "expected a JSON object, found \"{}\"",
+                    shorten(&line[..line.len().min(40)])
+                )
+            };
+            return Err(DataError::malformed(name, loc, message));
+        }
+        let cols = match &columns {
+            Some(c) => c,
+            None => {
+                let c = resolve_columns(line, name, loc, opts)?;
+                acc = Some(Accumulator::new(
+                    name,
+                    opts.prompt_column(),
+                    c[RESPONSE].is_some(),
+                ));
+                columns.insert(c)
+            }
+        };
+        let acc = acc
+            .as_mut()
+            .expect("accumulator exists once columns are resolved");
+        if acc.rows() == crate::csv_load::SIZE_SAMPLE_ROWS {
+            if let Some(total) = size {
+                acc.reserve_for_size(consumed - n as u64, total);
+            }
+        }
+        let seed = RowSeed { cols };
+        let mut de = serde_json::Deserializer::from_slice(line);
+        let cells = seed
+            .deserialize(&mut de)
+            .and_then(|c| de.end().map(|_| c))
+            .map_err(|e| json_error(e, name, loc))?;
+        let col = |role: usize| cols[role].as_deref().unwrap_or("");
+
+        // prompt id
+        let prompt: &[u8] = match &cells[PROMPT] {
+            Cell::Str(s) => s.as_bytes(),
+            Cell::U64(v) => int_buf.format(*v),
+            Cell::I64(v) => int_buf.format(*v),
+            Cell::Absent | Cell::Null => b"",
+            other => {
+                return Err(DataError::malformed(
+                    name,
+                    loc,
+                    format!(
+                        "column \"{}\": expected a string or an integer, found {}",
+                        col(PROMPT),
+                        other.describe()
+                    ),
+                ));
+            }
+        };
+        acc.set_prompt(prompt, loc)?;
+        let proxy = number(&cells[PROXY], false, name, loc, col(PROXY))?;
+        let truth = number(&cells[TRUE], true, name, loc, col(TRUE))?;
+        let response: Option<&[u8]> = match &cells[RESPONSE] {
+            Cell::Str(s) => Some(s.as_bytes()),
+            Cell::U64(v) => Some(resp_buf.format(*v)),
+            Cell::I64(v) => Some(resp_buf.format(*v)),
+            Cell::F64(v) => Some(resp_buf.format(*v)),
+            Cell::Bool(v) => Some(resp_buf.format(*v)),
+            Cell::Absent | Cell::Null => None,
+            Cell::Nested(what) => {
+                return Err(DataError::malformed(
+                    name,
+                    loc,
+                    format!(
+                        "column \"{}\": expected a string or a number, found {what}",
+                        col(RESPONSE)
+                    ),
+                ));
+            }
+        };
+        acc.push(response, proxy, truth, loc)?;
+    }
+    match acc {
+        Some(acc) => acc.finish(name.to_string()),
+        None => Err(DataError::Empty {
+            path: name.to_string(),
+        }),
+    }
+}
+
+/// Checks the first object's keys and decides the column of each role.
+fn resolve_columns(
+    line: &[u8],
+    name: &str,
+    loc: Location,
+    opts: &LoadOptions,
+) -> Result<[Option<String>; 4], DataError> {
+    let first: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(line).map_err(|e| json_error(e, name, loc))?;
+    let missing = |col: &str| DataError::MissingColumn {
+        path: name.to_string(),
+        column: col.to_string(),
+        available: first.keys().cloned().collect(),
+    };
+    for col in [
+        opts.prompt_column(),
+        opts.proxy_column(),
+        opts.true_column(),
+    ] {
+        if !first.contains_key(col) {
+            return Err(missing(col));
+        }
+    }
+    let response = opts
+        .resolve_response(|c| first.contains_key(c))
+        .map_err(missing)?;
+    Ok([
+        Some(opts.prompt_column().to_string()),
+        Some(opts.proxy_column().to_string()),
+        Some(opts.true_column().to_string()),
+        response.map(str::to_string),
+    ])
+}
+
+/// Converts a numeric cell.
+#[inline]
+fn number(
+    cell: &Cell<'_>,
+    allow_bool: bool,
+    name: &str,
+    loc: Location,
+    column: &str,
+) -> Result<f64, DataError> {
+    match cell {
+        Cell::F64(v) if v.is_finite() => Ok(*v),
+        Cell::F64(v) => Err(DataError::NonFinite {
+            path: name.to_string(),
+            location: loc,
+            column: column.to_string(),
+            value: v.to_string(),
+        }),
+        Cell::U64(v) => Ok(*v as f64),
+        Cell::I64(v) => Ok(*v as f64),
+        Cell::Str(s) => parse_f64(s.as_bytes(), allow_bool)
+            .map_err(|e| num_error(e, name, loc, column, s.as_bytes())),
+        Cell::Bool(b) if allow_bool => Ok(if *b { 1.0 } else { 0.0 }),
+        Cell::Bool(b) => Err(DataError::NotNumeric {
+            path: name.to_string(),
+            location: loc,
+            column: column.to_string(),
+            value: b.to_string(),
+        }),
+        Cell::Absent | Cell::Null => Err(DataError::Missing {
+            path: name.to_string(),
+            location: loc,
+            column: column.to_string(),
+        }),
+        Cell::Nested(what) => Err(DataError::NotNumeric {
+            path: name.to_string(),
+            location: loc,
+            column: column.to_string(),
+            value: what.to_string(),
+        }),
+    }
+}
+
+/// Maps a `serde_json` error (whose own position is relative to the line) to a [`DataError`].
+fn json_error(err: serde_json::Error, name: &str, loc: Location) -> DataError {
+    let mut message = err.to_string();
+    if let Some(i) = message.rfind(" at line ") {
+        message.truncate(i);
+    }
+    let column = err.column();
+    let message = if column > 0 {
+        format!("invalid JSON: {message} (at character {column})")
+    } else {
+        format!("invalid JSON: {message}")
+    };
+    DataError::malformed(name, loc, message)
+}
+
+/// A small buffer for formatting integers without allocating.
+#[derive(Default)]
+struct IntBuf {
+    buf: Vec<u8>,
+}
+
+impl IntBuf {
+    fn format(&mut self, v: impl fmt::Display) -> &[u8] {
+        self.buf.clear();
+        write!(self.buf, "{v}").expect("writing to a Vec cannot fail");
+        &self.buf
+    }
+}
+
+/// One decoded JSON value of a needed key.
+#[derive(Debug, Clone, Default)]
+enum Cell<'de> {
+    #[default]
+    Absent,
+    Null,
+    Bool(bool),
+    U64(u64),
+    I64(i64),
+    F64(f64),
+    Str(Cow<'de, str>),
+    /// An array or object (the text shown in messages).
+    Nested(&'static str),
+}
+
+impl Cell<'_> {
+    fn describe(&self) -> String {
+        match self {
+            Cell::Absent => "nothing".into(),
+            Cell::Null => "null".into(),
+            Cell::Bool(b) => b.to_string(),
+            Cell::U64(v) => v.to_string(),
+            Cell::I64(v) => v.to_string(),
+            Cell::F64(v) => v.to_string(),
+            Cell::Str(s) => format!("\"{}\"", shorten(s.as_bytes())),
+            Cell::Nested(what) => (*what).to_string(),
+        }
+    }
+}
+
+struct CellVisitor;
+
+impl<'de> Visitor<'de> for CellVisitor {
+    type Value = Cell<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Cell::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Cell::I64(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Cell::U64(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Cell::F64(v))
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cell::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cell::Str(Cow::Owned(v.to_string())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cell::Str(Cow::Owned(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Cell::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Cell::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(CellVisitor)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Cell::Nested("[…]"))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Cell::Nested("{…}"))
+    }
+}
+
+/// Matches a key against the wanted column names; yields a bit mask of the roles it fills.
+struct KeySeed<'c> {
+    cols: &'c [Option<String>; 4],
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = u8;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<u8, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = u8;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<u8, E> {
+        let mut mask = 0u8;
+        for (i, c) in self.cols.iter().enumerate() {
+            if c.as_deref() == Some(v) {
+                mask |= 1 << i;
+            }
+        }
+        Ok(mask)
+    }
+}
+
+/// Decodes one object into the cells of the four roles.
+struct RowSeed<'c> {
+    cols: &'c [Option<String>; 4],
+}
+
+impl<'de> DeserializeSeed<'de> for RowSeed<'_> {
+    type Value = [Cell<'de>; 4];
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RowSeed<'_> {
+    type Value = [Cell<'de>; 4];
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut cells: [Cell<'de>; 4] = Default::default();
+        while let Some(mask) = map.next_key_seed(KeySeed { cols: self.cols })? {
+            if mask == 0 {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let cell = map.next_value_seed(CellSeed)?;
+            for (role, slot) in cells.iter_mut().enumerate() {
+                if mask & (1 << role) != 0 {
+                    *slot = cell.clone();
+                }
+            }
+        }
+        Ok(cells)
+    }
+}
+
+struct CellSeed;
+
+impl<'de> DeserializeSeed<'de> for CellSeed {
+    type Value = Cell<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(CellVisitor)
+    }
+}

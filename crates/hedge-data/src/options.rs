@@ -1,0 +1,154 @@
+//! Options for loading.
+
+use crate::Format;
+
+/// Default name of the prompt id column.
+pub const DEFAULT_PROMPT_COL: &str = "prompt_id";
+/// Default name of the proxy (reward model) score column.
+pub const DEFAULT_PROXY_COL: &str = "proxy";
+/// Default name of the true reward column.
+pub const DEFAULT_TRUE_COL: &str = "true";
+/// Name of the response id column that is used automatically when present.
+pub const DEFAULT_RESPONSE_COL: &str = "response_id";
+
+/// Which column, if any, holds response ids (used only to reject duplicate responses within a prompt).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ResponseColumn {
+    /// Use [`DEFAULT_RESPONSE_COL`] (`response_id`) if the file has that column, else check nothing.
+    #[default]
+    Auto,
+    /// Use this column; it is an error if the file lacks it.
+    Named(String),
+    /// Do not check response ids even if a `response_id` column exists.
+    Ignore,
+}
+
+/// How to load a calibration file: which columns to use and, optionally, which format to assume.
+///
+/// Build it with [`LoadOptions::new`] and the builder setters:
+///
+/// ```
+/// use hedge_data::{Format, LoadOptions};
+/// let opts = LoadOptions::new().proxy_col("proxy_internlm2").format(Format::Csv);
+/// assert_eq!(opts.proxy_column(), "proxy_internlm2");
+/// assert_eq!(opts.true_column(), "true");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadOptions {
+    prompt_col: String,
+    proxy_col: String,
+    true_col: String,
+    response_col: ResponseColumn,
+    format: Option<Format>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            prompt_col: DEFAULT_PROMPT_COL.to_string(),
+            proxy_col: DEFAULT_PROXY_COL.to_string(),
+            true_col: DEFAULT_TRUE_COL.to_string(),
+            response_col: ResponseColumn::Auto,
+            format: None,
+        }
+    }
+}
+
+impl LoadOptions {
+    /// Options with every default: columns `prompt_id`, `proxy`, `true`, response ids from `response_id`
+    /// when that column exists, format detected from the extension (or sniffed for standard input).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the prompt id column. Default: `"prompt_id"`.
+    pub fn prompt_col(mut self, name: impl Into<String>) -> Self {
+        self.prompt_col = name.into();
+        self
+    }
+
+    /// Sets the proxy reward (reward-model score) column. Default: `"proxy"`.
+    pub fn proxy_col(mut self, name: impl Into<String>) -> Self {
+        self.proxy_col = name.into();
+        self
+    }
+
+    /// Sets the true reward column. Default: `"true"`. Besides numbers, this column accepts the words `true`
+    /// and `false` (any case), read as 1 and 0.
+    pub fn true_col(mut self, name: impl Into<String>) -> Self {
+        self.true_col = name.into();
+        self
+    }
+
+    /// Sets the response id column; the file must have it. Default: `"response_id"` if the file has that
+    /// column, else no response-id check. Response ids are only used to reject a response that appears twice
+    /// for the same prompt; empty or null ids are not checked.
+    pub fn response_col(mut self, name: impl Into<String>) -> Self {
+        self.response_col = ResponseColumn::Named(name.into());
+        self
+    }
+
+    /// Turns off the response-id duplicate check even if a `response_id` column exists. Default: the check is
+    /// on when the column exists (see [`LoadOptions::response_col`]).
+    pub fn ignore_response_col(mut self) -> Self {
+        self.response_col = ResponseColumn::Ignore;
+        self
+    }
+
+    /// Forces the file format. Default: none, i.e. detected from the file extension by [`Format::from_path`],
+    /// or sniffed from the content by [`Format::sniff`] for standard input (`"-"`).
+    pub fn format(mut self, format: Format) -> Self {
+        self.format = Some(format);
+        self
+    }
+
+    /// Sets or clears the forced file format (see [`LoadOptions::format`]). Default: `None`.
+    pub fn maybe_format(mut self, format: Option<Format>) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// The prompt id column name.
+    pub fn prompt_column(&self) -> &str {
+        &self.prompt_col
+    }
+
+    /// The proxy column name.
+    pub fn proxy_column(&self) -> &str {
+        &self.proxy_col
+    }
+
+    /// The true reward column name.
+    pub fn true_column(&self) -> &str {
+        &self.true_col
+    }
+
+    /// The response id column setting.
+    pub fn response_column(&self) -> &ResponseColumn {
+        &self.response_col
+    }
+
+    /// The forced format, if any.
+    pub fn format_override(&self) -> Option<Format> {
+        self.format
+    }
+
+    /// Resolves the response column against the columns a file has: `Ok(Some(name))` to check, `Ok(None)` to
+    /// not check, `Err(name)` if an explicitly named column is missing.
+    pub(crate) fn resolve_response(
+        &self,
+        has: impl Fn(&str) -> bool,
+    ) -> Result<Option<&str>, &str> {
+        match &self.response_col {
+            ResponseColumn::Auto => Ok(has(DEFAULT_RESPONSE_COL).then_some(DEFAULT_RESPONSE_COL)),
+            ResponseColumn::Named(name) => {
+                if has(name) {
+                    Ok(Some(name))
+                } else {
+                    Err(name)
+                }
+            }
+            ResponseColumn::Ignore => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! Parquet loading: only the needed columns are read, in record batches (bounded memory besides the result).
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, Int64Array, LargeStringArray, StringArray, StringViewArray,
+    UInt64Array,
+};
+use arrow::buffer::ScalarBuffer;
+use arrow::compute::cast;
+use std::sync::Arc;
+
+use arrow::array::DictionaryArray;
+use arrow::datatypes::{DataType, Field, Float64Type, Int32Type, Int64Type, Schema, UInt64Type};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use parquet::file::reader::ChunkReader;
+
+use crate::accumulate::{Accumulator, ResponseKey};
+use crate::error::shorten;
+use crate::numeric::{format_i64, format_u64, num_error, parse_f64};
+use crate::{Calibration, DataError, LoadOptions, Location};
+
+/// Rows per record batch. Small enough that the reader's per-batch buffers (64 KiB per column) come from the
+/// allocator's heap and are reused, instead of fresh zeroed pages from the OS for every batch.
+const BATCH_ROWS: usize = 8192;
+
+const ID_TYPES: &str = "a string or integer column";
+const NUM_TYPES: &str = "a numeric, boolean or numeric-string column";
+
+/// Loads a Parquet file from any [`ChunkReader`] (a `File`, or `bytes::Bytes` holding the whole file).
+pub(crate) fn load_parquet<T: ChunkReader + 'static>(
+    reader: T,
+    name: &str,
+    opts: &LoadOptions,
+) -> Result<Calibration, DataError> {
+    let meta = ArrowReaderMetadata::load(&reader, ArrowReaderOptions::new())
+        .map_err(|e| DataError::parquet(name, e))?;
+    let schema = meta.schema().clone();
+    let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let find = |col: &str| names.iter().position(|n| n == col);
+    let column = |col: &str| {
+        find(col).ok_or_else(|| DataError::MissingColumn {
+            path: name.to_string(),
+            column: col.to_string(),
+            available: names.clone(),
+        })
+    };
+    let pi = column(opts.prompt_column())?;
+    let xi = column(opts.proxy_column())?;
+    let ti = column(opts.true_column())?;
+    let ri = match opts.resolve_response(|c| find(c).is_some()) {
+        Ok(Some(c)) => Some(column(c)?),
+        Ok(None) => None,
+        Err(c) => return Err(column(c).unwrap_err()),
+    };
+
+    let unsupported = |i: usize, expected: &'static str| DataError::UnsupportedType {
+        path: name.to_string(),
+        column: names[i].clone(),
+        data_type: schema.field(i).data_type().to_string(),
+        expected,
+    };
+    if !id_type_ok(schema.field(pi).data_type()) {
+        return Err(unsupported(pi, ID_TYPES));
+    }
+    for i in [xi, ti] {
+        if !numeric_type_ok(schema.field(i).data_type()) {
+            return Err(unsupported(i, NUM_TYPES));
+        }
+    }
+    if let Some(ri) = ri {
+        if !id_type_ok(schema.field(ri).data_type()) {
+            return Err(unsupported(ri, ID_TYPES));
+        }
+    }
+
+    // Read a string prompt column as a dictionary array: a grouped file then costs one integer comparison
+    // per row instead of materialising and comparing every prompt string.
+    let meta = match schema.field(pi).data_type() {
+        dt @ (DataType::Utf8 | DataType::LargeUtf8) => {
+            let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(dt.clone()));
+            let fields: Vec<Field> = schema
+                .fields()
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    if i == pi {
+                        f.as_ref().clone().with_data_type(dict.clone())
+                    } else {
+                        f.as_ref().clone()
+                    }
+                })
+                .collect();
+            let hinted = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+            ArrowReaderMetadata::try_new(
+                meta.metadata().clone(),
+                ArrowReaderOptions::new().with_schema(hinted),
+            )
+            .unwrap_or(meta)
+        }
+        _ => meta,
+    };
+    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(reader, meta);
+    let total = builder.metadata().file_metadata().num_rows();
+    if total <= 0 {
+        return Err(DataError::Empty {
+            path: name.to_string(),
+        });
+    }
+    let mut roots = vec![pi, xi, ti];
+    roots.extend(ri);
+    let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+    let batches = builder
+        .with_projection(mask)
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(|e| DataError::parquet(name, e))?;
+
+    let (prompt_col, proxy_col, true_col) = (&names[pi], &names[xi], &names[ti]);
+    let mut acc = Accumulator::new(name, prompt_col, ri.is_some());
+    acc.reserve(usize::try_from(total).unwrap_or(0));
+    let mut row_base: u64 = 0;
+    let mut id_buf = [0u8; 24];
+    let mut resp_buf = [0u8; 24];
+    for batch in batches {
+        let batch = batch.map_err(|e| DataError::parquet(name, e))?;
+        let n = batch.num_rows();
+        let get = |col: &str| {
+            batch
+                .column_by_name(col)
+                .cloned()
+                .ok_or_else(|| DataError::parquet(name, format!("column \"{col}\" not in batch")))
+        };
+        let prompt_arr = id_array(get(prompt_col)?, name)?;
+        let prompts = IdColumn::new(&prompt_arr);
+        let proxy = numeric_values(&get(proxy_col)?, false, name, proxy_col, row_base)?;
+        let truth = numeric_values(&get(true_col)?, true, name, true_col, row_base)?;
+        let resp_arr = match ri {
+            Some(ri) => Some(id_array(get(&names[ri])?, name)?),
+            None => None,
+        };
+        let responses = resp_arr.as_ref().map(IdColumn::new);
+
+        for i in 0..n {
+            let loc = Location::Row(row_base + i as u64 + 1);
+            // For integer ids, only format the value when it differs from the previous row's.
+            if i == 0 || !prompts.same_as_previous(i) {
+                match prompts.get(i, &mut id_buf) {
+                    Some(id) => acc.set_prompt(id, loc)?,
+                    None => {
+                        return Err(DataError::Missing {
+                            path: name.to_string(),
+                            location: loc,
+                            column: prompt_col.clone(),
+                        });
+                    }
+                }
+            }
+            let response = match &responses {
+                Some(r) => r.key(i, &mut resp_buf),
+                None => None,
+            };
+            acc.push_key(response, proxy[i], truth[i], loc)?;
+        }
+        row_base += n as u64;
+    }
+    acc.finish(name.to_string())
+}
+
+fn id_type_ok(dt: &DataType) -> bool {
+    match dt {
+        DataType::Dictionary(_, values) => id_type_ok(values),
+        dt => {
+            dt.is_integer()
+                || matches!(
+                    dt,
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                )
+        }
+    }
+}
+
+fn numeric_type_ok(dt: &DataType) -> bool {
+    match dt {
+        DataType::Dictionary(_, values) => numeric_type_ok(values),
+        dt => {
+            dt.is_numeric()
+                || matches!(
+                    dt,
+                    DataType::Boolean | DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                )
+        }
+    }
+}
+
+/// Brings an id column to one of the types [`IdColumn`] reads directly.
+fn id_array(arr: ArrayRef, name: &str) -> Result<ArrayRef, DataError> {
+    let target = match arr.data_type() {
+        DataType::Utf8
+        | DataType::LargeUtf8
+        | DataType::Utf8View
+        | DataType::Int64
+        | DataType::UInt64 => {
+            return Ok(arr);
+        }
+        DataType::Dictionary(k, v)
+            if **k == DataType::Int32 && matches!(**v, DataType::Utf8 | DataType::LargeUtf8) =>
+        {
+            return Ok(arr);
+        }
+        DataType::Int8 | DataType::Int16 | DataType::Int32 => DataType::Int64,
+        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 => DataType::UInt64,
+        _ => DataType::Utf8,
+    };
+    cast(&arr, &target).map_err(|e| DataError::parquet(name, e))
+}
+
+/// Read access to an id column.
+enum IdColumn<'a> {
+    Str(&'a StringArray),
+    LargeStr(&'a LargeStringArray),
+    View(&'a StringViewArray),
+    Int(&'a Int64Array),
+    UInt(&'a UInt64Array),
+    /// Dictionary with `Int32` keys; the values are one of the string variants.
+    Dict(&'a DictionaryArray<Int32Type>, Box<IdColumn<'a>>),
+}
+
+impl<'a> IdColumn<'a> {
+    fn new(arr: &'a ArrayRef) -> Self {
+        match arr.data_type() {
+            DataType::Utf8 => IdColumn::Str(arr.as_string::<i32>()),
+            DataType::LargeUtf8 => IdColumn::LargeStr(arr.as_string::<i64>()),
+            DataType::Utf8View => IdColumn::View(arr.as_string_view()),
+            DataType::Int64 => IdColumn::Int(arr.as_primitive::<Int64Type>()),
+            DataType::UInt64 => IdColumn::UInt(arr.as_primitive::<UInt64Type>()),
+            DataType::Dictionary(..) => {
+                let dict = arr.as_dictionary::<Int32Type>();
+                IdColumn::Dict(dict, Box::new(IdColumn::new(dict.values())))
+            }
+            other => unreachable!("id_array produced {other}"),
+        }
+    }
+
+    /// True if rows `i` (> 0) and `i - 1` certainly hold the same id (same integer or dictionary key).
+    /// False means "maybe different": string ids are then compared by the accumulator.
+    #[inline]
+    fn same_as_previous(&self, i: usize) -> bool {
+        match self {
+            IdColumn::Int(a) => a.is_valid(i) && a.is_valid(i - 1) && a.value(i) == a.value(i - 1),
+            IdColumn::UInt(a) => a.is_valid(i) && a.is_valid(i - 1) && a.value(i) == a.value(i - 1),
+            IdColumn::Dict(d, _) => {
+                let keys = d.keys();
+                keys.is_valid(i) && keys.is_valid(i - 1) && keys.value(i) == keys.value(i - 1)
+            }
+            _ => false,
+        }
+    }
+
+    /// The id of row `i` as text, `None` if null.
+    #[inline]
+    fn get<'b>(&'b self, i: usize, buf: &'b mut [u8; 24]) -> Option<&'b [u8]> {
+        match self {
+            IdColumn::Str(a) => a.is_valid(i).then(|| a.value(i).as_bytes()),
+            IdColumn::LargeStr(a) => a.is_valid(i).then(|| a.value(i).as_bytes()),
+            IdColumn::View(a) => a.is_valid(i).then(|| a.value(i).as_bytes()),
+            IdColumn::Int(a) => a.is_valid(i).then(|| format_i64(a.value(i), buf)),
+            IdColumn::UInt(a) => a.is_valid(i).then(|| format_u64(a.value(i), buf)),
+            IdColumn::Dict(d, values) => {
+                let keys = d.keys();
+                if !keys.is_valid(i) {
+                    return None;
+                }
+                usize::try_from(keys.value(i))
+                    .ok()
+                    .and_then(|k| values.get(k, buf))
+            }
+        }
+    }
+
+    /// The id of row `i` as a response key (integers stay integers), `None` if null.
+    #[inline]
+    fn key<'b>(&'b self, i: usize, buf: &'b mut [u8; 24]) -> Option<ResponseKey<'b>> {
+        match self {
+            IdColumn::UInt(a) => a.is_valid(i).then(|| ResponseKey::Int(a.value(i))),
+            IdColumn::Int(a) if a.is_valid(i) && a.value(i) >= 0 => {
+                Some(ResponseKey::Int(a.value(i) as u64))
+            }
+            _ => self.get(i, buf).map(ResponseKey::Text),
+        }
+    }
+}
+
+/// The values of a numeric column as `f64`, checked for nulls and finiteness.
+fn numeric_values(
+    arr: &ArrayRef,
+    allow_bool: bool,
+    name: &str,
+    column: &str,
+    row_base: u64,
+) -> Result<ScalarBuffer<f64>, DataError> {
+    let loc = |i: usize| Location::Row(row_base + i as u64 + 1);
+    let missing = |i: usize| DataError::Missing {
+        path: name.to_string(),
+        location: loc(i),
+        column: column.to_string(),
+    };
+    let text = match arr.data_type() {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Some(arr.clone()),
+        DataType::Dictionary(_, v)
+            if matches!(
+                **v,
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            ) =>
+        {
+            Some(cast(arr, &DataType::Utf8).map_err(|e| DataError::parquet(name, e))?)
+        }
+        _ => None,
+    };
+    if let Some(text) = text {
+        let ids = id_array(text, name)?;
+        let col = IdColumn::new(&ids);
+        let mut scratch = [0u8; 24];
+        let mut out = Vec::with_capacity(arr.len());
+        for i in 0..arr.len() {
+            let bytes = col.get(i, &mut scratch).ok_or_else(|| missing(i))?;
+            out.push(
+                parse_f64(bytes, allow_bool)
+                    .map_err(|e| num_error(e, name, loc(i), column, bytes))?,
+            );
+        }
+        return Ok(ScalarBuffer::from(out));
+    }
+    let floats = if arr.data_type() == &DataType::Float64 {
+        arr.clone()
+    } else {
+        cast(arr, &DataType::Float64).map_err(|e| DataError::parquet(name, e))?
+    };
+    let f = floats.as_primitive::<Float64Type>();
+    if f.null_count() > 0 {
+        let i = (0..f.len()).find(|&i| f.is_null(i)).unwrap_or(0);
+        return Err(missing(i));
+    }
+    let values = f.values();
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        return Err(DataError::NonFinite {
+            path: name.to_string(),
+            location: loc(i),
+            column: column.to_string(),
+            value: shorten(values[i].to_string().as_bytes()),
+        });
+    }
+    Ok(values.clone())
+}

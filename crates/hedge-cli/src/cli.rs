@@ -23,9 +23,15 @@ pub struct Cli {
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Synthetic problems: the paper's analytic toy example.
+    /// Synthetic problems: the paper's analytic toy example; synthetic calibration sets.
     #[command(subcommand)]
     Simulate(SimulateCommand),
+    /// The main job on built-in data: HedgeTune for every method on synthetic sets, with a hold-out.
+    Demo(crate::cmd::demo::DemoArgs),
+    /// HedgeTune on calibration data: the parameter that maximises the true reward, and the regime.
+    Tune(crate::cmd::tune::TuneArgs),
+    /// Expected true reward ± standard error, KL and cost of a method on a parameter grid.
+    Curve(crate::cmd::curve::CurveArgs),
     /// KL, mean chosen quantile and cost of a method; the other methods at the same KL.
     Kl(KlArgs),
     /// Choose a candidate per JSON line of proxy scores (stdin or --input).
@@ -37,6 +43,8 @@ pub enum Command {
 pub enum SimulateCommand {
     /// The paper's toy problem: proxy = quantile, true r(u) = u^12 (1-u)/C; HedgeTune for every method.
     Toy(ToyArgs),
+    /// Write a synthetic calibration set: true ~ N(0,1), proxy = true + heavy-tailed noise (hackable).
+    Gaussian(crate::cmd::gaussian::GaussianArgs),
 }
 
 /// A method name on the command line.

@@ -24,6 +24,15 @@ pub enum CliError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A calibration file could not be loaded or written.
+    #[error(transparent)]
+    Data(#[from] hedge_data::DataError),
+    /// Estimation or tuning on calibration data failed.
+    #[error(transparent)]
+    Estimate(#[from] hedge_estimate::EstimateError),
+    /// Flags that parse but do not fit together.
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// Result alias for the CLI.

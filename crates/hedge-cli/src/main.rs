@@ -15,6 +15,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Simulate(SimulateCommand::Toy(a)) => cmd::toy::run(a),
+        Command::Simulate(SimulateCommand::Gaussian(a)) => cmd::gaussian::run(a),
+        Command::Demo(a) => cmd::demo::run(a),
+        Command::Tune(a) => cmd::tune::run(a),
+        Command::Curve(a) => cmd::curve::run(a),
         Command::Kl(a) => cmd::kl::run(a),
         Command::Select(a) => cmd::select::run(a),
     };

@@ -70,9 +70,10 @@ impl TuneOptions {
     pub fn new() -> Self {
         Self::default()
     }
-    /// Interior points at which `f'` is scanned for sign changes (default 24).
+    /// Interior points at which `f'` is scanned for sign changes (default 24). With 0,
+    /// only the two ends are looked at: a root is sought only when `f'(lo) > 0 ≥ f'(hi)`.
     pub fn scan_points(mut self, k: usize) -> Self {
-        self.scan_points = k.max(1);
+        self.scan_points = k;
         self
     }
     /// Relative tolerance on θ for the root (default 1e-13).

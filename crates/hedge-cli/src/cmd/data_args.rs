@@ -1,0 +1,125 @@
+//! Flags shared by every command that reads calibration data.
+
+use clap::Args;
+use hedge_data::{Calibration, Format, LoadOptions};
+use hedge_estimate::{Estimator, Prepared};
+
+use crate::error::{CliError, Result};
+
+/// Where the calibration data is and which columns to use.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Calibration file, one row per response: CSV, JSON lines or Parquet (by extension); `-` reads stdin.
+    #[arg(long, value_name = "FILE")]
+    pub data: String,
+    /// Column holding the prompt id.
+    #[arg(long, default_value = hedge_data::DEFAULT_PROMPT_COL, value_name = "NAME")]
+    pub prompt_col: String,
+    /// Column holding the proxy reward (the reward-model score the method sees).
+    #[arg(long, default_value = hedge_data::DEFAULT_PROXY_COL, value_name = "NAME")]
+    pub proxy_col: String,
+    /// Column holding the true reward.
+    #[arg(long, default_value = hedge_data::DEFAULT_TRUE_COL, value_name = "NAME")]
+    pub true_col: String,
+    /// Force the file format (csv, jsonl, parquet) instead of guessing it from the extension.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<Format>,
+}
+
+/// Loaded and prepared calibration data.
+pub struct Loaded {
+    /// The file's contents, grouped by prompt.
+    pub calibration: Calibration,
+    /// After the data pass (sorted, tie-averaged, rank-aggregated).
+    pub prepared: Prepared,
+}
+
+impl Loaded {
+    /// Prompts skipped for having a single response (by the loader or the data pass).
+    pub fn skipped_prompts(&self) -> usize {
+        self.calibration.skipped_single + self.prepared.skipped_prompts()
+    }
+}
+
+impl DataArgs {
+    /// Load the file and run the data pass.
+    pub fn load(&self) -> Result<Loaded> {
+        let opts = LoadOptions::new()
+            .prompt_col(self.prompt_col.as_str())
+            .proxy_col(self.proxy_col.as_str())
+            .true_col(self.true_col.as_str())
+            .maybe_format(self.format);
+        let calibration = hedge_data::load(&self.data, &opts)?;
+        let prepared = Prepared::new(&calibration.offsets, &calibration.proxy, &calibration.truth)?;
+        Ok(Loaded { calibration, prepared })
+    }
+}
+
+/// `--estimator` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EstimatorArg {
+    /// Exact plug-in estimator (sampling with replacement from each prompt's responses); any θ.
+    Plugin,
+    /// Unbiased Best-of-n (without replacement; integer n up to the smallest prompt's size).
+    Unbiased,
+    /// The paper's self-normalised estimator (for comparison only).
+    Paper,
+}
+
+impl From<EstimatorArg> for Estimator {
+    fn from(e: EstimatorArg) -> Self {
+        match e {
+            EstimatorArg::Plugin => Estimator::Plugin,
+            EstimatorArg::Unbiased => Estimator::Unbiased,
+            EstimatorArg::Paper => Estimator::Paper,
+        }
+    }
+}
+
+/// Parse `LO:HI`.
+pub fn parse_range(s: &str) -> std::result::Result<(f64, f64), String> {
+    let (a, b) = s.split_once(':').ok_or_else(|| format!("expected LO:HI, got {s:?}"))?;
+    let lo: f64 = a.trim().parse().map_err(|_| format!("LO in {s:?} is not a number"))?;
+    let hi: f64 = b.trim().parse().map_err(|_| format!("HI in {s:?} is not a number"))?;
+    if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+        return Err(format!("range {s:?} must have finite LO <= HI"));
+    }
+    Ok((lo, hi))
+}
+
+/// Parse `LO:HI:K` (K ≥ 1 points, ends included).
+pub fn parse_grid(s: &str) -> std::result::Result<(f64, f64, usize), String> {
+    let mut it = s.split(':');
+    let (Some(a), Some(b), Some(k), None) = (it.next(), it.next(), it.next(), it.next()) else {
+        return Err(format!("expected LO:HI:K, got {s:?}"));
+    };
+    let (lo, hi) = parse_range(&format!("{a}:{b}"))?;
+    let k: usize = k.trim().parse().map_err(|_| format!("K in {s:?} is not a positive integer"))?;
+    if k == 0 {
+        return Err(format!("K in {s:?} must be at least 1"));
+    }
+    Ok((lo, hi, k))
+}
+
+/// Reject flags that only make sense for SBoN.
+pub fn check_sbon_flags(is_sbon: bool, n: Option<u64>, n_grid: bool) -> Result<()> {
+    if !is_sbon && (n.is_some() || n_grid) {
+        return Err(CliError::Usage("--n and --n-grid apply to --method sbon only".into()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_and_grids() {
+        assert_eq!(parse_range("1:64"), Ok((1.0, 64.0)));
+        assert!(parse_range("5:1").is_err());
+        assert!(parse_range("a:1").is_err());
+        assert_eq!(parse_grid("0:10:11"), Ok((0.0, 10.0, 11)));
+        assert!(parse_grid("0:10").is_err());
+        assert!(parse_grid("0:10:0").is_err());
+    }
+}

@@ -1,0 +1,59 @@
+//! # hedge-estimate
+//!
+//! Estimating, from calibration data, the expected *true* reward of hacking-prone
+//! inference-time methods — Best-of-n (BoN), Best-of-Poisson (BoP), the exponential
+//! tilt and Soft Best-of-n (SBoN) — as a function of their parameter θ, and tuning θ
+//! with HedgeTune (math.md §3–4). Pure computation: no file I/O, no printing.
+//!
+//! Calibration data: prompts `t = 1..T`, prompt `t` with `m_t` responses, each with a
+//! proxy score `s` (what the method sees) and a true reward `r`, given as CSR arrays.
+//!
+//! - [`Prepared`]: the one data pass — sort by proxy, tie-average, pre-sum
+//!   `R̄_{m,k} = (1/T) Σ_{t: m_t = m} r_{t,(k)}` so that later evaluations of BoN, BoP and
+//!   the tilt cost `O(Σ distinct m)`.
+//! - [`Estimator`]: plug-in (default, `f_t(θ) = Σ_k r_(k) [F_θ(k/m) − F_θ((k−1)/m)]`),
+//!   unbiased BoN (`w_k = C(k−1, n−1)/C(m, n)`) and the paper's self-normalised
+//!   estimator; exact plug-in SBoN ([`sbon_choice_probabilities`]).
+//! - [`Objective`]: `f(θ)`, `f'(θ)`, per-prompt values and standard errors.
+//! - [`tune`], [`curve`], [`holdout`], [`bootstrap`]: HedgeTune on data, curves, honest
+//!   held-out reporting and a bootstrap interval for θ†.
+//! - [`synth`]: seeded synthetic data (hackable Gaussian/Student-t, monotone, the toy).
+//!
+//! Results never depend on the number of rayon threads: every parallel step writes
+//! per-prompt results that are reduced sequentially in prompt order.
+//!
+//! ```
+//! use hedge_estimate::{synth, tune, Prepared, TuneSpec};
+//! use hedge_math::{MethodKind, Regime};
+//!
+//! // The paper's toy problem: proxy = quantile u, true reward r(u) = u^12 (1 − u)/C + noise.
+//! let s = synth::toy(400, 200, 42).unwrap();
+//! let data = Prepared::new(&s.offsets, &s.proxy, &s.truth).unwrap();
+//! let o = tune(&data, &TuneSpec::new(MethodKind::Bon)).unwrap();
+//! assert_eq!(o.regime, Regime::Hacking);
+//! // population optimum n† = √156 ≈ 12.49 (with m = 200 the plug-in's own target is 12.88)
+//! let n_cont = o.theta_continuous.unwrap();
+//! assert!((11.5..14.5).contains(&n_cont), "{n_cont}");
+//! assert!(o.theta == n_cont.floor() || o.theta == n_cont.ceil());
+//! ```
+
+#![warn(missing_docs)]
+
+mod bootstrap;
+mod error;
+mod objective;
+mod prepared;
+mod sbon;
+pub mod synth;
+mod tune;
+
+pub use bootstrap::bootstrap;
+pub use error::{EstimateError, Field, Result};
+pub use objective::{Estimate, Estimator, Objective};
+pub use prepared::{Prepared, RankMeans};
+pub use sbon::sbon_choice_probabilities;
+pub use tune::{
+    CurvePoint, DEFAULT_SBON_BETA_MAX, HoldoutReport, SbonRow, TuneOutcome, TuneSpec, curve, holdout, tune,
+};
+
+pub use hedge_math::{MethodKind, Regime};

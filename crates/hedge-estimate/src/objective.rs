@@ -1,0 +1,375 @@
+//! The estimators of `f(θ)` and `f'(θ)` from prepared data (math.md §3).
+
+use hedge_math::{Method, MethodKind, QuantileMethod};
+use rayon::prelude::*;
+
+use crate::error::{EstimateError, Result};
+use crate::prepared::Prepared;
+use crate::sbon::{SbonData, Workspace};
+
+/// How `f(θ)` is estimated from a prompt's `m` responses (math.md §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Estimator {
+    /// Plug-in (default): the prompt's responses are the reference distribution
+    /// (sampling with replacement), so for a method with CDF `F_θ` of the chosen
+    /// quantile, exactly `f_t(θ) = Σ_k r_(k) [F_θ(k/m) − F_θ((k−1)/m)]` and
+    /// `f'_t(θ) = Σ_k r_(k) [∂θF_θ(k/m) − ∂θF_θ((k−1)/m)]`. Valid for any θ (n may exceed m);
+    /// for SBoN the exact integral of [`crate::sbon_choice_probabilities`].
+    #[default]
+    Plugin,
+    /// Unbiased Best-of-n without replacement (integer `n ≤ min m`):
+    /// `f_t(n) = Σ_k r_(k) C(k−1, n−1) / C(m, n)`, weights computed in log space.
+    /// BoN only; no derivative.
+    Unbiased,
+    /// The paper's self-normalised estimator (for comparison only): with `u_k = k/m`,
+    /// `f̂_t(θ) = Σ_k r_(k) p_θ(u_k) / Σ_k p_θ(u_k)`, and the residual that HedgeTune
+    /// root-finds is `R̂_t(θ) = Σ_k r_(k) ψ(u_k, θ) p_θ(u_k) / Σ_k p_θ(u_k)` (which is
+    /// not the derivative of `f̂_t`). BoN, BoP and the tilt only.
+    Paper,
+}
+
+impl Estimator {
+    /// Lowercase name (`"plugin"`, `"unbiased"`, `"paper"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Estimator::Plugin => "plugin",
+            Estimator::Unbiased => "unbiased",
+            Estimator::Paper => "paper",
+        }
+    }
+
+    /// Parse a name (case-insensitive; `"plug-in"` also accepted).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "plugin" | "plug-in" => Some(Estimator::Plugin),
+            "unbiased" => Some(Estimator::Unbiased),
+            "paper" => Some(Estimator::Paper),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Estimator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An estimate of the expected true reward with its standard error across prompts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// `f(θ) = (1/T) Σ_t f_t(θ)`.
+    pub value: f64,
+    /// `sd_t(f_t(θ)) / √T` (sample standard deviation, `T − 1` denominator); NaN when `T < 2`.
+    pub stderr: f64,
+}
+
+/// Standard error of the mean of per-prompt values (sequential: deterministic).
+pub(crate) fn stderr_of(values: &[f64]) -> f64 {
+    let t = values.len();
+    if t < 2 {
+        return f64::NAN;
+    }
+    let mean = values.iter().sum::<f64>() / t as f64;
+    let ss: f64 = values.iter().map(|v| (v - mean) * (v - mean)).sum();
+    (ss / (t - 1) as f64).sqrt() / (t as f64).sqrt()
+}
+
+/// `ln k!` for `k = 0..=max`.
+fn ln_factorials(max: usize) -> Vec<f64> {
+    let mut lf = Vec::with_capacity(max + 1);
+    lf.push(0.0);
+    let mut acc = 0.0;
+    for k in 1..=max {
+        acc += (k as f64).ln();
+        lf.push(acc);
+    }
+    lf
+}
+
+/// The objective `θ ↦ f(θ)` (and `f'(θ)`) of one method and estimator on prepared data.
+///
+/// For BoN, BoP and the tilt every estimator is linear in the rank-ordered rewards with
+/// weights that depend only on `(k, m, θ)`, so [`value`](Self::value) and
+/// [`slope`](Self::slope) cost `O(Σ distinct m)` through [`Prepared::rank_means`];
+/// [`per_prompt`](Self::per_prompt) and [`estimate`](Self::estimate) (which adds the
+/// standard error) cost one `O(rows)` pass. For SBoN every call integrates each prompt
+/// (in parallel; results independent of the thread count).
+///
+/// ```
+/// use hedge_estimate::{Estimator, Objective, Prepared};
+/// use hedge_math::MethodKind;
+/// let p = Prepared::new(&[0, 3], &[0.1, 0.2, 0.3], &[0.0, 1.0, 2.0]).unwrap();
+/// let f = Objective::new(&p, MethodKind::Bon, None, Estimator::Plugin).unwrap();
+/// // BoN(2) from 3 responses with replacement: P(rank k) = (k² − (k−1)²)/9.
+/// assert!((f.value(2.0).unwrap() - (0.0 * 1.0 + 1.0 * 3.0 + 2.0 * 5.0) / 9.0).abs() < 1e-15);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Objective<'a> {
+    data: &'a Prepared,
+    kind: MethodKind,
+    n: u64,
+    estimator: Estimator,
+    lnfact: Vec<f64>,
+    sbon: Option<SbonData>,
+}
+
+impl<'a> Objective<'a> {
+    /// The objective of `kind` under `estimator`; `n` (candidates) is required for SBoN
+    /// and ignored otherwise. SBoN supports the plug-in estimator only, the unbiased
+    /// estimator BoN only.
+    pub fn new(data: &'a Prepared, kind: MethodKind, n: Option<u64>, estimator: Estimator) -> Result<Self> {
+        match (kind, estimator) {
+            (MethodKind::Sbon, Estimator::Plugin) => {}
+            (MethodKind::Sbon, e) => return Err(EstimateError::Unsupported { estimator: e.name(), method: kind }),
+            (MethodKind::Bon, Estimator::Unbiased) => {}
+            (_, Estimator::Unbiased) => return Err(EstimateError::Unsupported { estimator: "unbiased", method: kind }),
+            _ => {}
+        }
+        let n = if kind == MethodKind::Sbon {
+            match n {
+                Some(n) if n >= 1 => n,
+                _ => return Err(EstimateError::MissingN),
+            }
+        } else {
+            0
+        };
+        let lnfact = if estimator == Estimator::Unbiased { ln_factorials(data.m_max()) } else { Vec::new() };
+        let sbon = (kind == MethodKind::Sbon).then(|| SbonData::new(data));
+        Ok(Self { data, kind, n, estimator, lnfact, sbon })
+    }
+
+    /// The data.
+    pub fn data(&self) -> &'a Prepared {
+        self.data
+    }
+
+    /// The method.
+    pub fn kind(&self) -> MethodKind {
+        self.kind
+    }
+
+    /// The estimator.
+    pub fn estimator(&self) -> Estimator {
+        self.estimator
+    }
+
+    /// SBoN's number of candidates (`None` for other methods).
+    pub fn n(&self) -> Option<u64> {
+        (self.kind == MethodKind::Sbon).then_some(self.n)
+    }
+
+    /// The method at parameter θ from `hedge-math` (validates θ). For SBoN this is the
+    /// quantile-scale method with the same `n` and β.
+    pub fn method(&self, theta: f64) -> Result<Method> {
+        if self.estimator == Estimator::Unbiased {
+            self.check_unbiased(theta)?;
+        }
+        let n = (self.kind == MethodKind::Sbon).then_some(self.n);
+        Ok(Method::new(self.kind, theta, n)?)
+    }
+
+    fn check_unbiased(&self, theta: f64) -> Result<u64> {
+        if !(theta.is_finite() && theta >= 1.0 && theta.fract() == 0.0) {
+            return Err(EstimateError::UnbiasedNeedsInteger { n: theta });
+        }
+        let m = self.data.m_min();
+        if theta > m as f64 {
+            return Err(EstimateError::NTooLarge { n: theta.min(u64::MAX as f64) as u64, m });
+        }
+        Ok(theta as u64)
+    }
+
+    fn check_sbon_beta(&self, beta: f64) -> Result<()> {
+        if !(beta.is_finite() && beta >= 0.0) {
+            return Err(EstimateError::Math(hedge_math::Error::InvalidParameter {
+                method: "sbon",
+                name: "beta",
+                value: beta,
+                reason: "must be a finite number >= 0",
+            }));
+        }
+        Ok(())
+    }
+
+    /// Fill `w` (and `dw`) with the weights of ranks `1..=m` at θ.
+    fn weights(&self, q: &dyn QuantileMethod, m: usize, theta: f64, w: &mut [f64], mut dw: Option<&mut [f64]>) {
+        let mf = m as f64;
+        match self.estimator {
+            Estimator::Plugin => {
+                let (mut f_prev, mut d_prev) = (0.0, 0.0);
+                for k in 1..=m {
+                    let u = k as f64 / mf;
+                    let f = if k == m { 1.0 } else { q.cdf(u) };
+                    w[k - 1] = f - f_prev;
+                    f_prev = f;
+                    if let Some(dw) = dw.as_deref_mut() {
+                        let d = if k == m { 0.0 } else { q.cdf_derivative(u) };
+                        dw[k - 1] = d - d_prev;
+                        d_prev = d;
+                    }
+                }
+            }
+            Estimator::Paper => {
+                let mut mx = f64::NEG_INFINITY;
+                for k in 1..=m {
+                    let lp = q.log_density(k as f64 / mf);
+                    w[k - 1] = lp;
+                    mx = mx.max(lp);
+                }
+                let mut z = 0.0;
+                for x in w.iter_mut().take(m) {
+                    *x = (*x - mx).exp();
+                    z += *x;
+                }
+                for k in 1..=m {
+                    let p = w[k - 1] / z;
+                    w[k - 1] = p;
+                    if let Some(dw) = dw.as_deref_mut() {
+                        dw[k - 1] = p * q.score(k as f64 / mf);
+                    }
+                }
+            }
+            Estimator::Unbiased => {
+                // w_k = C(k−1, n−1) / C(m, n) for k ≥ n, normalised to sum 1 exactly.
+                let n = theta as usize;
+                let lf = &self.lnfact;
+                let ln_cmn = lf[m] - lf[n] - lf[m - n];
+                let mut z = 0.0;
+                for k in 1..=m {
+                    let v = if k < n { 0.0 } else { (lf[k - 1] - lf[n - 1] - lf[k - n] - ln_cmn).exp() };
+                    w[k - 1] = v;
+                    z += v;
+                }
+                for x in w.iter_mut().take(m) {
+                    *x /= z;
+                }
+            }
+        }
+    }
+
+    /// `f(θ)`.
+    pub fn value(&self, theta: f64) -> Result<f64> {
+        Ok(self.eval(theta, false)?.0)
+    }
+
+    /// `f'(θ)` for the plug-in estimator, the residual `R̂(θ)` for the paper's;
+    /// [`EstimateError::NoDerivative`] for the unbiased one.
+    pub fn slope(&self, theta: f64) -> Result<f64> {
+        Ok(self.eval(theta, true)?.1)
+    }
+
+    /// `f(θ)` and [`slope`](Self::slope) together (one pass).
+    pub fn value_and_slope(&self, theta: f64) -> Result<(f64, f64)> {
+        self.eval(theta, true)
+    }
+
+    fn eval(&self, theta: f64, want_slope: bool) -> Result<(f64, f64)> {
+        if want_slope && self.estimator == Estimator::Unbiased {
+            return Err(EstimateError::NoDerivative { estimator: "unbiased" });
+        }
+        if self.kind == MethodKind::Sbon {
+            let per = self.sbon_per_prompt(theta)?;
+            let tf = per.len() as f64;
+            let f = per.iter().map(|p| p.0).sum::<f64>() / tf;
+            let d = per.iter().map(|p| p.1).sum::<f64>() / tf;
+            return Ok((f, d));
+        }
+        let method = self.method(theta)?;
+        let q = method.as_dyn();
+        let m_max = self.data.m_max();
+        let mut w = vec![0.0; m_max];
+        let mut dw = vec![0.0; if want_slope { m_max } else { 0 }];
+        let (mut f, mut d) = (0.0, 0.0);
+        for rm in self.data.rank_means() {
+            let m = rm.m;
+            self.weights(q, m, theta, &mut w[..m], if want_slope { Some(&mut dw[..m]) } else { None });
+            for (r, x) in rm.mean.iter().zip(&w[..m]) {
+                f += r * x;
+            }
+            if want_slope {
+                for (r, x) in rm.mean.iter().zip(&dw[..m]) {
+                    d += r * x;
+                }
+            }
+        }
+        Ok((f, d))
+    }
+
+    fn sbon_per_prompt(&self, beta: f64) -> Result<Vec<(f64, f64)>> {
+        self.check_sbon_beta(beta)?;
+        let sb = self.sbon.as_ref().ok_or(EstimateError::MissingN)?;
+        let n = self.n;
+        Ok((0..sb.prompts())
+            .into_par_iter()
+            .with_min_len(4)
+            .map_init(Workspace::default, |ws, t| sb.prompt(t, n, beta, ws))
+            .collect())
+    }
+
+    /// Per-prompt `f_t(θ)` (one `O(rows)` pass, parallel over prompts).
+    pub fn per_prompt(&self, theta: f64) -> Result<Vec<f64>> {
+        if self.kind == MethodKind::Sbon {
+            return Ok(self.sbon_per_prompt(theta)?.into_iter().map(|p| p.0).collect());
+        }
+        let tables = self.weight_tables(theta)?;
+        Ok(self.apply_tables(&tables.0, &tables.1))
+    }
+
+    /// Weights for every distinct `m` at θ: (ms ascending, weights).
+    pub(crate) fn weight_tables(&self, theta: f64) -> Result<(Vec<usize>, Vec<Vec<f64>>)> {
+        let method = self.method(theta)?;
+        let q = method.as_dyn();
+        let ms: Vec<usize> = self.data.rank_means().iter().map(|r| r.m).collect();
+        let ws = ms
+            .iter()
+            .map(|&m| {
+                let mut w = vec![0.0; m];
+                self.weights(q, m, theta, &mut w, None);
+                w
+            })
+            .collect();
+        Ok((ms, ws))
+    }
+
+    /// Per-prompt slope weights for every distinct `m` at θ.
+    pub(crate) fn slope_tables(&self, theta: f64) -> Result<Vec<Vec<f64>>> {
+        if self.estimator == Estimator::Unbiased {
+            return Err(EstimateError::NoDerivative { estimator: "unbiased" });
+        }
+        let method = self.method(theta)?;
+        let q = method.as_dyn();
+        Ok(self
+            .data
+            .rank_means()
+            .iter()
+            .map(|r| {
+                let mut w = vec![0.0; r.m];
+                let mut dw = vec![0.0; r.m];
+                self.weights(q, r.m, theta, &mut w, Some(&mut dw));
+                dw
+            })
+            .collect())
+    }
+
+    pub(crate) fn apply_tables(&self, ms: &[usize], ws: &[Vec<f64>]) -> Vec<f64> {
+        let d = self.data;
+        (0..d.prompts())
+            .into_par_iter()
+            .with_min_len(64)
+            .map(|t| {
+                let r = d.ranked_truth(t);
+                let i = ms.binary_search(&r.len()).unwrap_or(0);
+                r.iter().zip(&ws[i]).map(|(a, b)| a * b).sum::<f64>()
+            })
+            .collect()
+    }
+
+    /// `f(θ)` with its standard error across prompts (one `O(rows)` pass).
+    pub fn estimate(&self, theta: f64) -> Result<Estimate> {
+        let per = self.per_prompt(theta)?;
+        let value =
+            if self.kind == MethodKind::Sbon { per.iter().sum::<f64>() / per.len() as f64 } else { self.value(theta)? };
+        Ok(Estimate { value, stderr: stderr_of(&per) })
+    }
+}

@@ -1,0 +1,591 @@
+//! HedgeTune on calibration data: tuning, curves and honest hold-out reporting (math.md §4).
+
+use std::cell::RefCell;
+
+use hedge_math::tune::{bon_integer, hedge_tune};
+use hedge_math::{MethodKind, Regime, TuneOptions};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::{EstimateError, Result};
+use crate::objective::{Estimator, Objective};
+use crate::prepared::Prepared;
+
+/// Default upper end of SBoN's β range (β is on the proxy's own scale).
+pub const DEFAULT_SBON_BETA_MAX: f64 = 1e3;
+
+/// What to tune and how.
+///
+/// Defaults: the plug-in estimator; the range `[1, m_max]` for BoN (`[1, min m]` with
+/// the unbiased estimator), `[0, m_max − 1]` for BoP, `[0, 10·m_max]` for the tilt and
+/// `[0, 1e3]` for SBoN's β, where `m_max` is the largest number of responses of a
+/// prompt; SBoN's `n` grid is the powers of two `2, 4, …, ≤ m_max`; the root finder scans
+/// `f'` at 24 interior points (12 for SBoN, whose every evaluation integrates all prompts)
+/// and solves to a relative 1e-13 in θ (1e-10 for SBoN's β), and values within a relative
+/// 1e-12 are tied (the smaller θ, or the smaller SBoN `n`, wins).
+///
+/// ```
+/// use hedge_estimate::{Estimator, TuneSpec};
+/// use hedge_math::MethodKind;
+/// let spec = TuneSpec::new(MethodKind::Sbon).n_grid([4, 16]).range(0.0, 50.0);
+/// assert_eq!(spec.kind(), MethodKind::Sbon);
+/// let spec = TuneSpec::new(MethodKind::Bon).estimator(Estimator::Unbiased);
+/// assert_eq!(spec.get_estimator(), Estimator::Unbiased);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct TuneSpec {
+    kind: MethodKind,
+    range: Option<(f64, f64)>,
+    n_grid: Option<Vec<u64>>,
+    estimator: Estimator,
+    scan_points: Option<usize>,
+    xtol_rel: Option<f64>,
+    tie_rel: f64,
+}
+
+impl TuneSpec {
+    /// Tune `kind` with every default.
+    pub fn new(kind: MethodKind) -> Self {
+        Self {
+            kind,
+            range: None,
+            n_grid: None,
+            estimator: Estimator::Plugin,
+            scan_points: None,
+            xtol_rel: None,
+            tie_rel: 1e-12,
+        }
+    }
+    /// Search θ in `[lo, hi]` instead of the default range.
+    pub fn range(mut self, lo: f64, hi: f64) -> Self {
+        self.range = Some((lo, hi));
+        self
+    }
+    /// SBoN: tune β for this one `n`.
+    pub fn n(mut self, n: u64) -> Self {
+        self.n_grid = Some(vec![n]);
+        self
+    }
+    /// SBoN: tune β for each `n` of the grid, then keep the best `(n, β)`.
+    pub fn n_grid(mut self, ns: impl Into<Vec<u64>>) -> Self {
+        self.n_grid = Some(ns.into());
+        self
+    }
+    /// The estimator (default [`Estimator::Plugin`]).
+    pub fn estimator(mut self, e: Estimator) -> Self {
+        self.estimator = e;
+        self
+    }
+    /// Interior points at which `f'` is scanned for sign changes (default 24; 12 for SBoN).
+    pub fn scan_points(mut self, k: usize) -> Self {
+        self.scan_points = Some(k.max(1));
+        self
+    }
+    /// Relative tolerance on θ of the root (default 1e-13; 1e-10 for SBoN).
+    pub fn xtol_rel(mut self, tol: f64) -> Self {
+        self.xtol_rel = Some(tol);
+        self
+    }
+    /// Relative difference in `f` under which two candidates tie (default 1e-12).
+    pub fn tie_rel(mut self, tol: f64) -> Self {
+        self.tie_rel = tol;
+        self
+    }
+    /// The method.
+    pub fn kind(&self) -> MethodKind {
+        self.kind
+    }
+    /// The estimator.
+    pub fn get_estimator(&self) -> Estimator {
+        self.estimator
+    }
+
+    pub(crate) fn get_tie_rel(&self) -> f64 {
+        self.tie_rel
+    }
+
+    pub(crate) fn options(&self) -> TuneOptions {
+        let sbon = self.kind == MethodKind::Sbon;
+        TuneOptions::new()
+            // The paper's estimator is tuned the paper's way: the regime from the residual's
+            // signs at the two ends, a root only between a + and a − end (no interior scan).
+            .scan_points(self.scan_points.unwrap_or(match (self.estimator, sbon) {
+                (Estimator::Paper, _) => 0,
+                (_, true) => 12,
+                (_, false) => 24,
+            }))
+            .xtol_rel(self.xtol_rel.unwrap_or(if sbon { 1e-10 } else { 1e-13 }))
+            .tie_rel(self.tie_rel)
+    }
+
+    /// The range on `data`: the explicit one (validated) or the default.
+    pub fn resolve_range(&self, data: &Prepared) -> Result<(f64, f64)> {
+        let parameter = self.kind.parameter();
+        let m_max = data.m_max() as f64;
+        let unbiased = self.estimator == Estimator::Unbiased;
+        let (lo, hi) = match self.range {
+            Some(r) => r,
+            None => match self.kind {
+                MethodKind::Bon if unbiased => (1.0, data.m_min() as f64),
+                MethodKind::Bon => (1.0, m_max),
+                MethodKind::Bop => (0.0, m_max - 1.0),
+                MethodKind::Tilt => (0.0, 10.0 * m_max),
+                MethodKind::Sbon => (0.0, DEFAULT_SBON_BETA_MAX),
+            },
+        };
+        if !(lo.is_finite() && hi.is_finite()) {
+            return Err(EstimateError::InvalidRange { parameter, lo, hi, reason: "ends must be finite" });
+        }
+        if lo > hi {
+            return Err(EstimateError::InvalidRange { parameter, lo, hi, reason: "low end above high end" });
+        }
+        let min = if self.kind == MethodKind::Bon { 1.0 } else { 0.0 };
+        if lo < min {
+            return Err(EstimateError::InvalidRange {
+                parameter,
+                lo,
+                hi,
+                reason: if min == 1.0 { "n must be >= 1" } else { "the parameter must be >= 0" },
+            });
+        }
+        if unbiased {
+            if hi > data.m_min() as f64 {
+                return Err(EstimateError::NTooLarge { n: hi.floor() as u64, m: data.m_min() });
+            }
+            if lo.ceil() > hi.floor() {
+                return Err(EstimateError::InvalidRange { parameter, lo, hi, reason: "no integer n in range" });
+            }
+        }
+        Ok((lo, hi))
+    }
+
+    /// SBoN's `n` values on `data` (sorted, deduplicated); empty for other methods.
+    pub fn resolve_n_grid(&self, data: &Prepared) -> Result<Vec<u64>> {
+        if self.kind != MethodKind::Sbon {
+            return Ok(Vec::new());
+        }
+        let mut ns = match &self.n_grid {
+            Some(ns) => ns.clone(),
+            None => {
+                let mut v = Vec::new();
+                let mut n = 2u64;
+                while n <= data.m_max() as u64 {
+                    v.push(n);
+                    n *= 2;
+                }
+                if v.is_empty() {
+                    v.push(1);
+                }
+                v
+            }
+        };
+        if ns.is_empty() || ns.contains(&0) {
+            return Err(EstimateError::MissingN);
+        }
+        ns.sort_unstable();
+        ns.dedup();
+        Ok(ns)
+    }
+}
+
+/// SBoN: the tuned β for one `n`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SbonRow {
+    /// Candidates per request.
+    pub n: u64,
+    /// Tuned β (proxy scale).
+    pub beta: f64,
+    /// Regime of `f(β)` for this `n`.
+    pub regime: Regime,
+    /// `f(β)`.
+    pub expected_true_reward: f64,
+    /// Its standard error across prompts.
+    pub stderr: f64,
+    /// KL of quantile-scale SBoN(n, β) from `hedge-math` (see [`TuneOutcome::kl`]).
+    pub kl: f64,
+    /// Candidates drawn per request (`n`).
+    pub expected_samples: f64,
+}
+
+/// Result of [`tune`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TuneOutcome {
+    /// The method.
+    pub method: MethodKind,
+    /// Name of the parameter (`"n"`, `"mu"`, `"lambda"`, `"beta"`).
+    pub parameter: &'static str,
+    /// The tuned parameter; for BoN the integer `n` (see [`hedge_math::tune::bon_integer`]).
+    pub theta: f64,
+    /// BoN: the continuous root `n†` before the integer rule (`None` for the unbiased
+    /// estimator, which searches integers only, and for other methods).
+    pub theta_continuous: Option<f64>,
+    /// SBoN: the chosen number of candidates.
+    pub n: Option<u64>,
+    /// Shape of `f` on the range (for SBoN, of the chosen `n`'s `f(β)`).
+    pub regime: Regime,
+    /// Estimated expected true reward `f(θ)`.
+    pub expected_true_reward: f64,
+    /// Its standard error across prompts (NaN with one prompt).
+    pub stderr: f64,
+    /// The method's population KL to the reference at θ (`QuantileMethod::kl` of
+    /// `hedge-math`). For SBoN this is the KL of SBoN(n, β) when the proxy is its own
+    /// quantile, i.e. it reads β in quantile units, not the proxy's; NaN if unavailable.
+    pub kl: f64,
+    /// Candidates drawn per request on average at θ.
+    pub expected_samples: f64,
+    /// Prompts used (`T`).
+    pub prompts: usize,
+    /// Prompts skipped for having fewer than two responses.
+    pub skipped_prompts: usize,
+    /// The estimator.
+    pub estimator: Estimator,
+    /// The searched range.
+    pub range: (f64, f64),
+    /// `f'` (or the paper's residual, or for the unbiased estimator the difference
+    /// `f(n+1) − f(n)`) at the low end of the range.
+    pub slope_lo: f64,
+    /// The same at the high end.
+    pub slope_hi: f64,
+    /// SBoN: one row per `n` of the grid.
+    pub sbon: Vec<SbonRow>,
+}
+
+/// One point of [`curve`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CurvePoint {
+    /// Parameter.
+    pub theta: f64,
+    /// `f(θ)`.
+    pub expected_true_reward: f64,
+    /// Its standard error.
+    pub stderr: f64,
+    /// Population KL at θ (see [`TuneOutcome::kl`]).
+    pub kl: f64,
+    /// Candidates drawn per request.
+    pub expected_samples: f64,
+}
+
+/// Result of [`holdout`]: every reward is estimated on the held-out prompts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HoldoutReport {
+    /// Held-out prompts.
+    pub prompts: usize,
+    /// Calibration prompts (the rest).
+    pub calibration_prompts: usize,
+    /// θ tuned on the calibration prompts.
+    pub tuned_theta: f64,
+    /// SBoN: `n` tuned on the calibration prompts.
+    pub tuned_n: Option<u64>,
+    /// Regime found on the calibration prompts.
+    pub tuned_regime: Regime,
+    /// Held-out `f` at the tuned θ.
+    pub tuned_reward: f64,
+    /// Its standard error.
+    pub tuned_stderr: f64,
+    /// θ tuned on the held-out prompts themselves (the oracle).
+    pub oracle_theta: f64,
+    /// SBoN: the oracle's `n`.
+    pub oracle_n: Option<u64>,
+    /// Held-out `f` at the oracle θ.
+    pub oracle_reward: f64,
+    /// The untuned default: the largest θ of the range ("always use the most samples";
+    /// BoN: its largest integer; SBoN: the largest `n` of the grid and the largest β).
+    pub default_theta: f64,
+    /// SBoN: the default's `n`.
+    pub default_n: Option<u64>,
+    /// Held-out `f` at the default.
+    pub default_reward: f64,
+    /// Its standard error.
+    pub default_stderr: f64,
+}
+
+/// KL and expected samples of the method at θ; NaN KL when `hedge-math` refuses θ.
+///
+/// SBoN's β lives on the proxy's own scale, where no closed form applies: its KL is
+/// the plug-in one, the mean over prompts of `Σ_k P_t(k) ln(m_t P_t(k))` (the KL of
+/// the choice distribution to the uniform reference over the prompt's responses).
+fn kl_and_samples(obj: &Objective<'_>, theta: f64) -> (f64, f64) {
+    if obj.kind() == MethodKind::Sbon {
+        let n = obj.n().unwrap_or(1);
+        let data = obj.data();
+        let mut total = 0.0;
+        for t in 0..data.prompts() {
+            let proxy = data.sorted_proxy(t);
+            let m = proxy.len() as f64;
+            match crate::sbon::sbon_choice_probabilities(proxy, n, theta) {
+                Ok((p, _)) => total += p.iter().filter(|&&q| q > 0.0).map(|&q| q * (m * q).ln()).sum::<f64>().max(0.0),
+                Err(_) => return (f64::NAN, n as f64),
+            }
+        }
+        return (total / data.prompts().max(1) as f64, n as f64);
+    }
+    match obj.method(theta) {
+        Ok(m) => {
+            let q = m.as_dyn();
+            (q.kl(), q.expected_samples())
+        }
+        Err(_) => (f64::NAN, obj.n().map_or(f64::NAN, |n| n as f64)),
+    }
+}
+
+/// Continuous HedgeTune of one objective on `[lo, hi]`, with `f` served from the
+/// evaluations of `f'` where possible.
+fn tune_continuous(obj: &Objective<'_>, lo: f64, hi: f64, spec: &TuneSpec) -> Result<hedge_math::Optimum> {
+    let cache: RefCell<Vec<(u64, f64, f64)>> = RefCell::new(Vec::new());
+    let err: RefCell<Option<EstimateError>> = RefCell::new(None);
+    let eval = |t: f64| -> (f64, f64) {
+        if let Some(&(_, f, d)) = cache.borrow().iter().find(|c| c.0 == t.to_bits()) {
+            return (f, d);
+        }
+        match obj.value_and_slope(t) {
+            Ok((f, d)) => {
+                cache.borrow_mut().push((t.to_bits(), f, d));
+                (f, d)
+            }
+            Err(e) => {
+                err.borrow_mut().get_or_insert(e);
+                (f64::NAN, f64::NAN)
+            }
+        }
+    };
+    let res = hedge_tune(lo, hi, |t| eval(t).0, |t| eval(t).1, &spec.options());
+    if let Some(e) = err.into_inner() {
+        return Err(e);
+    }
+    Ok(res?)
+}
+
+/// `f(n)` at every integer of the range (unbiased estimator): (n, f) pairs.
+fn integer_values(obj: &Objective<'_>, lo: f64, hi: f64) -> Result<Vec<(f64, f64)>> {
+    let (a, b) = (lo.ceil() as u64, hi.floor() as u64);
+    (a..=b).map(|n| Ok((n as f64, obj.value(n as f64)?))).collect()
+}
+
+/// Best of `(θ, f)` pairs: the largest `f`, the smaller θ on a relative tie.
+pub(crate) fn best_of(values: &[(f64, f64)], tie_rel: f64) -> (f64, f64) {
+    let mut best = values[0];
+    for &(t, v) in &values[1..] {
+        if v > best.1 + tie_rel * best.1.abs() {
+            best = (t, v);
+        }
+    }
+    best
+}
+
+/// Tune one non-SBoN method, or SBoN at one `n`: (θ, θ_cont, regime, slopes).
+fn tune_one(obj: &Objective<'_>, lo: f64, hi: f64, spec: &TuneSpec) -> Result<(f64, Option<f64>, Regime, f64, f64)> {
+    if obj.estimator() == Estimator::Unbiased {
+        let vals = integer_values(obj, lo, hi)?;
+        let (theta, _) = best_of(&vals, spec.tie_rel);
+        let k = vals.len();
+        let (d_lo, d_hi) = if k >= 2 { (vals[1].1 - vals[0].1, vals[k - 1].1 - vals[k - 2].1) } else { (0.0, 0.0) };
+        let interior = theta > vals[0].0 && theta < vals[k - 1].0;
+        let regime = if interior { Regime::Hacking } else { Regime::from_end_slopes(d_lo, d_hi) };
+        return Ok((theta, None, regime, d_lo, d_hi));
+    }
+    let o = tune_continuous(obj, lo, hi, spec)?;
+    if obj.kind() == MethodKind::Bon {
+        let err: RefCell<Option<EstimateError>> = RefCell::new(None);
+        let (n, _) = bon_integer(o.theta, lo, hi, spec.tie_rel, |n| {
+            obj.value(n).unwrap_or_else(|e| {
+                err.borrow_mut().get_or_insert(e);
+                f64::NAN
+            })
+        });
+        if let Some(e) = err.into_inner() {
+            return Err(e);
+        }
+        if (n as f64) < lo || (n as f64) > hi {
+            return Err(EstimateError::InvalidRange { parameter: "n", lo, hi, reason: "no integer n in range" });
+        }
+        return Ok((n as f64, Some(o.theta), o.regime, o.slope_lo, o.slope_hi));
+    }
+    Ok((o.theta, None, o.regime, o.slope_lo, o.slope_hi))
+}
+
+/// HedgeTune on calibration data: the parameter that maximises the estimated expected
+/// true reward, with its regime (math.md §1, §4).
+///
+/// BoN, BoP, tilt: `f'` is scanned for sign changes and refined by Brent's method
+/// ([`hedge_math::tune::hedge_tune`]); BoN then applies the integer rule (`⌊n†⌋` vs `⌈n†⌉`,
+/// the smaller on a tie) and reports both. With the unbiased estimator every integer
+/// `n` of the range is evaluated and the best kept (smaller on ties); its regime comes
+/// from the differences at the two ends. SBoN: β is tuned for each `n` of the grid and
+/// the best `(n, β)` kept (smaller `n` on ties); the per-`n` table is in
+/// [`TuneOutcome::sbon`].
+///
+/// ```
+/// use hedge_estimate::{synth, tune, TuneSpec};
+/// use hedge_math::{MethodKind, Regime};
+/// let d = synth::toy(200, 100, 1).unwrap().prepare().unwrap();
+/// let o = tune(&d, &TuneSpec::new(MethodKind::Bop)).unwrap();
+/// assert_eq!(o.regime, Regime::Hacking);
+/// assert!(o.theta > 5.0 && o.theta < 30.0, "{}", o.theta);
+/// ```
+pub fn tune(data: &Prepared, spec: &TuneSpec) -> Result<TuneOutcome> {
+    let (lo, hi) = spec.resolve_range(data)?;
+    let base = |theta: f64, n: Option<u64>, regime: Regime, est: crate::Estimate, kl: f64, samples: f64| TuneOutcome {
+        method: spec.kind,
+        parameter: spec.kind.parameter(),
+        theta,
+        theta_continuous: None,
+        n,
+        regime,
+        expected_true_reward: est.value,
+        stderr: est.stderr,
+        kl,
+        expected_samples: samples,
+        prompts: data.prompts(),
+        skipped_prompts: data.skipped_prompts(),
+        estimator: spec.estimator,
+        range: (lo, hi),
+        slope_lo: f64::NAN,
+        slope_hi: f64::NAN,
+        sbon: Vec::new(),
+    };
+    if spec.kind == MethodKind::Sbon {
+        let ns = spec.resolve_n_grid(data)?;
+        let mut rows: Vec<SbonRow> = Vec::with_capacity(ns.len());
+        let mut slopes = Vec::with_capacity(ns.len());
+        for &n in &ns {
+            let obj = Objective::new(data, MethodKind::Sbon, Some(n), spec.estimator)?;
+            let (beta, _, regime, s_lo, s_hi) = tune_one(&obj, lo, hi, spec)?;
+            let est = obj.estimate(beta)?;
+            let (kl, samples) = kl_and_samples(&obj, beta);
+            rows.push(SbonRow {
+                n,
+                beta,
+                regime,
+                expected_true_reward: est.value,
+                stderr: est.stderr,
+                kl,
+                expected_samples: samples,
+            });
+            slopes.push((s_lo, s_hi));
+        }
+        let mut bi = 0;
+        for i in 1..rows.len() {
+            let (v, bv) = (rows[i].expected_true_reward, rows[bi].expected_true_reward);
+            if v > bv + spec.tie_rel * bv.abs() {
+                bi = i;
+            }
+        }
+        let r = rows[bi];
+        let est = crate::Estimate { value: r.expected_true_reward, stderr: r.stderr };
+        let mut out = base(r.beta, Some(r.n), r.regime, est, r.kl, r.expected_samples);
+        (out.slope_lo, out.slope_hi) = slopes[bi];
+        out.sbon = rows;
+        return Ok(out);
+    }
+    let obj = Objective::new(data, spec.kind, None, spec.estimator)?;
+    let (theta, theta_cont, regime, s_lo, s_hi) = tune_one(&obj, lo, hi, spec)?;
+    let est = obj.estimate(theta)?;
+    let (kl, samples) = kl_and_samples(&obj, theta);
+    let mut out = base(theta, None, regime, est, kl, samples);
+    out.theta_continuous = theta_cont;
+    (out.slope_lo, out.slope_hi) = (s_lo, s_hi);
+    Ok(out)
+}
+
+/// The estimated expected true reward (with standard error, KL and expected samples)
+/// at each θ; `n` is required for SBoN.
+///
+/// ```
+/// use hedge_estimate::{curve, synth, Estimator};
+/// use hedge_math::MethodKind;
+/// let d = synth::toy(50, 20, 3).unwrap().prepare().unwrap();
+/// let c = curve(&d, MethodKind::Bon, &[1.0, 4.0, 16.0], None, Estimator::Plugin).unwrap();
+/// assert_eq!(c.len(), 3);
+/// assert!(c[1].expected_true_reward > c[0].expected_true_reward);
+/// ```
+pub fn curve(
+    data: &Prepared,
+    kind: MethodKind,
+    thetas: &[f64],
+    n: Option<u64>,
+    estimator: Estimator,
+) -> Result<Vec<CurvePoint>> {
+    let obj = Objective::new(data, kind, n, estimator)?;
+    thetas
+        .iter()
+        .map(|&theta| {
+            let est = obj.estimate(theta)?;
+            let (kl, expected_samples) = kl_and_samples(&obj, theta);
+            Ok(CurvePoint { theta, expected_true_reward: est.value, stderr: est.stderr, kl, expected_samples })
+        })
+        .collect()
+}
+
+/// Honest reporting (math.md §4): split the prompts at random (seeded) into a held-out
+/// fraction `frac` (at least one prompt each side) and calibration prompts, tune on the
+/// calibration prompts, and estimate on the held-out prompts the tuned θ, the oracle θ
+/// (tuned on the held-out prompts themselves) and the untuned default (the largest θ of
+/// the range). Ranges and SBoN's `n` grid are resolved on the whole data set, so all
+/// three use the same search space.
+///
+/// ```
+/// use hedge_estimate::{holdout, synth, TuneSpec};
+/// use hedge_math::MethodKind;
+/// let d = synth::toy(100, 50, 2).unwrap().prepare().unwrap();
+/// let h = holdout(&d, &TuneSpec::new(MethodKind::Bon), 0.3, 7).unwrap();
+/// assert_eq!(h.prompts + h.calibration_prompts, 100);
+/// assert!(h.oracle_reward >= h.tuned_reward - 1e-12);
+/// ```
+pub fn holdout(data: &Prepared, spec: &TuneSpec, frac: f64, seed: u64) -> Result<HoldoutReport> {
+    let t = data.prompts();
+    if !(frac.is_finite() && frac > 0.0 && frac < 1.0) {
+        return Err(EstimateError::InvalidArgument { name: "frac", value: frac, reason: "must be in (0, 1)" });
+    }
+    if t < 2 {
+        return Err(EstimateError::InvalidArgument {
+            name: "prompts",
+            value: t as f64,
+            reason: "a hold-out split needs at least 2 prompts",
+        });
+    }
+    let (lo, hi) = spec.resolve_range(data)?;
+    let ns = spec.resolve_n_grid(data)?;
+    let mut resolved = spec.clone().range(lo, hi);
+    if spec.kind == MethodKind::Sbon {
+        resolved = resolved.n_grid(ns.clone());
+    }
+    let h = ((frac * t as f64).round() as usize).clamp(1, t - 1);
+    let mut perm: Vec<usize> = (0..t).collect();
+    perm.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let mut held = perm[..h].to_vec();
+    let mut cal = perm[h..].to_vec();
+    held.sort_unstable();
+    cal.sort_unstable();
+    let held = data.subset(&held)?;
+    let cal = data.subset(&cal)?;
+
+    let tuned = tune(&cal, &resolved)?;
+    let oracle = tune(&held, &resolved)?;
+    let eval = |theta: f64, n: Option<u64>| -> Result<crate::Estimate> {
+        Objective::new(&held, spec.kind, n, spec.estimator)?.estimate(theta)
+    };
+    let tuned_est = eval(tuned.theta, tuned.n)?;
+    let (default_theta, default_n) = match spec.kind {
+        MethodKind::Bon => (hi.floor(), None),
+        MethodKind::Sbon => (hi, ns.last().copied()),
+        _ => (hi, None),
+    };
+    let default_est = eval(default_theta, default_n)?;
+    Ok(HoldoutReport {
+        prompts: held.prompts(),
+        calibration_prompts: cal.prompts(),
+        tuned_theta: tuned.theta,
+        tuned_n: tuned.n,
+        tuned_regime: tuned.regime,
+        tuned_reward: tuned_est.value,
+        tuned_stderr: tuned_est.stderr,
+        oracle_theta: oracle.theta,
+        oracle_n: oracle.n,
+        oracle_reward: oracle.expected_true_reward,
+        default_theta,
+        default_n,
+        default_reward: default_est.value,
+        default_stderr: default_est.stderr,
+    })
+}

@@ -51,7 +51,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
                 .prepare()?,
         },
     ];
-    let mut n_grid = vec![4u64, 16, 64];
+    let mut n_grid = vec![16u64];
     n_grid.retain(|&n| n <= args.responses as u64);
     if n_grid.is_empty() {
         n_grid.push(args.responses.max(1) as u64);

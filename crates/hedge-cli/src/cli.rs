@@ -32,10 +32,18 @@ pub enum Command {
     Tune(crate::cmd::tune::TuneArgs),
     /// Expected true reward ± standard error, KL and cost of a method on a parameter grid.
     Curve(crate::cmd::curve::CurveArgs),
+    /// Summarise a calibration file: prompts, rows, responses per prompt, value ranges.
+    Info(crate::cmd::info::InfoArgs),
     /// KL, mean chosen quantile and cost of a method; the other methods at the same KL.
     Kl(KlArgs),
     /// Choose a candidate per JSON line of proxy scores (stdin or --input).
     Select(SelectArgs),
+    /// Collect calibration data: n responses per prompt with proxy and true rewards, from real servers.
+    #[cfg(feature = "net")]
+    Collect(crate::cmd::collect::CollectArgs),
+    /// OpenAI-compatible proxy applying the tuned method (BoN, BoP, SBoN) in front of LLM and reward servers.
+    #[cfg(feature = "net")]
+    Serve(crate::cmd::serve::ServeArgs),
 }
 
 /// `hedge simulate ...`

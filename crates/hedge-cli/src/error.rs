@@ -33,6 +33,17 @@ pub enum CliError {
     /// Flags that parse but do not fit together.
     #[error("{0}")]
     Usage(String),
+    /// A network client, the proxy or `collect` failed.
+    #[cfg(feature = "net")]
+    #[error(transparent)]
+    Net(#[from] hedge_net::NetError),
+    /// `collect` finished, but some prompts got no usable response.
+    #[cfg(feature = "net")]
+    #[error("{failed} prompt(s) got no usable response; rerun the same command to retry them")]
+    Incomplete {
+        /// Prompts without any row.
+        failed: usize,
+    },
 }
 
 /// Result alias for the CLI.

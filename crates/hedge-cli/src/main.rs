@@ -19,8 +19,13 @@ fn main() -> ExitCode {
         Command::Demo(a) => cmd::demo::run(a),
         Command::Tune(a) => cmd::tune::run(a),
         Command::Curve(a) => cmd::curve::run(a),
+        Command::Info(a) => cmd::info::run(a),
         Command::Kl(a) => cmd::kl::run(a),
         Command::Select(a) => cmd::select::run(a),
+        #[cfg(feature = "net")]
+        Command::Collect(a) => cmd::collect::run(a),
+        #[cfg(feature = "net")]
+        Command::Serve(a) => cmd::serve::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

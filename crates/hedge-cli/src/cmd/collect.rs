@@ -1,0 +1,250 @@
+//! `hedge collect`: calibration data from real servers. The work is done by `hedge_net::collect`;
+//! this module parses options, reads keys from the environment, draws the progress bar and prints the
+//! summary.
+
+use std::path::Path;
+use std::time::Duration;
+
+use clap::{ArgGroup, Args, ValueEnum};
+use hedge_net::collect::{CollectOptions, Progress, PromptOutcome, TrueReward};
+use hedge_net::http::{GOLD_KEY_ENV, REWARD_KEY_ENV, UPSTREAM_KEY_ENV};
+use hedge_net::{ClientConfig, GenClient, RetryPolicy, RewardApi, RewardClient, RewardConfig, Secret, Verifier};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::Value;
+
+use crate::error::{CliError, Result};
+
+/// A reward-server API on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RewardApiArg {
+    /// vLLM pooling API: POST /pooling (raw scores, "use_activation": false).
+    VllmPooling,
+    /// vLLM classification API: POST /classify (single-class reward models).
+    VllmClassify,
+    /// SGLang native POST /classify ({"text": [...]}, reward in "embedding").
+    Sglang,
+    /// Hugging Face text-embeddings-inference: POST /predict ("raw_scores": true).
+    Tei,
+    /// OpenRLHF serve_rm: POST /get_reward ({"query": [...]} → {"rewards": [...]}).
+    Openrlhf,
+}
+
+impl From<RewardApiArg> for RewardApi {
+    fn from(a: RewardApiArg) -> Self {
+        match a {
+            RewardApiArg::VllmPooling => RewardApi::VllmPooling,
+            RewardApiArg::VllmClassify => RewardApi::VllmClassify,
+            RewardApiArg::Sglang => RewardApi::Sglang,
+            RewardApiArg::Tei => RewardApi::Tei,
+            RewardApiArg::Openrlhf => RewardApi::Openrlhf,
+        }
+    }
+}
+
+/// A built-in verifier on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifierArg {
+    /// The response equals the reference after normalisation (case, spaces, final period, numbers by value).
+    Exact,
+    /// The multiple-choice letter of the response ("the answer is (C)", "Answer: C", ...) equals the reference's.
+    Choice,
+    /// The last \boxed{...} of the response equals the reference (LaTeX-normalised, numbers by value).
+    Boxed,
+}
+
+impl From<VerifierArg> for Verifier {
+    fn from(v: VerifierArg) -> Self {
+        match v {
+            VerifierArg::Exact => Verifier::Exact,
+            VerifierArg::Choice => Verifier::Choice,
+            VerifierArg::Boxed => Verifier::Boxed,
+        }
+    }
+}
+
+/// Options of `hedge collect`.
+///
+/// Generates --n responses per prompt, scores each with the proxy reward server and gets its true reward
+/// from a gold reward server (--gold) or a built-in verifier against the prompt's "reference"
+/// (--verifier). Rows are appended to --out (JSON lines; a .parquet name keeps a resumable
+/// <out>.partial.jsonl journal and writes Parquet at the end); rerunning the same command resumes.
+/// Keys come from HEDGE_UPSTREAM_API_KEY, HEDGE_REWARD_API_KEY and HEDGE_GOLD_API_KEY.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("truth").required(true).args(["gold", "verifier"])))]
+pub struct CollectArgs {
+    /// Prompts, JSON lines: {"id": ..., "prompt": "..."} or {"id": ..., "messages": [...]}, optional "reference".
+    #[arg(long)]
+    pub prompts: String,
+    /// Root URL of the OpenAI-compatible generation server (e.g. http://127.0.0.1:8000; /v1/... is appended).
+    #[arg(long)]
+    pub llm: String,
+    /// Model name sent to the generation server.
+    #[arg(long)]
+    pub model: String,
+    /// Responses per prompt.
+    #[arg(long)]
+    pub n: usize,
+    /// Root URL of the proxy reward-model server (its API path is appended).
+    #[arg(long)]
+    pub reward: String,
+    /// API of the proxy reward server.
+    #[arg(long, value_enum)]
+    pub reward_api: RewardApiArg,
+    /// "model" field sent to the proxy reward server (vLLM, SGLang), if it needs one.
+    #[arg(long)]
+    pub reward_model: Option<String>,
+    /// Root URL of a gold reward server whose score is the true reward.
+    #[arg(long, requires = "gold_api")]
+    pub gold: Option<String>,
+    /// API of the gold reward server.
+    #[arg(long, value_enum, requires = "gold")]
+    pub gold_api: Option<RewardApiArg>,
+    /// "model" field sent to the gold reward server, if it needs one.
+    #[arg(long, requires = "gold")]
+    pub gold_model: Option<String>,
+    /// True reward from a built-in verifier against each prompt's "reference" (1 correct, 0 not).
+    #[arg(long, value_enum)]
+    pub verifier: Option<VerifierArg>,
+    /// Output file (.jsonl, or .parquet); appended to and resumed.
+    #[arg(long)]
+    pub out: String,
+    /// Base seed: prompt `id` is generated with a seed derived from (seed, id); recorded per row.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Prompts processed at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Sampling temperature sent to the generation server.
+    #[arg(long)]
+    pub temperature: Option<f64>,
+    /// Largest number of tokens per response.
+    #[arg(long)]
+    pub max_tokens: Option<u64>,
+    /// Nucleus sampling probability sent to the generation server.
+    #[arg(long)]
+    pub top_p: Option<f64>,
+    /// Timeout of one HTTP request attempt, in seconds.
+    #[arg(long, default_value_t = 120.0)]
+    pub timeout: f64,
+    /// Attempts per HTTP request (retries on 429, 5xx and connection errors, with backoff).
+    #[arg(long, default_value_t = 3)]
+    pub max_attempts: u32,
+    /// Texts per reward request.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// HTTP requests in flight to each server at once.
+    #[arg(long, default_value_t = 64)]
+    pub max_in_flight: usize,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Client settings shared by `collect` and `serve`.
+pub(crate) fn client_config(url: &str, key_env: &str, timeout: f64, attempts: u32, in_flight: usize) -> Result<ClientConfig> {
+    if !(timeout.is_finite() && timeout > 0.0) {
+        return Err(CliError::Net(hedge_net::NetError::Config(format!("--timeout {timeout}: must be a positive number of seconds"))));
+    }
+    Ok(ClientConfig {
+        base_url: url.to_string(),
+        api_key: Secret::from_env(key_env),
+        timeout: Duration::from_secs_f64(timeout),
+        max_in_flight: in_flight,
+        retry: RetryPolicy { max_attempts: attempts, ..RetryPolicy::default() },
+    })
+}
+
+struct Bar {
+    bar: ProgressBar,
+    responses: std::sync::atomic::AtomicU64,
+    failed: std::sync::atomic::AtomicU64,
+}
+
+impl Progress for Bar {
+    fn start(&self, total: u64, already_done: u64) {
+        self.bar.set_length(total);
+        self.bar.set_position(already_done);
+        self.bar.reset_eta();
+        if already_done > 0 {
+            self.bar.println(format!("resuming: {already_done} of {total} prompts already in the output"));
+        }
+    }
+    fn prompt_done(&self, o: &PromptOutcome) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let r = self.responses.fetch_add(o.rows as u64, Relaxed) + o.rows as u64;
+        let f = self.failed.fetch_add(o.failed as u64, Relaxed) + o.failed as u64;
+        self.bar.set_message(format!("{r} responses, {f} failed"));
+        self.bar.inc(1);
+    }
+    fn finish(&self) {
+        self.bar.finish();
+    }
+}
+
+/// Run `hedge collect`.
+pub fn run(args: &CollectArgs) -> Result<()> {
+    crate::cmd::serve::init_logging("warn");
+    let prompts = hedge_net::read_prompts(&args.prompts)?;
+    let gen_cfg = client_config(&args.llm, UPSTREAM_KEY_ENV, args.timeout, args.max_attempts, args.max_in_flight)?;
+    let llm = GenClient::new(&gen_cfg, Some(args.model.clone()))?;
+    let reward_cfg = RewardConfig {
+        client: client_config(&args.reward, REWARD_KEY_ENV, args.timeout, args.max_attempts, args.max_in_flight)?,
+        api: args.reward_api.into(),
+        model: args.reward_model.clone(),
+        batch_size: args.batch_size,
+    };
+    let proxy = RewardClient::new(&reward_cfg)?;
+    let truth = match (&args.gold, args.gold_api, args.verifier) {
+        (Some(url), Some(api), None) => TrueReward::Gold(RewardClient::new(&RewardConfig {
+            client: client_config(url, GOLD_KEY_ENV, args.timeout, args.max_attempts, args.max_in_flight)?,
+            api: api.into(),
+            model: args.gold_model.clone(),
+            batch_size: args.batch_size,
+        })?),
+        (None, None, Some(v)) => TrueReward::Verifier(v.into()),
+        _ => return Err(CliError::Net(hedge_net::NetError::Config("give either --gold URL --gold-api API or --verifier".into()))),
+    };
+    let mut opts = CollectOptions::new(args.n);
+    opts.seed = args.seed;
+    opts.concurrency = args.concurrency;
+    for (k, v) in [("temperature", args.temperature), ("top_p", args.top_p)] {
+        if let Some(x) = v {
+            opts.params.insert(k.into(), Value::from(x));
+        }
+    }
+    if let Some(m) = args.max_tokens {
+        opts.params.insert("max_tokens".into(), Value::from(m));
+    }
+
+    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()) };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} collect [{elapsed_precise}] {wide_bar} {pos}/{len} prompts  {per_sec}  ETA {eta}  {msg}")
+            .expect("a valid template"),
+    );
+    let progress = Bar { bar, responses: 0.into(), failed: 0.into() };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::io("<tokio runtime>", e))?;
+    let out = Path::new(&args.out);
+    let summary = runtime.block_on(hedge_net::collect(&prompts, out, &llm, &proxy, &truth, &opts, &progress))?;
+
+    let u = summary.usage;
+    let mut text = String::new();
+    text.push_str(&format!(
+        "prompts    {} ({} already done, {} completed now, {} failed)\n",
+        summary.prompts, summary.already_done, summary.completed, summary.failed_prompts
+    ));
+    text.push_str(&format!("responses  {} written, {} candidates failed\n", summary.responses, summary.failed_candidates));
+    text.push_str(&format!("tokens     {} prompt + {} completion = {}\n", u.prompt_tokens, u.completion_tokens, u.total()));
+    text.push_str(&format!("time       {:.1} s\n", summary.elapsed.as_secs_f64()));
+    if summary.repaired_bytes > 0 {
+        text.push_str(&format!("repaired   {} bytes of an interrupted write cut off\n", summary.repaired_bytes));
+    }
+    text.push_str(&format!("output     {}\n", args.out));
+    crate::output::print(&text)?;
+    if summary.failed_prompts > 0 {
+        return Err(CliError::Incomplete { failed: summary.failed_prompts });
+    }
+    Ok(())
+}

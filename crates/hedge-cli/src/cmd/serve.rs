@@ -1,0 +1,173 @@
+//! `hedge serve`: the OpenAI-compatible best-of-n proxy. The server is `hedge_net::Proxy`; this module
+//! parses options, reads keys from the environment, binds the address and handles shutdown signals.
+
+use std::time::Duration;
+
+use clap::Args;
+use hedge_net::http::{REWARD_KEY_ENV, SERVE_KEY_ENV, UPSTREAM_KEY_ENV};
+use hedge_net::{GenClient, MethodSpec, Proxy, RewardClient, RewardConfig, Secret, ServeConfig};
+
+use crate::cli::MethodArg;
+use crate::cmd::collect::{RewardApiArg, client_config};
+use crate::error::{CliError, Result};
+
+/// Options of `hedge serve`.
+///
+/// Serves /v1/chat/completions and /v1/completions: each request draws n candidates from --upstream,
+/// scores them with --reward and answers with the one the method chooses (plus a "hedge" object with
+/// method, theta, n, scores and chosen_index). Also /health and /metrics (Prometheus).
+/// Keys: HEDGE_UPSTREAM_API_KEY and HEDGE_REWARD_API_KEY are sent upstream as bearer tokens; if
+/// HEDGE_SERVE_API_KEY is set, clients must send it as their bearer token.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Root URL of the OpenAI-compatible generation server (e.g. http://127.0.0.1:8000; /v1/... is appended).
+    #[arg(long)]
+    pub upstream: String,
+    /// Model name sent upstream, replacing the request's "model".
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Root URL of the reward-model server (its API path is appended).
+    #[arg(long)]
+    pub reward: String,
+    /// API of the reward server.
+    #[arg(long, value_enum)]
+    pub reward_api: RewardApiArg,
+    /// "model" field sent to the reward server (vLLM, SGLang), if it needs one.
+    #[arg(long)]
+    pub reward_model: Option<String>,
+    /// The method: bon, bop or sbon (tilt is not a sampler).
+    #[arg(long, value_enum, required_unless_present = "from_tune", conflicts_with = "from_tune", requires = "theta")]
+    pub method: Option<MethodArg>,
+    /// Its parameter: n (bon), μ (bop) or β (sbon, on the reward model's own scale).
+    #[arg(long, allow_negative_numbers = true)]
+    pub theta: Option<f64>,
+    /// Candidates for sbon.
+    #[arg(long)]
+    pub n: Option<u64>,
+    /// Take method, theta (and n for sbon) from the JSON printed by `hedge tune --json`.
+    #[arg(long, conflicts_with_all = ["theta", "n"])]
+    pub from_tune: Option<String>,
+    /// Address to listen on (HOST:PORT; port 0 picks a free port, printed on stderr).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Seed of the proxy's random draws (BoP's n, ties, SBoN); a request's own "seed" makes its answer reproducible.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Largest number of candidates per request (BoP draws above it are cut down to it).
+    #[arg(long, default_value_t = 64)]
+    pub max_n: u64,
+    /// Largest request body in bytes (HTTP 413 beyond).
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+    /// Requests processed at once (HTTP 503 beyond).
+    #[arg(long, default_value_t = 256)]
+    pub max_concurrent: usize,
+    /// Deadline of one request, generation and scoring together, in seconds (HTTP 504 beyond).
+    #[arg(long, default_value_t = 300.0)]
+    pub request_timeout: f64,
+    /// Timeout of one upstream HTTP attempt, in seconds.
+    #[arg(long, default_value_t = 120.0)]
+    pub timeout: f64,
+    /// Attempts per upstream HTTP request (retries on 429, 5xx and connection errors, with backoff).
+    #[arg(long, default_value_t = 3)]
+    pub max_attempts: u32,
+    /// Upstream HTTP requests in flight to each server at once.
+    #[arg(long, default_value_t = 1024)]
+    pub max_in_flight: usize,
+    /// Texts per reward request.
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+}
+
+/// Logs to stderr; the level comes from `HEDGE_LOG` (e.g. `info`, `hedge_net=debug`), else `default`.
+pub(crate) fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HEDGE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn method(args: &ServeArgs) -> Result<MethodSpec> {
+    if let Some(path) = &args.from_tune {
+        let text = std::fs::read_to_string(path).map_err(|e| CliError::io(path, e))?;
+        return Ok(MethodSpec::from_tune_json(&text, path)?);
+    }
+    let (Some(m), Some(theta)) = (args.method, args.theta) else {
+        return Err(CliError::Net(hedge_net::NetError::Config("give --method and --theta, or --from-tune".into())));
+    };
+    Ok(MethodSpec::new(m.into(), theta, args.n)?)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in progress");
+}
+
+/// Run `hedge serve` until SIGINT or SIGTERM.
+pub fn run(args: &ServeArgs) -> Result<()> {
+    init_logging("info");
+    let method = method(args)?;
+    let secs = |name: &str, x: f64| {
+        if x.is_finite() && x > 0.0 {
+            Ok(Duration::from_secs_f64(x))
+        } else {
+            Err(CliError::Net(hedge_net::NetError::Config(format!("--{name} {x}: must be a positive number of seconds"))))
+        }
+    };
+    let cfg = ServeConfig {
+        method,
+        seed: args.seed,
+        max_n: args.max_n,
+        max_body_bytes: args.max_body_bytes,
+        max_concurrent: args.max_concurrent,
+        api_key: Secret::from_env(SERVE_KEY_ENV),
+        request_timeout: secs("request-timeout", args.request_timeout)?,
+    };
+    let llm = GenClient::new(
+        &client_config(&args.upstream, UPSTREAM_KEY_ENV, args.timeout, args.max_attempts, args.max_in_flight)?,
+        args.model.clone(),
+    )?;
+    let reward = RewardClient::new(&RewardConfig {
+        client: client_config(&args.reward, REWARD_KEY_ENV, args.timeout, args.max_attempts, args.max_in_flight)?,
+        api: args.reward_api.into(),
+        model: args.reward_model.clone(),
+        batch_size: args.batch_size,
+    })?;
+    let auth = if cfg.api_key.is_some() { "bearer token required" } else { "no inbound token" };
+    let summary = format!(
+        "method {} theta {}{}; upstream {}; reward {} ({}); {auth}",
+        cfg.method.kind,
+        cfg.method.theta,
+        cfg.method.n.map(|n| format!(" n {n}")).unwrap_or_default(),
+        llm.base(),
+        reward.base(),
+        reward.api(),
+    );
+    let proxy = Proxy::new(cfg, llm, reward)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::io("<tokio runtime>", e))?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&args.listen).await.map_err(|e| CliError::io(&args.listen, e))?;
+        let addr = listener.local_addr().map_err(|e| CliError::io(&args.listen, e))?;
+        eprintln!("hedge serve: listening on http://{addr}; {summary}");
+        proxy.serve(listener, shutdown_signal()).await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,129 @@
+//! Prometheus metrics of the proxy, rendered in the text exposition format at `/metrics`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds (seconds) of the request-latency histogram buckets.
+pub const LATENCY_BUCKETS: [f64; 14] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+
+/// Counters and the latency histogram of a running proxy.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    failures: Mutex<BTreeMap<&'static str, u64>>,
+    candidates_ok: AtomicU64,
+    candidates_gen_failed: AtomicU64,
+    candidates_score_failed: AtomicU64,
+    bop_capped: AtomicU64,
+    in_flight: AtomicI64,
+    buckets: [AtomicU64; LATENCY_BUCKETS.len()],
+    latency_count: AtomicU64,
+    latency_sum_micros: AtomicU64,
+}
+
+impl Metrics {
+    /// Counts a finished request to `endpoint` with HTTP `status` and its latency.
+    pub fn request(&self, endpoint: &'static str, status: u16, latency: Duration) {
+        *self.requests.lock().unwrap_or_else(|e| e.into_inner()).entry((endpoint, status)).or_insert(0) += 1;
+        let secs = latency.as_secs_f64();
+        for (b, &le) in self.buckets.iter().zip(LATENCY_BUCKETS.iter()) {
+            if secs <= le {
+                b.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.latency_count.fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_micros.fetch_add(latency.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// Counts a failed request by reason (`no_candidates`, `overloaded`, `unauthorized`, ...).
+    pub fn failure(&self, reason: &'static str) {
+        *self.failures.lock().unwrap_or_else(|e| e.into_inner()).entry(reason).or_insert(0) += 1;
+    }
+
+    /// Counts candidates of one request.
+    pub fn candidates(&self, ok: usize, generation_failed: usize, scoring_failed: usize) {
+        self.candidates_ok.fetch_add(ok as u64, Ordering::Relaxed);
+        self.candidates_gen_failed.fetch_add(generation_failed as u64, Ordering::Relaxed);
+        self.candidates_score_failed.fetch_add(scoring_failed as u64, Ordering::Relaxed);
+    }
+
+    /// Counts a BoP draw that exceeded the largest allowed n.
+    pub fn bop_capped(&self) {
+        self.bop_capped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adjusts the in-flight gauge.
+    pub fn in_flight(&self, delta: i64) {
+        self.in_flight.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// Requests being processed now.
+    pub fn in_flight_now(&self) -> i64 {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut s = String::with_capacity(4096);
+        s.push_str("# HELP hedge_requests_total Requests to the proxy's generation endpoints, by endpoint and HTTP status.\n");
+        s.push_str("# TYPE hedge_requests_total counter\n");
+        for ((endpoint, status), n) in self.requests.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            let _ = writeln!(s, "hedge_requests_total{{endpoint=\"{endpoint}\",status=\"{status}\"}} {n}");
+        }
+        s.push_str("# HELP hedge_failures_total Requests that did not get an answer, by reason.\n");
+        s.push_str("# TYPE hedge_failures_total counter\n");
+        for (reason, n) in self.failures.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            let _ = writeln!(s, "hedge_failures_total{{reason=\"{reason}\"}} {n}");
+        }
+        s.push_str("# HELP hedge_candidates_total Candidates drawn, by outcome.\n");
+        s.push_str("# TYPE hedge_candidates_total counter\n");
+        for (outcome, v) in [
+            ("ok", &self.candidates_ok),
+            ("generation_failed", &self.candidates_gen_failed),
+            ("scoring_failed", &self.candidates_score_failed),
+        ] {
+            let _ = writeln!(s, "hedge_candidates_total{{outcome=\"{outcome}\"}} {}", v.load(Ordering::Relaxed));
+        }
+        s.push_str("# HELP hedge_bop_capped_total Best-of-Poisson draws cut down to the largest allowed n.\n");
+        s.push_str("# TYPE hedge_bop_capped_total counter\n");
+        let _ = writeln!(s, "hedge_bop_capped_total {}", self.bop_capped.load(Ordering::Relaxed));
+        s.push_str("# HELP hedge_in_flight_requests Requests being processed.\n");
+        s.push_str("# TYPE hedge_in_flight_requests gauge\n");
+        let _ = writeln!(s, "hedge_in_flight_requests {}", self.in_flight.load(Ordering::Relaxed));
+        s.push_str("# HELP hedge_request_duration_seconds Time from receiving a request to its answer.\n");
+        s.push_str("# TYPE hedge_request_duration_seconds histogram\n");
+        for (b, le) in self.buckets.iter().zip(LATENCY_BUCKETS.iter()) {
+            let _ = writeln!(s, "hedge_request_duration_seconds_bucket{{le=\"{le}\"}} {}", b.load(Ordering::Relaxed));
+        }
+        let count = self.latency_count.load(Ordering::Relaxed);
+        let _ = writeln!(s, "hedge_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}");
+        let sum = self.latency_sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(s, "hedge_request_duration_seconds_sum {sum}");
+        let _ = writeln!(s, "hedge_request_duration_seconds_count {count}");
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_cumulative_buckets() {
+        let m = Metrics::default();
+        m.request("chat", 200, Duration::from_millis(7));
+        m.request("chat", 502, Duration::from_millis(200));
+        m.failure("no_candidates");
+        m.candidates(3, 1, 0);
+        let t = m.render();
+        assert!(t.contains("hedge_requests_total{endpoint=\"chat\",status=\"200\"} 1"));
+        assert!(t.contains("hedge_request_duration_seconds_bucket{le=\"0.01\"} 1"));
+        assert!(t.contains("hedge_request_duration_seconds_bucket{le=\"0.25\"} 2"));
+        assert!(t.contains("hedge_request_duration_seconds_bucket{le=\"+Inf\"} 2"));
+        assert!(t.contains("hedge_failures_total{reason=\"no_candidates\"} 1"));
+        assert!(t.contains("hedge_candidates_total{outcome=\"generation_failed\"} 1"));
+    }
+}

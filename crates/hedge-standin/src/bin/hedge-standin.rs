@@ -1,0 +1,80 @@
+//! `hedge-standin`: run a stand-in generation + reward server on loopback until interrupted.
+//!
+//! Prints `hedge-standin listening on http://127.0.0.1:PORT` on standard output once it accepts requests.
+
+use std::io::Write;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use hedge_standin::{Scorer, Standin, StandinConfig};
+
+/// A stand-in OpenAI-compatible generation server and reward-model server (vLLM, SGLang, TEI, OpenRLHF
+/// APIs) for tests and benchmarks. Listens on loopback only.
+#[derive(Debug, Parser)]
+#[command(name = "hedge-standin", version)]
+struct Args {
+    /// Address to listen on (a loopback address; port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: String,
+    /// Latency added to every answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Fraction of requests answered with HTTP 500.
+    #[arg(long, default_value_t = 0.0)]
+    fail_rate: f64,
+    /// Fraction of the choices of an n > 1 generation answer left out.
+    #[arg(long, default_value_t = 0.0)]
+    drop_rate: f64,
+    /// Refuse n > 1 like llama.cpp's server (HTTP 500 "Only one completion choice is allowed").
+    #[arg(long)]
+    refuse_n: bool,
+    /// Emit odd text (control characters, invalid UTF-8 bytes, a lone surrogate escape, ...).
+    #[arg(long)]
+    odd_text: bool,
+    /// Reward function of the reward routes.
+    #[arg(long, value_enum, default_value_t = ScorerArg::Proxy)]
+    scorer: ScorerArg,
+    /// Require this environment variable's value as bearer key.
+    #[arg(long)]
+    require_key_env: Option<String>,
+    /// Seed of the failure draws.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ScorerArg {
+    Proxy,
+    Gold,
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> std::process::ExitCode {
+    let a = Args::parse();
+    let cfg = StandinConfig {
+        latency: Duration::from_millis(a.latency_ms),
+        fail_rate: a.fail_rate,
+        drop_rate: a.drop_rate,
+        refuse_n: a.refuse_n,
+        odd_text: a.odd_text,
+        scorer: match a.scorer {
+            ScorerArg::Proxy => Scorer::Proxy,
+            ScorerArg::Gold => Scorer::Gold,
+        },
+        require_key: a.require_key_env.as_deref().and_then(|v| std::env::var(v).ok()),
+        echo_auth: false,
+        seed: a.seed,
+    };
+    let s = match Standin::start_on(&a.listen, cfg).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("hedge-standin: {}: {e}", a.listen);
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    println!("hedge-standin listening on {}", s.url());
+    let _ = std::io::stdout().flush();
+    let _ = tokio::signal::ctrl_c().await;
+    s.stop().await;
+    std::process::ExitCode::SUCCESS
+}

@@ -1,0 +1,615 @@
+//! Stand-ins for the servers `hedge-net` talks to, for tests and benchmarks. Loopback only.
+//!
+//! One [`Standin`] serves, on `127.0.0.1` (port 0 → any free port, see [`Standin::addr`]):
+//! - an OpenAI-compatible generation server: `POST /v1/completions` and `/v1/chat/completions`. It honours
+//!   `n`, `seed` (choice `i` of a request with seed `s` is the text of seed `s + i`, so one request with
+//!   `n` and `n` requests with seeds `s, s+1, …` give the same texts), `temperature` (0 → every choice is
+//!   the same greedy text), `max_tokens` (in words) and `stop`. The text is a deterministic function of
+//!   the prompt and the seed and ends with `The answer is (X), i.e. \boxed{N}.`;
+//! - every reward API of `hedge-net`: vLLM `/pooling` and `/classify` (`input` or `messages`), SGLang's
+//!   native `/classify` (`text`), TEI `/predict`, OpenRLHF `/get_reward`. The score is a deterministic
+//!   function of the text: [`Scorer::Proxy`] or [`Scorer::Gold`], which agrees with the proxy at low
+//!   scores and disagrees at the top, so that optimising the proxy too hard lowers the gold reward.
+//!
+//! Options ([`StandinConfig`]): latency, injected failures (HTTP 500 for a fraction of requests; a fraction of
+//! the choices of an `n > 1` answer left out), refusing `n > 1` exactly like llama.cpp's server
+//! (HTTP 500 `{"error":{"code":500,"message":"Only one completion choice is allowed","type":"server_error"}}`),
+//! odd text (control characters, RTL override, combining marks, emoji, raw invalid UTF-8 bytes and a lone
+//! UTF-16 surrogate escape in the JSON), a required bearer key, and echoing the received `Authorization`
+//! header in error bodies (to test that clients keep keys out of their errors).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+/// Which reward function the reward routes compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scorer {
+    /// The proxy reward: `4u − 2` for a hash `u ∈ [0, 1)` of the text.
+    #[default]
+    Proxy,
+    /// The "true" reward: `u (1.3 − u)` plus a little noise: increasing in the proxy up to `u ≈ 0.65`,
+    /// decreasing above (reward hacking).
+    Gold,
+}
+
+/// Behaviour of a stand-in.
+#[derive(Debug, Clone, Default)]
+pub struct StandinConfig {
+    /// Added before every answer.
+    pub latency: Duration,
+    /// Fraction of requests answered with HTTP 500 (deterministic sequence).
+    pub fail_rate: f64,
+    /// Fraction of the choices of an `n > 1` generation answer left out.
+    pub drop_rate: f64,
+    /// Refuse `n ≠ 1` like llama.cpp's server.
+    pub refuse_n: bool,
+    /// Emit odd text (see the crate documentation).
+    pub odd_text: bool,
+    /// The reward function.
+    pub scorer: Scorer,
+    /// Bearer key every request must carry.
+    pub require_key: Option<String>,
+    /// Echo the received `Authorization` header in error bodies.
+    pub echo_auth: bool,
+    /// Seed of the failure draws.
+    pub seed: u64,
+}
+
+/// Request counters of a stand-in.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Generation requests (both routes).
+    pub generation_requests: AtomicU64,
+    /// Generation requests with `n > 1`.
+    pub multi_n_requests: AtomicU64,
+    /// Requests refused for `n > 1` (llama.cpp mode).
+    pub refused_n: AtomicU64,
+    /// Requests that carried `best_of`.
+    pub best_of_seen: AtomicU64,
+    /// Choices generated.
+    pub choices: AtomicU64,
+    /// Reward requests.
+    pub reward_requests: AtomicU64,
+    /// Texts scored.
+    pub texts_scored: AtomicU64,
+    /// Injected failures.
+    pub injected_failures: AtomicU64,
+    /// Requests refused for a missing or wrong key.
+    pub unauthorized: AtomicU64,
+    draws: AtomicU64,
+    unseeded: AtomicU64,
+}
+
+impl Stats {
+    /// Reads a counter.
+    pub fn get(c: &AtomicU64) -> u64 {
+        c.load(Ordering::Relaxed)
+    }
+}
+
+struct Inner {
+    cfg: StandinConfig,
+    stats: Arc<Stats>,
+}
+
+/// A running stand-in.
+#[derive(Debug)]
+pub struct Standin {
+    addr: SocketAddr,
+    stats: Arc<Stats>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Standin {
+    /// Starts on `127.0.0.1` with a free port.
+    pub async fn start(cfg: StandinConfig) -> std::io::Result<Standin> {
+        Self::start_on("127.0.0.1:0", cfg).await
+    }
+
+    /// Starts on `addr` (which must be a loopback address).
+    pub async fn start_on(addr: &str, cfg: StandinConfig) -> std::io::Result<Standin> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        if !addr.ip().is_loopback() {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "stand-ins listen on loopback addresses only"));
+        }
+        let stats = Arc::new(Stats::default());
+        let app = router(Arc::new(Inner { cfg, stats: Arc::clone(&stats) }));
+        use axum::serve::ListenerExt;
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(Standin { addr, stats, shutdown: Some(tx), task: Some(task) })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The request counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Stops the server.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for Standin {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A stand-in running on its own thread and runtime, for synchronous tests.
+#[derive(Debug)]
+pub struct ThreadStandin {
+    url: String,
+    stats: Arc<Stats>,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ThreadStandin {
+    /// Starts a stand-in on a background thread.
+    pub fn start(cfg: StandinConfig) -> std::io::Result<ThreadStandin> {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                match Standin::start(cfg).await {
+                    Ok(s) => {
+                        let _ = ready_tx.send(Ok((s.url(), Arc::clone(&s.stats))));
+                        let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
+                        s.stop().await;
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                }
+            });
+        });
+        let (url, stats) = ready_rx.recv().map_err(|_| std::io::Error::other("stand-in thread died"))??;
+        Ok(ThreadStandin { url, stats, stop: Some(stop_tx), thread: Some(thread) })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The request counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+}
+
+impl Drop for ThreadStandin {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn router(inner: Arc<Inner>) -> Router {
+    Router::new()
+        .route("/v1/completions", post(completions))
+        .route("/v1/chat/completions", post(chat))
+        .route("/pooling", post(pooling))
+        .route("/classify", post(classify))
+        .route("/predict", post(predict))
+        .route("/get_reward", post(get_reward))
+        .route("/health", get(|| async { "ok" }))
+        .with_state(inner)
+}
+
+/// 64-bit FNV-1a followed by a splitmix64 finaliser.
+pub fn hash64(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in *p {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        h ^= 0xff;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+fn unit(h: u64) -> f64 {
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The proxy score of a text.
+pub fn proxy_score(text: &str) -> f64 {
+    4.0 * unit(hash64(&[text.as_bytes()])) - 2.0
+}
+
+/// The gold ("true") score of a text.
+pub fn gold_score(text: &str) -> f64 {
+    let u = unit(hash64(&[text.as_bytes()]));
+    let noise = unit(hash64(&[b"noise", text.as_bytes()])) - 0.5;
+    u * (1.3 - u) + 0.05 * noise
+}
+
+const WORDS: [&str; 24] = [
+    "the", "model", "thinks", "carefully", "about", "numbers", "and", "then", "writes", "a", "short", "answer",
+    "with", "some", "extra", "words", "that", "may", "please", "reward", "models", "quite", "a", "lot",
+];
+
+/// Private-use markers replaced in the raw JSON by an invalid UTF-8 byte and a lone surrogate escape.
+const MARK_BAD_BYTE: char = '\u{E000}';
+const MARK_SURROGATE: char = '\u{E001}';
+
+/// The generated text for a prompt and an effective seed.
+pub fn generate_text(prompt: &str, seed: u64, max_words: Option<u64>, odd: bool) -> String {
+    let h = hash64(&[prompt.as_bytes(), &seed.to_le_bytes()]);
+    let count = 6 + (h % 7) as usize;
+    let mut words: Vec<String> = (0..count)
+        .map(|i| WORDS[(hash64(&[&h.to_le_bytes(), &(i as u64).to_le_bytes()]) % WORDS.len() as u64) as usize].to_string())
+        .collect();
+    let answer = (h >> 8) % 5;
+    let letter = (b'A' + answer as u8) as char;
+    words.push(format!("The answer is ({letter}), i.e. \\boxed{{{answer}}}."));
+    if odd {
+        words.push(format!("nul\u{0} tab\t cr\r\n zwsp\u{200b} rtl\u{202e}olleh\u{202c} e\u{301} 🦀 \"q\" \\ bad{MARK_BAD_BYTE} half{MARK_SURROGATE}"));
+    }
+    if let Some(m) = max_words {
+        words.truncate(m.max(1) as usize);
+    }
+    words.join(" ")
+}
+
+fn json_response(status: StatusCode, v: &Value) -> Response {
+    let mut text = v.to_string();
+    if text.contains(MARK_BAD_BYTE) || text.contains(MARK_SURROGATE) {
+        text = text.replace(MARK_SURROGATE, "\\ud83d");
+        let bytes: Vec<u8> = text.split(MARK_BAD_BYTE).collect::<Vec<_>>().join("\u{1}").into_bytes();
+        let bytes: Vec<u8> = bytes.into_iter().map(|b| if b == 1 { 0xff } else { b }).collect();
+        return (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response();
+    }
+    (status, [(header::CONTENT_TYPE, "application/json")], text).into_response()
+}
+
+fn error(status: StatusCode, kind: &str, message: String) -> Response {
+    json_response(status, &json!({"error": {"code": status.as_u16(), "message": message, "type": kind}}))
+}
+
+/// Common gate: latency, key check, injected failures.
+async fn gate(inner: &Inner, headers: &HeaderMap) -> Option<Response> {
+    if !inner.cfg.latency.is_zero() {
+        tokio::time::sleep(inner.cfg.latency).await;
+    }
+    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let echo = if inner.cfg.echo_auth { format!(" (received {auth:?})") } else { String::new() };
+    if let Some(key) = &inner.cfg.require_key {
+        if auth != format!("Bearer {key}") {
+            inner.stats.unauthorized.fetch_add(1, Ordering::Relaxed);
+            return Some(error(StatusCode::UNAUTHORIZED, "authentication_error", format!("invalid API key{echo}")));
+        }
+    }
+    if inner.cfg.fail_rate > 0.0 {
+        let k = inner.stats.draws.fetch_add(1, Ordering::Relaxed);
+        if unit(hash64(&[b"fail", &inner.cfg.seed.to_le_bytes(), &k.to_le_bytes()])) < inner.cfg.fail_rate {
+            inner.stats.injected_failures.fetch_add(1, Ordering::Relaxed);
+            return Some(error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", format!("injected failure{echo}")));
+        }
+    }
+    None
+}
+
+#[allow(clippy::result_large_err)]
+fn parse_body(body: &Bytes) -> Result<serde_json::Map<String, Value>, Response> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(error(StatusCode::BAD_REQUEST, "invalid_request_error", "the body must be a JSON object".into())),
+    }
+}
+
+async fn completions(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> Response {
+    generation(&inner, &headers, &body, false).await
+}
+
+async fn chat(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> Response {
+    generation(&inner, &headers, &body, true).await
+}
+
+async fn generation(inner: &Inner, headers: &HeaderMap, body: &Bytes, chat: bool) -> Response {
+    let st = &inner.stats;
+    st.generation_requests.fetch_add(1, Ordering::Relaxed);
+    if let Some(r) = gate(inner, headers).await {
+        return r;
+    }
+    let req = match parse_body(body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    if req.contains_key("best_of") {
+        st.best_of_seen.fetch_add(1, Ordering::Relaxed);
+        return error(StatusCode::BAD_REQUEST, "invalid_request_error", "Unsupported param: best_of".into());
+    }
+    let n = req.get("n").and_then(Value::as_u64).unwrap_or(1);
+    if n > 1 {
+        st.multi_n_requests.fetch_add(1, Ordering::Relaxed);
+    }
+    if inner.cfg.refuse_n && n != 1 {
+        st.refused_n.fetch_add(1, Ordering::Relaxed);
+        // llama.cpp's server: a std::runtime_error in the OpenAI-compat parsing → HTTP 500 server_error.
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Only one completion choice is allowed".into());
+    }
+    if n == 0 || n > 128 {
+        return error(StatusCode::BAD_REQUEST, "invalid_request_error", format!("n = {n} is out of range"));
+    }
+    let prompt = if chat {
+        match req.get("messages").and_then(Value::as_array) {
+            Some(m) => m.iter().filter_map(|m| m.get("content").and_then(Value::as_str)).collect::<Vec<_>>().join("\n"),
+            None => return error(StatusCode::BAD_REQUEST, "invalid_request_error", "\"messages\" is required".into()),
+        }
+    } else {
+        match req.get("prompt") {
+            Some(Value::String(p)) => p.clone(),
+            Some(Value::Array(a)) if a.len() == 1 => a[0].as_str().unwrap_or_default().to_string(),
+            _ => return error(StatusCode::BAD_REQUEST, "invalid_request_error", "\"prompt\" is required".into()),
+        }
+    };
+    let greedy = req.get("temperature").and_then(Value::as_f64) == Some(0.0);
+    let seed = req.get("seed").and_then(|s| s.as_u64().or_else(|| s.as_i64().map(|x| x as u64)));
+    let max_words = req.get("max_tokens").and_then(Value::as_u64);
+    let stops: Vec<String> = match req.get("stop") {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect(),
+        _ => Vec::new(),
+    };
+    let model = req.get("model").and_then(Value::as_str).unwrap_or("standin").to_string();
+    let mut choices = Vec::new();
+    let mut completion_tokens = 0u64;
+    for i in 0..n {
+        if n > 1 && inner.cfg.drop_rate > 0.0 {
+            let k = st.draws.fetch_add(1, Ordering::Relaxed);
+            if unit(hash64(&[b"drop", &inner.cfg.seed.to_le_bytes(), &k.to_le_bytes()])) < inner.cfg.drop_rate {
+                st.injected_failures.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+        }
+        let eff = if greedy {
+            0
+        } else {
+            match seed {
+                Some(s) => s.wrapping_add(i),
+                None => 0x5eed_0000_0000 + st.unseeded.fetch_add(1, Ordering::Relaxed),
+            }
+        };
+        let mut text = generate_text(&prompt, eff, max_words, inner.cfg.odd_text);
+        let mut finish = if max_words.is_some_and(|m| (m as usize) < text.split(' ').count()) { "length" } else { "stop" };
+        for s in &stops {
+            if let Some(at) = text.find(s.as_str()).filter(|_| !s.is_empty()) {
+                text.truncate(at);
+                finish = "stop";
+            }
+        }
+        completion_tokens += text.split_whitespace().count() as u64;
+        st.choices.fetch_add(1, Ordering::Relaxed);
+        choices.push(if chat {
+            json!({"index": i, "message": {"role": "assistant", "content": text}, "logprobs": null, "finish_reason": finish})
+        } else {
+            json!({"index": i, "text": text, "logprobs": null, "finish_reason": finish})
+        });
+    }
+    let prompt_tokens = prompt.split_whitespace().count() as u64;
+    let v = json!({
+        "id": format!("standin-{}", st.generation_requests.load(Ordering::Relaxed)),
+        "object": if chat { "chat.completion" } else { "text_completion" },
+        "created": 0,
+        "model": model,
+        "choices": choices,
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens},
+    });
+    json_response(StatusCode::OK, &v)
+}
+
+fn score(inner: &Inner, text: &str) -> f64 {
+    inner.stats.texts_scored.fetch_add(1, Ordering::Relaxed);
+    match inner.cfg.scorer {
+        Scorer::Proxy => proxy_score(text),
+        Scorer::Gold => gold_score(text),
+    }
+}
+
+/// Renders chat messages the way a reward model's chat template would (simplified).
+fn render_messages(m: &[Value]) -> String {
+    m.iter()
+        .map(|m| {
+            format!(
+                "{}: {}",
+                m.get("role").and_then(Value::as_str).unwrap_or("user"),
+                m.get("content").and_then(Value::as_str).unwrap_or("")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// Texts of a vLLM-style request: `input` (string or list) or `messages` (one conversation).
+fn vllm_texts(req: &serde_json::Map<String, Value>) -> Option<Vec<String>> {
+    if let Some(m) = req.get("messages").and_then(Value::as_array) {
+        return Some(vec![render_messages(m)]);
+    }
+    match req.get("input")? {
+        Value::String(s) => Some(vec![s.clone()]),
+        Value::Array(a) => a.iter().map(|t| t.as_str().map(str::to_string)).collect(),
+        _ => None,
+    }
+}
+
+async fn reward_prelude(inner: &Inner, headers: &HeaderMap, body: &Bytes) -> Result<serde_json::Map<String, Value>, Response> {
+    inner.stats.reward_requests.fetch_add(1, Ordering::Relaxed);
+    if let Some(r) = gate(inner, headers).await {
+        return Err(r);
+    }
+    parse_body(body)
+}
+
+async fn pooling(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> Response {
+    let req = match reward_prelude(&inner, &headers, &body).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let Some(texts) = vllm_texts(&req) else {
+        return error(StatusCode::BAD_REQUEST, "BadRequestError", "\"input\" or \"messages\" is required".into());
+    };
+    let data: Vec<Value> =
+        texts.iter().enumerate().map(|(i, t)| json!({"index": i, "object": "pooling", "data": [score(&inner, t)]})).collect();
+    json_response(StatusCode::OK, &json!({"id": "pool-standin", "object": "list", "created": 0, "model": "standin-rm", "data": data,
+        "usage": {"prompt_tokens": 0, "total_tokens": 0}}))
+}
+
+async fn classify(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> Response {
+    let req = match reward_prelude(&inner, &headers, &body).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    if let Some(text) = req.get("text") {
+        // SGLang native: {"text": str | [str]} → one object or a list of {"embedding": [score], ...}.
+        return match text {
+            Value::String(t) => json_response(StatusCode::OK, &json!({"text": t, "embedding": [score(&inner, t)], "meta_info": {}})),
+            Value::Array(a) => {
+                let items: Vec<Value> = a
+                    .iter()
+                    .map(|t| {
+                        let t = t.as_str().unwrap_or_default();
+                        json!({"text": t, "embedding": [score(&inner, t)], "meta_info": {"id": "standin"}})
+                    })
+                    .collect();
+                json_response(StatusCode::OK, &Value::Array(items))
+            }
+            _ => error(StatusCode::BAD_REQUEST, "invalid_request_error", "\"text\" must be a string or a list".into()),
+        };
+    }
+    let Some(texts) = vllm_texts(&req) else {
+        return error(StatusCode::BAD_REQUEST, "BadRequestError", "\"input\", \"messages\" or \"text\" is required".into());
+    };
+    let data: Vec<Value> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"index": i, "label": "LABEL_0", "probs": [score(&inner, t)], "num_classes": 1}))
+        .collect();
+    json_response(StatusCode::OK, &json!({"id": "classify-standin", "object": "list", "created": 0, "model": "standin-rm", "data": data,
+        "usage": {"prompt_tokens": 0, "total_tokens": 0, "completion_tokens": 0, "prompt_tokens_details": null}}))
+}
+
+async fn predict(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> Response {
+    let req = match reward_prelude(&inner, &headers, &body).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let pred = |t: &str| json!({"score": score(&inner, t), "label": "LABEL_0"});
+    match req.get("inputs") {
+        Some(Value::String(t)) => json_response(StatusCode::OK, &json!([pred(t)])),
+        Some(Value::Array(items)) if items.iter().all(Value::is_array) => {
+            let mut rows = Vec::new();
+            for it in items {
+                let parts: Vec<&str> = it.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+                if parts.is_empty() || parts.len() > 2 {
+                    return error(StatusCode::UNPROCESSABLE_ENTITY, "validation", "each batch item must be [text] or [text, text]".into());
+                }
+                rows.push(json!([pred(&parts.join("\n"))]));
+            }
+            json_response(StatusCode::OK, &Value::Array(rows))
+        }
+        Some(Value::Array(pair)) if pair.len() == 2 && pair.iter().all(Value::is_string) => {
+            // A bare pair of strings is one text pair, as in TEI.
+            let t = format!("{}\n{}", pair[0].as_str().unwrap_or_default(), pair[1].as_str().unwrap_or_default());
+            json_response(StatusCode::OK, &json!([pred(&t)]))
+        }
+        _ => error(StatusCode::UNPROCESSABLE_ENTITY, "validation", "\"inputs\" must be a string, a pair or a batch".into()),
+    }
+}
+
+async fn get_reward(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> Response {
+    let req = match reward_prelude(&inner, &headers, &body).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let Some(q) = req.get("query").and_then(Value::as_array) else {
+        return error(StatusCode::BAD_REQUEST, "invalid_request_error", "\"query\" must be a list".into());
+    };
+    let rewards: Vec<f64> = q.iter().map(|t| score(&inner, t.as_str().unwrap_or_default())).collect();
+    json_response(StatusCode::OK, &json!({"rewards": rewards}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_are_deterministic_and_seed_dependent() {
+        assert_eq!(generate_text("p", 1, None, false), generate_text("p", 1, None, false));
+        assert_ne!(generate_text("p", 1, None, false), generate_text("p", 2, None, false));
+        assert!(generate_text("p", 1, None, false).contains("\\boxed{"));
+        assert_eq!(generate_text("p", 1, Some(2), false).split(' ').count(), 2);
+    }
+
+    #[test]
+    fn gold_disagrees_with_proxy_at_the_top() {
+        // Among many texts, the best by proxy is not the best by gold.
+        let texts: Vec<String> = (0..2000).map(|i| format!("text {i}")).collect();
+        let best_proxy = texts.iter().max_by(|a, b| proxy_score(a).total_cmp(&proxy_score(b))).unwrap();
+        let best_gold = texts.iter().map(|t| gold_score(t)).fold(f64::MIN, f64::max);
+        assert!(gold_score(best_proxy) < best_gold - 0.1);
+    }
+
+    #[test]
+    fn odd_text_produces_invalid_utf8_and_a_lone_surrogate() {
+        let t = generate_text("p", 1, None, true);
+        let r = json_response(StatusCode::OK, &json!({"t": t}));
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+}

@@ -1,17 +1,29 @@
 //! Client of OpenAI-compatible generation servers (`/v1/completions`, `/v1/chat/completions`).
 //!
 //! [`GenClient::generate`] asks for `n` candidates in one request with the `n` field. If the server refuses
-//! `n > 1` (llama.cpp's server answers HTTP 500 `"Only one completion choice is allowed"`; other servers a
-//! 4xx naming `n`), the client remembers it and from then on sends `n` concurrent requests with `n = 1`.
-//! In that mode a request `seed` `s` becomes `s + i` for candidate `i`, so the candidates differ yet stay
-//! reproducible.
+//! that `n`, the client remembers the largest `n` it takes and from then on splits the candidates into
+//! requests of at most that many:
+//! - llama.cpp's server takes `n` up to its number of slots (`-np`) and answers a larger `n` with HTTP 400
+//!   `"Field 'n': Value must be between 1 <= value <= 4, but got 8"`: the limit (here 4) is read from the
+//!   message, and `n = 8` becomes two requests with `n = 4`;
+//! - older llama.cpp servers answer any `n > 1` with HTTP 500 `"Only one completion choice is allowed"`,
+//!   other servers a 4xx naming `n`: the client then sends `n` concurrent requests with `n = 1`.
+//!
+//! A request that carries candidates `o, o+1, …` gets the seed `s + o` when the original request has seed
+//! `s`, as llama.cpp does for the choices of one request (choice `j` of a request with seed `s` is sampled
+//! with seed `s + j`): however the candidates are split, candidate `i` is sampled with seed `s + i`, so the
+//! candidates differ yet stay reproducible. llama.cpp's "random seed" values `-1` and `4294967295` are
+//! sent unchanged to every request (each then draws its own random seed, as llama.cpp's own choices do).
 //!
 //! Every other request field (`temperature`, `top_p`, `max_tokens`, `stop`, `seed`, `logprobs`, vendor
 //! extensions, ...) is passed through unchanged, except `stream`/`stream_options` (the client needs whole
 //! answers) and `best_of`, which OpenAI removed and several servers reject: it is never sent.
+//!
+//! Usage: llama.cpp's answer to a request with `n > 1` reports the `usage` of its first choice only; the
+//! client passes on what the server reports.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures_util::future::join_all;
 use serde_json::{Map, Value};
@@ -109,23 +121,86 @@ pub fn is_n_rejection(status: u16, message: &str) -> bool {
         && (m.contains("'n'") || m.contains("\"n\"") || m.contains("`n`") || m.contains("n must") || m.contains("parameter n"))
 }
 
+/// The largest `n` a refusal names, if any: llama.cpp's `"Field 'n': Value must be between 1 <= value <= 4,
+/// but got 8"` gives 4 (the number after the last `<=`, or after `at most`).
+pub fn n_limit(message: &str) -> Option<u64> {
+    let m = message.to_ascii_lowercase();
+    let number_after = |marker: &str| {
+        m.rmatch_indices(marker).find_map(|(i, _)| {
+            let rest = m[i + marker.len()..].trim_start();
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse::<u64>().ok()
+        })
+    };
+    number_after("<=").or_else(|| number_after("at most")).filter(|&k| k >= 1)
+}
+
+/// No known limit on `n` per request.
+const NO_LIMIT: u64 = u64::MAX;
+
+/// The seed of the request that carries candidates `offset, offset+1, …` (see the module documentation).
+fn offset_seed(seed: &Value, offset: usize) -> Value {
+    let random = seed.as_i64() == Some(-1) || seed.as_u64() == Some(u64::from(u32::MAX));
+    if offset == 0 || random {
+        return seed.clone();
+    }
+    if let Some(u) = seed.as_u64() {
+        Value::from(u.wrapping_add(offset as u64))
+    } else if let Some(x) = seed.as_i64() {
+        Value::from(x.wrapping_add(offset as i64))
+    } else {
+        seed.clone()
+    }
+}
+
+/// The answer to one upstream request for candidates `offset .. offset + k`.
+enum Batch {
+    /// The server refused this `n`; the largest `n` it names, if any.
+    Refused(Option<u64>),
+    /// One result per candidate of the batch, in order.
+    Done { candidates: Vec<Result<Candidate>>, usage: Usage, model: Option<String> },
+}
+
+/// A copy of a request's error for the other candidates of the same request (HTTP status, connection
+/// and timeout errors keep their kind; others become a [`NetError::Decode`] with the same text).
+fn copy_error(e: &NetError, endpoint: &str) -> NetError {
+    match e {
+        NetError::Status { endpoint, status, message, attempts } => {
+            NetError::Status { endpoint: endpoint.clone(), status: *status, message: message.clone(), attempts: *attempts }
+        }
+        NetError::Connect { endpoint, attempts, message } => {
+            NetError::Connect { endpoint: endpoint.clone(), attempts: *attempts, message: message.clone() }
+        }
+        NetError::Timeout { endpoint, timeout, attempts } => {
+            NetError::Timeout { endpoint: endpoint.clone(), timeout: *timeout, attempts: *attempts }
+        }
+        other => NetError::Decode { endpoint: endpoint.to_string(), message: other.to_string() },
+    }
+}
+
 /// A client of one OpenAI-compatible generation server.
 #[derive(Debug, Clone)]
 pub struct GenClient {
     http: HttpClient,
     model: Option<String>,
-    n_supported: Arc<AtomicBool>,
+    /// The largest `n` the server takes in one request ([`NO_LIMIT`] until it refuses one).
+    max_n: Arc<AtomicU64>,
 }
 
 impl GenClient {
     /// A client of the server at `cfg.base_url`. `model`, if given, replaces the request's `model` field.
     pub fn new(cfg: &ClientConfig, model: Option<String>) -> Result<Self> {
-        Ok(GenClient { http: HttpClient::new(cfg)?, model, n_supported: Arc::new(AtomicBool::new(true)) })
+        Ok(GenClient { http: HttpClient::new(cfg)?, model, max_n: Arc::new(AtomicU64::new(NO_LIMIT)) })
     }
 
-    /// `false` once the server has refused `n > 1` (requests are then fanned out as `n = 1`).
+    /// `false` once the server has refused every `n > 1` (requests are then fanned out as `n = 1`).
     pub fn supports_n(&self) -> bool {
-        self.n_supported.load(Ordering::Relaxed)
+        self.max_n.load(Ordering::Relaxed) > 1
+    }
+
+    /// The largest `n` the server has been found to take in one request (`None`: no refusal seen yet).
+    pub fn max_n_per_request(&self) -> Option<u64> {
+        Some(self.max_n.load(Ordering::Relaxed)).filter(|&k| k != NO_LIMIT)
     }
 
     /// The configured model override.
@@ -149,80 +224,92 @@ impl GenClient {
         body
     }
 
+    /// Remembers that the server refused `n = asked`; `named` is the limit its message gives, if any.
+    fn lower_limit(&self, asked: usize, named: Option<u64>) {
+        let limit = named.filter(|&k| k < asked as u64).unwrap_or(1);
+        let before = self.max_n.fetch_min(limit, Ordering::Relaxed);
+        if limit < before {
+            if limit == 1 {
+                tracing::info!(upstream = %self.http.base(), "upstream refuses n > 1; sending n single requests instead");
+            } else {
+                tracing::info!(upstream = %self.http.base(), limit, "upstream takes at most {limit} choices per request; splitting larger n");
+            }
+        }
+    }
+
     /// Generates `n ≥ 1` candidates for `request` (an OpenAI request body; its `n`, `stream` and `best_of`
     /// are ignored). Failures are per candidate; this call itself never fails.
     pub async fn generate(&self, kind: ApiKind, request: &Map<String, Value>, n: usize) -> Generation {
         let n = n.max(1);
         let body = self.prepare(request);
-        if n > 1 && self.supports_n() {
-            let mut one = body.clone();
-            one.insert("n".into(), Value::from(n as u64));
-            let final_if = |status: u16, message: &str| is_n_rejection(status, message);
-            match self.http.post_json(kind.path(), &Value::Object(one), Some(&final_if)).await {
-                Ok(v) => return self.split_choices(kind, &v, n),
-                Err(NetError::Status { status, ref message, .. }) if is_n_rejection(status, message) => {
-                    if self.n_supported.swap(false, Ordering::Relaxed) {
-                        tracing::info!(upstream = %self.http.base(), status, "upstream refuses n > 1; sending n single requests instead");
+        let mut slots: Vec<Option<Result<Candidate>>> = (0..n).map(|_| None).collect();
+        let mut usage = Usage::default();
+        let mut model = None;
+        // Candidate ranges still to generate: (offset, count).
+        let mut todo = vec![(0usize, n)];
+        while !todo.is_empty() {
+            let limit = usize::try_from(self.max_n.load(Ordering::Relaxed)).unwrap_or(usize::MAX).max(1);
+            let batches: Vec<(usize, usize)> = todo
+                .drain(..)
+                .flat_map(|(offset, count)| (0..count).step_by(limit).map(move |o| (offset + o, limit.min(count - o))))
+                .collect();
+            let answers = join_all(batches.iter().map(|&(offset, k)| self.batch(kind, &body, offset, k))).await;
+            for ((offset, k), answer) in batches.into_iter().zip(answers) {
+                match answer {
+                    Batch::Refused(named) => {
+                        self.lower_limit(k, named);
+                        todo.push((offset, k));
                     }
-                }
-                Err(e) => {
-                    let text = e.to_string();
-                    let mut candidates = vec![Err(e)];
-                    candidates.extend((1..n).map(|_| Err(NetError::Decode { endpoint: self.http.endpoint(kind.path()), message: text.clone() })));
-                    return Generation { candidates, usage: Usage::default(), model: None };
+                    Batch::Done { candidates, usage: u, model: m } => {
+                        usage.add(u);
+                        if model.is_none() {
+                            model = m;
+                        }
+                        for (j, c) in candidates.into_iter().enumerate() {
+                            slots[offset + j] = Some(c);
+                        }
+                    }
                 }
             }
         }
-        self.fan_out(kind, body, n).await
-    }
-
-    async fn fan_out(&self, kind: ApiKind, body: Map<String, Value>, n: usize) -> Generation {
-        let seed = body.get("seed").cloned();
-        let calls = (0..n).map(|i| {
-            let mut one = body.clone();
-            one.insert("n".into(), Value::from(1u64));
-            if let Some(s) = &seed {
-                if let Some(u) = s.as_u64() {
-                    one.insert("seed".into(), Value::from(u.wrapping_add(i as u64)));
-                } else if let Some(x) = s.as_i64() {
-                    one.insert("seed".into(), Value::from(x.wrapping_add(i as i64)));
-                }
-            }
-            async move { self.http.post_json(kind.path(), &Value::Object(one), None).await }
-        });
-        let answers = join_all(calls).await;
-        let mut usage = Usage::default();
-        let mut model = None;
-        let candidates = answers
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let v = r?;
-                usage.add(Usage::from_response(&v));
-                if model.is_none() {
-                    model = v.get("model").and_then(Value::as_str).map(str::to_string);
-                }
-                let choices = self.choices(kind, &v)?;
-                let first = choices.into_iter().next().ok_or_else(|| NetError::Decode {
-                    endpoint: self.http.endpoint(kind.path()),
-                    message: "the answer has no choices".into(),
-                })?;
-                Ok(Candidate { index: i, ..first.1 })
-            })
-            .collect();
+        let candidates = slots.into_iter().map(|s| s.expect("every candidate range is generated")).collect();
         Generation { candidates, usage, model }
     }
 
-    fn split_choices(&self, kind: ApiKind, v: &Value, n: usize) -> Generation {
-        let usage = Usage::from_response(v);
-        let model = v.get("model").and_then(Value::as_str).map(str::to_string);
+    /// One upstream request for candidates `offset .. offset + k`.
+    async fn batch(&self, kind: ApiKind, body: &Map<String, Value>, offset: usize, k: usize) -> Batch {
         let endpoint = self.http.endpoint(kind.path());
-        let mut slots: Vec<Option<Result<Candidate>>> = (0..n).map(|_| None).collect();
-        match self.choices(kind, v) {
+        let mut one = body.clone();
+        one.insert("n".into(), Value::from(k as u64));
+        if let Some(s) = body.get("seed") {
+            one.insert("seed".into(), offset_seed(s, offset));
+        }
+        let final_if = |status: u16, message: &str| is_n_rejection(status, message);
+        let final_if: Option<crate::http::FinalIf<'_>> = if k > 1 { Some(&final_if) } else { None };
+        let v = match self.http.post_json(kind.path(), &Value::Object(one), final_if).await {
+            Ok(v) => v,
+            Err(NetError::Status { status, ref message, .. }) if k > 1 && is_n_rejection(status, message) => {
+                return Batch::Refused(n_limit(message));
+            }
+            Err(e) => {
+                let mut candidates: Vec<Result<Candidate>> = (1..k).map(|_| Err(copy_error(&e, &endpoint))).collect();
+                candidates.insert(0, Err(e));
+                return Batch::Done { candidates, usage: Usage::default(), model: None };
+            }
+        };
+        let usage = Usage::from_response(&v);
+        let model = v.get("model").and_then(Value::as_str).map(str::to_string);
+        let mut slots: Vec<Option<Result<Candidate>>> = (0..k).map(|_| None).collect();
+        match self.choices(kind, &v) {
+            // A single request: its first choice, whatever index the server gave it.
+            Ok(choices) if k == 1 && !choices.is_empty() => {
+                let c = choices.into_iter().next().expect("not empty").1;
+                slots[0] = Some(Ok(c));
+            }
             Ok(choices) => {
-                for (index, c) in choices {
-                    if index < n && slots[index].is_none() {
-                        slots[index] = Some(Ok(Candidate { index, ..c }));
+                for (j, c) in choices {
+                    if j < k && slots[j].is_none() {
+                        slots[j] = Some(Ok(c));
                     }
                 }
             }
@@ -231,13 +318,14 @@ impl GenClient {
         let got = slots.iter().filter(|s| matches!(s, Some(Ok(_)))).count();
         let candidates = slots
             .into_iter()
-            .map(|s| {
-                s.unwrap_or_else(|| {
-                    Err(NetError::Decode { endpoint: endpoint.clone(), message: format!("the server returned {got} of {n} choices") })
-                })
+            .enumerate()
+            .map(|(j, s)| {
+                let message = if k == 1 { "the answer has no choices".to_string() } else { format!("the server returned {got} of {k} choices") };
+                s.unwrap_or_else(|| Err(NetError::Decode { endpoint: endpoint.clone(), message }))
+                    .map(|c| Candidate { index: offset + j, ..c })
             })
             .collect();
-        Generation { candidates, usage, model }
+        Batch::Done { candidates, usage, model }
     }
 
     /// `(index, candidate)` for every choice of an answer.
@@ -297,6 +385,31 @@ mod tests {
         assert!(!is_n_rejection(500, "CUDA out of memory"));
         assert!(!is_n_rejection(503, "loading model"));
         assert!(!is_n_rejection(200, "only one completion choice"));
+    }
+
+    #[test]
+    fn llama_cpp_slot_limit_is_recognised_and_read() {
+        // Current llama.cpp (as vendored in llama-cpp-python 0.3.36) with `-np 4`, asked for n = 8: HTTP 400.
+        let m = "Field 'n': Value must be between 1 <= value <= 4, but got 8";
+        assert!(is_n_rejection(400, m));
+        assert_eq!(n_limit(m), Some(4));
+        assert_eq!(n_limit("n must be at most 16"), Some(16));
+        assert_eq!(n_limit("Only one completion choice is allowed"), None);
+        assert_eq!(n_limit("value <= 0"), None);
+        // Not a refusal of n: llama.cpp's other 400s.
+        assert!(!is_n_rejection(400, "request (1202 tokens) exceeds the available context size (256 tokens), try increasing it"));
+        assert!(!is_n_rejection(400, "Field 'seed': [json.exception.type_error.302] type must be number, but is string"));
+    }
+
+    #[test]
+    fn seeds_of_split_requests() {
+        assert_eq!(offset_seed(&Value::from(7u64), 0), Value::from(7u64));
+        assert_eq!(offset_seed(&Value::from(7u64), 4), Value::from(11u64));
+        assert_eq!(offset_seed(&Value::from(-5i64), 2), Value::from(-3i64));
+        // llama.cpp's random seed stays random for every request.
+        assert_eq!(offset_seed(&Value::from(-1i64), 3), Value::from(-1i64));
+        assert_eq!(offset_seed(&Value::from(4_294_967_295u64), 3), Value::from(4_294_967_295u64));
+        assert_eq!(offset_seed(&Value::from("x"), 3), Value::from("x"));
     }
 
     #[test]

@@ -7,10 +7,12 @@
 //!    and the body size (HTTP 413 beyond it);
 //! 2. decides the number of candidates `n` (BoN, SBoN: fixed; BoP: `1 + Poisson(μ)` from a seeded RNG,
 //!    capped at the largest allowed n);
-//! 3. generates the candidates upstream (one request with `n`, or `n` single requests for servers that
-//!    refuse `n > 1`), scores them with the reward server, leaves out candidates whose generation or scoring
-//!    failed, and chooses among the rest with [`hedge_math::select::Selector`]. With none left it answers
-//!    HTTP 502 with a JSON error;
+//! 3. generates the candidates upstream (one request with `n`, or requests of at most the `n` the server
+//!    takes, see [`crate::generate`]), scores them with the reward server, leaves out candidates whose
+//!    generation or scoring failed, and chooses among the rest with [`hedge_math::select::Selector`]. With
+//!    none left it answers HTTP 502 with a JSON error — unless the upstream refused the request itself
+//!    (every candidate failed with HTTP 400, 413 or 422, e.g. a prompt longer than the context): then that
+//!    status and the upstream's message;
 //! 4. answers in OpenAI format with one choice (the upstream's choice object, `index` 0), `usage` summed over
 //!    every upstream request, and a `hedge` object: `method`, `theta`, `n` (candidates drawn), `scores`
 //!    (proxy score per candidate in candidate order, `null` for a failed one) and `chosen_index`.
@@ -414,6 +416,9 @@ async fn process(st: &AppState, kind: ApiKind, headers: &HeaderMap, body: Body) 
     }
     st.metrics.candidates(usable.len(), gen_failed, score_failed);
     if usable.is_empty() {
+        if let Some((status, message)) = upstream_refusal(&generation.candidates) {
+            return Err(refuse(status, "upstream_refused", "invalid_request_error", message));
+        }
         let first = first_error.unwrap_or_else(|| "no candidates".into());
         return Err(refuse(
             StatusCode::BAD_GATEWAY,
@@ -463,6 +468,23 @@ async fn process(st: &AppState, kind: ApiKind, headers: &HeaderMap, body: Body) 
         return Ok(axum::Json(body).into_response());
     }
     Ok(sse(kind, &id, created, &model, chosen, usage, hedge, include_usage))
+}
+
+/// When the upstream refused the request itself — every candidate failed with HTTP 400, 413 or 422, e.g.
+/// llama.cpp's `exceed_context_size_error` for a prompt longer than its context — the client's error:
+/// that status and the upstream's message, not a 502 (which clients retry, to the same refusal).
+fn upstream_refusal(candidates: &[Result<crate::generate::Candidate>]) -> Option<(StatusCode, String)> {
+    let mut first = None;
+    for c in candidates {
+        match c {
+            Err(e @ NetError::Status { status: s @ (400 | 413 | 422), .. }) => {
+                first.get_or_insert((*s, e.to_string()));
+            }
+            _ => return None,
+        }
+    }
+    let (status, message) = first?;
+    Some((StatusCode::from_u16(status).ok()?, format!("the upstream server refused the request: {message}")))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -3,7 +3,8 @@
 //! One [`Standin`] serves, on `127.0.0.1` (port 0 → any free port, see [`Standin::addr`]):
 //! - an OpenAI-compatible generation server: `POST /v1/completions` and `/v1/chat/completions`. It honours
 //!   `n`, `seed` (choice `i` of a request with seed `s` is the text of seed `s + i`, so one request with
-//!   `n` and `n` requests with seeds `s, s+1, …` give the same texts), `temperature` (0 → every choice is
+//!   `n` and `n` requests with seeds `s, s+1, …` give the same texts; as in llama.cpp, the seeds `-1` and
+//!   `4294967295` mean "no seed": a fresh text each time), `temperature` (0 → every choice is
 //!   the same greedy text), `max_tokens` (in words) and `stop`. The text is a deterministic function of
 //!   the prompt and the seed and ends with `The answer is (X), i.e. \boxed{N}.`;
 //! - every reward API of `hedge-net`: vLLM `/pooling` and `/classify` (`input` or `messages`), SGLang's
@@ -12,8 +13,11 @@
 //!   scores and disagrees at the top, so that optimising the proxy too hard lowers the gold reward.
 //!
 //! Options ([`StandinConfig`]): latency, injected failures (HTTP 500 for a fraction of requests; a fraction of
-//! the choices of an `n > 1` answer left out), refusing `n > 1` exactly like llama.cpp's server
+//! the choices of an `n > 1` answer left out), refusing `n > 1` exactly like older llama.cpp servers
 //! (HTTP 500 `{"error":{"code":500,"message":"Only one completion choice is allowed","type":"server_error"}}`),
+//! taking `n` only up to a limit like current llama.cpp servers (`n` up to its slots `-np`, else HTTP 400
+//! `{"error":{"code":400,"message":"Field 'n': Value must be between 1 <= value <= 4, but got 8","type":"invalid_request_error"}}`),
+//! refusing prompts longer than a context like llama.cpp (HTTP 400 `exceed_context_size_error`),
 //! odd text (control characters, RTL override, combining marks, emoji, raw invalid UTF-8 bytes and a lone
 //! UTF-16 surrogate escape in the JSON), a required bearer key, and echoing the received `Authorization`
 //! header in error bodies (to test that clients keep keys out of their errors).
@@ -51,8 +55,12 @@ pub struct StandinConfig {
     pub fail_rate: f64,
     /// Fraction of the choices of an `n > 1` generation answer left out.
     pub drop_rate: f64,
-    /// Refuse `n ≠ 1` like llama.cpp's server.
+    /// Refuse `n ≠ 1` like older llama.cpp servers (HTTP 500).
     pub refuse_n: bool,
+    /// Take `n` up to this and refuse a larger one like current llama.cpp servers (HTTP 400 naming the limit).
+    pub max_n: Option<u64>,
+    /// Refuse prompts of more words than this like llama.cpp (HTTP 400 `exceed_context_size_error`).
+    pub context_words: Option<usize>,
     /// Emit odd text (see the crate documentation).
     pub odd_text: bool,
     /// The reward function.
@@ -72,8 +80,10 @@ pub struct Stats {
     pub generation_requests: AtomicU64,
     /// Generation requests with `n > 1`.
     pub multi_n_requests: AtomicU64,
-    /// Requests refused for `n > 1` (llama.cpp mode).
+    /// Requests refused for their `n` (llama.cpp modes).
     pub refused_n: AtomicU64,
+    /// Requests refused for a prompt longer than the context.
+    pub refused_context: AtomicU64,
     /// Requests that carried `best_of`.
     pub best_of_seen: AtomicU64,
     /// Choices generated.
@@ -385,6 +395,17 @@ async fn generation(inner: &Inner, headers: &HeaderMap, body: &Bytes, chat: bool
         // llama.cpp's server: a std::runtime_error in the OpenAI-compat parsing → HTTP 500 server_error.
         return error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Only one completion choice is allowed".into());
     }
+    if let Some(k) = inner.cfg.max_n {
+        if n == 0 || n > k {
+            st.refused_n.fetch_add(1, Ordering::Relaxed);
+            // llama.cpp's server (n_cmpl, alias n, limited to its slots) → HTTP 400, body as llama.cpp writes it.
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                format!("Field 'n': Value must be between 1 <= value <= {k}, but got {n}"),
+            );
+        }
+    }
     if n == 0 || n > 128 {
         return error(StatusCode::BAD_REQUEST, "invalid_request_error", format!("n = {n} is out of range"));
     }
@@ -400,8 +421,21 @@ async fn generation(inner: &Inner, headers: &HeaderMap, body: &Bytes, chat: bool
             _ => return error(StatusCode::BAD_REQUEST, "invalid_request_error", "\"prompt\" is required".into()),
         }
     };
+    if let Some(ctx) = inner.cfg.context_words {
+        let words = prompt.split_whitespace().count();
+        if words > ctx {
+            st.refused_context.fetch_add(1, Ordering::Relaxed);
+            let v = json!({"error": {"code": 400, "type": "exceed_context_size_error", "n_prompt_tokens": words, "n_ctx": ctx,
+                "message": format!("request ({words} tokens) exceeds the available context size ({ctx} tokens), try increasing it")}});
+            return json_response(StatusCode::BAD_REQUEST, &v);
+        }
+    }
     let greedy = req.get("temperature").and_then(Value::as_f64) == Some(0.0);
-    let seed = req.get("seed").and_then(|s| s.as_u64().or_else(|| s.as_i64().map(|x| x as u64)));
+    // llama.cpp: -1 (as an unsigned 32-bit number, 4294967295) is its "random seed".
+    let seed = req
+        .get("seed")
+        .and_then(|s| s.as_u64().or_else(|| s.as_i64().map(|x| x as u64)))
+        .filter(|&s| s != u64::MAX && s != u64::from(u32::MAX));
     let max_words = req.get("max_tokens").and_then(Value::as_u64);
     let stops: Vec<String> = match req.get("stop") {
         Some(Value::String(s)) => vec![s.clone()],

@@ -25,9 +25,15 @@ struct Args {
     /// Fraction of the choices of an n > 1 generation answer left out.
     #[arg(long, default_value_t = 0.0)]
     drop_rate: f64,
-    /// Refuse n > 1 like llama.cpp's server (HTTP 500 "Only one completion choice is allowed").
+    /// Refuse n > 1 like older llama.cpp servers (HTTP 500 "Only one completion choice is allowed").
     #[arg(long)]
     refuse_n: bool,
+    /// Take n up to this and refuse a larger one like current llama.cpp servers with `-np K` (HTTP 400).
+    #[arg(long)]
+    max_n: Option<u64>,
+    /// Refuse prompts of more words than this like llama.cpp (HTTP 400 exceed_context_size_error).
+    #[arg(long)]
+    context_words: Option<usize>,
     /// Emit odd text (control characters, invalid UTF-8 bytes, a lone surrogate escape, ...).
     #[arg(long)]
     odd_text: bool,
@@ -56,6 +62,8 @@ async fn main() -> std::process::ExitCode {
         fail_rate: a.fail_rate,
         drop_rate: a.drop_rate,
         refuse_n: a.refuse_n,
+        max_n: a.max_n,
+        context_words: a.context_words,
         odd_text: a.odd_text,
         scorer: match a.scorer {
             ScorerArg::Proxy => Scorer::Proxy,

@@ -52,6 +52,9 @@ pub type Result<T> = std::result::Result<T, CliError>;
 impl CliError {
     /// I/O error on a named path.
     pub fn io(path: impl Into<String>, source: std::io::Error) -> Self {
-        CliError::Io { path: path.into(), source }
+        CliError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }

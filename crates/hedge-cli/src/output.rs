@@ -13,7 +13,10 @@ pub struct Table {
 impl Table {
     /// A table with these column headers.
     pub fn new<S: Into<String>>(header: impl IntoIterator<Item = S>) -> Self {
-        Self { header: header.into_iter().map(Into::into).collect(), rows: Vec::new() }
+        Self {
+            header: header.into_iter().map(Into::into).collect(),
+            rows: Vec::new(),
+        }
     }
 
     /// Append a row (one cell per header).
@@ -32,7 +35,11 @@ impl Table {
         }
         let mut out = String::new();
         for r in std::iter::once(&self.header).chain(&self.rows) {
-            let line: Vec<String> = r.iter().enumerate().map(|(i, c)| format!("{:<w$}", c, w = width[i])).collect();
+            let line: Vec<String> = r
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("{:<w$}", c, w = width[i]))
+                .collect();
             out.push_str(line.join("  ").trim_end());
             out.push('\n');
         }

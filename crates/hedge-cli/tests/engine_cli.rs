@@ -18,8 +18,18 @@ fn rel(a: f64, b: f64) -> f64 {
 
 #[test]
 fn every_command_has_help() {
-    for args in [vec!["--help"], vec!["simulate", "--help"], vec!["simulate", "toy", "--help"], vec!["kl", "--help"], vec!["select", "--help"]] {
-        hedge().args(&args).assert().success().stdout(predicates::str::contains("Usage"));
+    for args in [
+        vec!["--help"],
+        vec!["simulate", "--help"],
+        vec!["simulate", "toy", "--help"],
+        vec!["kl", "--help"],
+        vec!["select", "--help"],
+    ] {
+        hedge()
+            .args(&args)
+            .assert()
+            .success()
+            .stdout(predicates::str::contains("Usage"));
     }
 }
 
@@ -87,7 +97,9 @@ fn kl_reproduces_every_reference_value() {
 fn kl_lists_same_kl_parameters() {
     let v = json_of(&["kl", "--method", "bon", "--theta", "8", "--json"]);
     let same = v["same_kl"].as_array().unwrap();
-    let bop = same.iter().find(|e| e["method"] == "bop").unwrap()["theta"].as_f64().unwrap();
+    let bop = same.iter().find(|e| e["method"] == "bop").unwrap()["theta"]
+        .as_f64()
+        .unwrap();
     let back = json_of(&["kl", "--method", "bop", "--theta", &bop.to_string(), "--json"]);
     assert!(rel(back["kl"].as_f64().unwrap(), 1.2044415416798) < 1e-10);
     let sbon = same.iter().find(|e| e["method"] == "sbon").unwrap();
@@ -95,22 +107,47 @@ fn kl_lists_same_kl_parameters() {
     assert!(sbon["theta"].as_f64().unwrap() > 0.0);
     // SBoN with n = 4 cannot reach BoN(8)'s KL: reported, not an error.
     let v = json_of(&["kl", "--method", "bon", "--theta", "8", "--n", "4", "--json"]);
-    let sbon = v["same_kl"].as_array().unwrap().iter().find(|e| e["method"] == "sbon").unwrap().clone();
+    let sbon = v["same_kl"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["method"] == "sbon")
+        .unwrap()
+        .clone();
     assert!(sbon["theta"].is_null() && sbon["note"].as_str().unwrap().contains("cannot reach"));
 }
 
 #[test]
 fn kl_rejects_invalid_parameters() {
-    hedge().args(["kl", "--method", "bop", "--theta", "-1"]).assert().failure().stderr(predicates::str::contains("mu = -1"));
-    hedge().args(["kl", "--method", "sbon", "--theta", "1"]).assert().failure().stderr(predicates::str::contains("needs"));
-    hedge().args(["kl", "--method", "nope", "--theta", "1"]).assert().code(2);
+    hedge()
+        .args(["kl", "--method", "bop", "--theta", "-1"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("mu = -1"));
+    hedge()
+        .args(["kl", "--method", "sbon", "--theta", "1"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("needs"));
+    hedge()
+        .args(["kl", "--method", "nope", "--theta", "1"])
+        .assert()
+        .code(2);
 }
 
 #[test]
 fn select_is_seeded_and_reports_bad_lines() {
     let input = "{\"id\": 1, \"scores\": [0.1, 0.9, 0.9, 0.2]}\n{\"id\": \"b\", \"scores\": [3, 1, 2]}\n";
-    let a = hedge().args(["select", "--method", "bop", "--theta", "3", "--seed", "7"]).write_stdin(input).assert().success();
-    let b = hedge().args(["select", "--method", "bop", "--theta", "3", "--seed", "7"]).write_stdin(input).assert().success();
+    let a = hedge()
+        .args(["select", "--method", "bop", "--theta", "3", "--seed", "7"])
+        .write_stdin(input)
+        .assert()
+        .success();
+    let b = hedge()
+        .args(["select", "--method", "bop", "--theta", "3", "--seed", "7"])
+        .write_stdin(input)
+        .assert()
+        .success();
     let out = String::from_utf8(a.get_output().stdout.clone()).unwrap();
     assert_eq!(out, String::from_utf8(b.get_output().stdout.clone()).unwrap());
     let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -125,6 +162,13 @@ fn select_is_seeded_and_reports_bad_lines() {
         .assert()
         .failure()
         .stdout("{\"id\":1,\"index\":1,\"n_used\":2,\"seed\":0}\n")
-        .stderr(predicates::str::contains("<stdin>:2: invalid JSON at column 2: expected ident"));
-    hedge().args(["select", "--method", "tilt", "--theta", "2"]).write_stdin("").assert().failure().stderr(predicates::str::contains("not a sampler"));
+        .stderr(predicates::str::contains(
+            "<stdin>:2: invalid JSON at column 2: expected ident",
+        ));
+    hedge()
+        .args(["select", "--method", "tilt", "--theta", "2"])
+        .write_stdin("")
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("not a sampler"));
 }

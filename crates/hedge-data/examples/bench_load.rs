@@ -25,10 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rows = prompts * responses;
     println!("{prompts} prompts x {responses} responses = {rows} rows");
     for format in formats {
-        let path = dir.join(format!(
-            "hedge-data-bench-{prompts}x{responses}.{}",
-            format.extension()
-        ));
+        let path = dir.join(format!("hedge-data-bench-{prompts}x{responses}.{}", format.extension()));
         let path = path.to_str().ok_or("non-UTF-8 temp path")?.to_string();
         let keep = std::env::var_os("HEDGE_BENCH_KEEP").is_some();
         let t = Instant::now();
@@ -59,12 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Writes `prompts x responses` rows of synthetic data.
-fn write_file(
-    path: &str,
-    format: Format,
-    prompts: usize,
-    responses: usize,
-) -> Result<(), hedge_data::DataError> {
+fn write_file(path: &str, format: Format, prompts: usize, responses: usize) -> Result<(), hedge_data::DataError> {
     let mut w = CalibrationWriter::create(path, Some(format))?;
     // A cheap deterministic pseudo-random stream (xorshift) so the data is not trivially compressible.
     let mut state = 0x9E37_79B9_7F4A_7C15u64;

@@ -224,10 +224,7 @@ impl Accumulator {
             offsets = kept_offsets;
         }
         if prompt_ids.is_empty() {
-            return Err(DataError::NoMultiResponsePrompt {
-                path,
-                prompts: singles,
-            });
+            return Err(DataError::NoMultiResponsePrompt { path, prompts: singles });
         }
         shrink(&mut proxy);
         shrink(&mut truth);
@@ -339,9 +336,7 @@ impl Responses {
     #[inline]
     fn insert(&mut self, key: ResponseKey<'_>) -> bool {
         let set = if self.current_persistent {
-            self.persistent
-                .get_mut(&self.current)
-                .expect("persistent set exists")
+            self.persistent.get_mut(&self.current).expect("persistent set exists")
         } else {
             &mut self.active
         };
@@ -446,10 +441,7 @@ impl KeySet {
             }
             Entry::Occupied(e) => {
                 if entry_text(arena, ends, *e.get()) == text
-                    || self
-                        .overflow
-                        .iter()
-                        .any(|&o| entry_text(arena, ends, o) == text)
+                    || self.overflow.iter().any(|&o| entry_text(arena, ends, o) == text)
                 {
                     return false;
                 }
@@ -496,9 +488,7 @@ fn hash_bytes(text: &[u8]) -> u64 {
     if !rest.is_empty() {
         let mut buf = [0u8; 8];
         buf[..rest.len()].copy_from_slice(rest);
-        h = (h ^ u64::from_le_bytes(buf))
-            .wrapping_mul(K)
-            .rotate_left(29);
+        h = (h ^ u64::from_le_bytes(buf)).wrapping_mul(K).rotate_left(29);
     }
     // murmur3 finaliser
     h ^= h >> 33;
@@ -600,14 +590,7 @@ mod tests {
     #[test]
     fn duplicate_small_int_across_runs() {
         let mut a = acc(true);
-        let rows = [
-            ("a", "0"),
-            ("a", "1"),
-            ("b", "0"),
-            ("a", "2"),
-            ("b", "1"),
-            ("a", "1"),
-        ];
+        let rows = [("a", "0"), ("a", "1"), ("b", "0"), ("a", "2"), ("b", "1"), ("a", "1")];
         let mut failed_at = None;
         for (i, (p, r)) in rows.iter().enumerate() {
             let loc = Location::Row(i as u64 + 1);
@@ -626,17 +609,12 @@ mod tests {
         a.set_prompt(b"p", Location::Line(1)).unwrap();
         for i in 0..20_000u64 {
             let id = format!("resp-{i}");
-            a.push(Some(id.as_bytes()), 0.0, 0.0, Location::Line(i + 2))
-                .unwrap();
+            a.push(Some(id.as_bytes()), 0.0, 0.0, Location::Line(i + 2)).unwrap();
         }
-        assert!(
-            a.push(Some(b"resp-123"), 0.0, 0.0, Location::Line(0))
-                .is_err()
-        );
+        assert!(a.push(Some(b"resp-123"), 0.0, 0.0, Location::Line(0)).is_err());
         // Same ids under another prompt are fine.
         a.set_prompt(b"q", Location::Line(1)).unwrap();
-        a.push(Some(b"resp-123"), 0.0, 0.0, Location::Line(0))
-            .unwrap();
+        a.push(Some(b"resp-123"), 0.0, 0.0, Location::Line(0)).unwrap();
         a.push(Some(b""), 0.0, 0.0, Location::Line(0)).unwrap();
         a.push(None, 0.0, 0.0, Location::Line(0)).unwrap();
     }

@@ -59,20 +59,12 @@ impl Calibration {
 
     /// The largest number of responses of any prompt (0 if there is no prompt).
     pub fn max_responses(&self) -> usize {
-        self.offsets
-            .windows(2)
-            .map(|w| w[1] - w[0])
-            .max()
-            .unwrap_or(0)
+        self.offsets.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0)
     }
 
     /// The smallest number of responses of any prompt (0 if there is no prompt).
     pub fn min_responses(&self) -> usize {
-        self.offsets
-            .windows(2)
-            .map(|w| w[1] - w[0])
-            .min()
-            .unwrap_or(0)
+        self.offsets.windows(2).map(|w| w[1] - w[0]).min().unwrap_or(0)
     }
 
     /// Iterates over the prompts as `(id, proxy, truth)`, like [`Calibration::prompt`].
@@ -211,8 +203,7 @@ mod tests {
         assert_eq!(cal.source, "<memory>");
         assert_eq!(cal.rows().count(), 6);
 
-        let err =
-            Calibration::from_groups([("a", vec![1.0, f64::NAN], vec![0.0, 0.0])]).unwrap_err();
+        let err = Calibration::from_groups([("a", vec![1.0, f64::NAN], vec![0.0, 0.0])]).unwrap_err();
         assert_eq!(
             err.to_string(),
             "<memory>: row 2: column \"proxy\": NaN is not a finite number"

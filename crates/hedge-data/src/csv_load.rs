@@ -21,9 +21,7 @@ pub(crate) fn load_csv<R: Read>(
 ) -> Result<Calibration, DataError> {
     let mut records = Records::new(reader);
     if !records.next().map_err(|e| DataError::io(name, e))? {
-        return Err(DataError::Empty {
-            path: name.to_string(),
-        });
+        return Err(DataError::Empty { path: name.to_string() });
     }
     let names: Vec<String> = (0..records.len())
         .map(|i| {
@@ -37,9 +35,7 @@ pub(crate) fn load_csv<R: Read>(
         })
         .collect();
     if names.iter().all(|n| n.is_empty()) {
-        return Err(DataError::Empty {
-            path: name.to_string(),
-        });
+        return Err(DataError::Empty { path: name.to_string() });
     }
     let find = |col: &str| names.iter().position(|n| n == col);
     let column = |col: &str| {
@@ -65,10 +61,7 @@ pub(crate) fn load_csv<R: Read>(
     while records.next().map_err(|e| DataError::io(name, e))? {
         if acc.rows() == SIZE_SAMPLE_ROWS {
             if let Some(total) = size {
-                acc.reserve_for_size(
-                    records.consumed() - header_end,
-                    total - header_end.min(total),
-                );
+                acc.reserve_for_size(records.consumed() - header_end, total - header_end.min(total));
             }
         }
         let loc = Location::Line(records.record_line());
@@ -76,10 +69,7 @@ pub(crate) fn load_csv<R: Read>(
             return Err(DataError::malformed(
                 name,
                 loc,
-                format!(
-                    "expected {width} fields (as in the header), found {}",
-                    records.len()
-                ),
+                format!("expected {width} fields (as in the header), found {}", records.len()),
             ));
         }
         acc.set_prompt(records.field(pi), loc)?;
@@ -249,9 +239,7 @@ impl<R: Read> Records<R> {
                 None if rest.is_empty() => return Ok(false),
                 None => (self.len, self.len),
             };
-            if self.line == 1
-                && memchr::memchr(b'\r', &self.buf[base..end]).is_some_and(|k| base + k + 1 < end)
-            {
+            if self.line == 1 && memchr::memchr(b'\r', &self.buf[base..end]).is_some_and(|k| base + k + 1 < end) {
                 // Bare carriage returns end lines in this file: let csv_core split everything.
                 self.slow_only = true;
                 continue;
@@ -280,9 +268,9 @@ impl<R: Read> Records<R> {
         let (mut nout, mut nends) = (0, 0);
         loop {
             let input = &self.buf[self.pos..self.len];
-            let (result, nin, o, e) =
-                self.core
-                    .read_record(input, &mut self.out[nout..], &mut self.ends[nends..]);
+            let (result, nin, o, e) = self
+                .core
+                .read_record(input, &mut self.out[nout..], &mut self.ends[nends..]);
             self.line += memchr::memchr_iter(b'\n', &input[..nin]).count() as u64;
             self.pos += nin;
             nout += o;
@@ -353,10 +341,7 @@ mod tests {
             let expected: Vec<(u64, Vec<String>)> = vec![
                 (1, vec!["h1".into(), "h2".into(), "h3".into()]),
                 (2, vec!["a".into(), "b".into(), "c".into()]),
-                (
-                    4,
-                    vec!["q,1".into(), "multi\nline".into(), "say \"hi\"".into()],
-                ),
+                (4, vec!["q,1".into(), "multi\nline".into(), "say \"hi\"".into()]),
                 (6, vec!["x".into(), "".into(), "z".into()]),
                 (7, vec!["".into(), "e".into(), "".into()]),
                 (8, vec!["cr\rsep".into(), "2".into(), "3".into()]),

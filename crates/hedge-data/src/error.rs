@@ -133,9 +133,7 @@ pub enum DataError {
     },
 
     /// Every prompt has a single response, so nothing is left after dropping single-response prompts.
-    #[error(
-        "{path}: no prompt has two or more responses ({prompts} prompts, each with a single response)"
-    )]
+    #[error("{path}: no prompt has two or more responses ({prompts} prompts, each with a single response)")]
     NoMultiResponsePrompt {
         /// File name.
         path: String,
@@ -194,11 +192,7 @@ fn list(items: &[String]) -> String {
     if items.is_empty() {
         return "none".to_string();
     }
-    items
-        .iter()
-        .map(|c| format!("\"{c}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
+    items.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")
 }
 
 impl DataError {

@@ -38,9 +38,7 @@ pub(crate) fn load_jsonl<R: Read>(
     let mut resp_buf = IntBuf::default();
     loop {
         buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| DataError::io(name, e))?;
+        let n = reader.read_until(b'\n', &mut buf).map_err(|e| DataError::io(name, e))?;
         if n == 0 {
             break;
         }
@@ -57,8 +55,7 @@ pub(crate) fn load_jsonl<R: Read>(
         let loc = Location::Line(line_no);
         if line[0] != b'{' {
             let message = if line[0] == b'[' {
-                "expected one JSON object per line (JSON lines); a JSON array is not supported"
-                    .to_string()
+                "expected one JSON object per line (JSON lines); a JSON array is not supported".to_string()
             } else {
                 format!(
                     "expected a JSON object, found \"{}\"",
@@ -71,17 +68,11 @@ pub(crate) fn load_jsonl<R: Read>(
             Some(c) => c,
             None => {
                 let c = resolve_columns(line, name, loc, opts)?;
-                acc = Some(Accumulator::new(
-                    name,
-                    opts.prompt_column(),
-                    c[RESPONSE].is_some(),
-                ));
+                acc = Some(Accumulator::new(name, opts.prompt_column(), c[RESPONSE].is_some()));
                 columns.insert(c)
             }
         };
-        let acc = acc
-            .as_mut()
-            .expect("accumulator exists once columns are resolved");
+        let acc = acc.as_mut().expect("accumulator exists once columns are resolved");
         if acc.rows() == crate::csv_load::SIZE_SAMPLE_ROWS {
             if let Some(total) = size {
                 acc.reserve_for_size(consumed - n as u64, total);
@@ -138,9 +129,7 @@ pub(crate) fn load_jsonl<R: Read>(
     }
     match acc {
         Some(acc) => acc.finish(name.to_string()),
-        None => Err(DataError::Empty {
-            path: name.to_string(),
-        }),
+        None => Err(DataError::Empty { path: name.to_string() }),
     }
 }
 
@@ -158,18 +147,12 @@ fn resolve_columns(
         column: col.to_string(),
         available: first.keys().cloned().collect(),
     };
-    for col in [
-        opts.prompt_column(),
-        opts.proxy_column(),
-        opts.true_column(),
-    ] {
+    for col in [opts.prompt_column(), opts.proxy_column(), opts.true_column()] {
         if !first.contains_key(col) {
             return Err(missing(col));
         }
     }
-    let response = opts
-        .resolve_response(|c| first.contains_key(c))
-        .map_err(missing)?;
+    let response = opts.resolve_response(|c| first.contains_key(c)).map_err(missing)?;
     Ok([
         Some(opts.prompt_column().to_string()),
         Some(opts.proxy_column().to_string()),
@@ -180,13 +163,7 @@ fn resolve_columns(
 
 /// Converts a numeric cell.
 #[inline]
-fn number(
-    cell: &Cell<'_>,
-    allow_bool: bool,
-    name: &str,
-    loc: Location,
-    column: &str,
-) -> Result<f64, DataError> {
+fn number(cell: &Cell<'_>, allow_bool: bool, name: &str, loc: Location, column: &str) -> Result<f64, DataError> {
     match cell {
         Cell::F64(v) if v.is_finite() => Ok(*v),
         Cell::F64(v) => Err(DataError::NonFinite {
@@ -197,8 +174,7 @@ fn number(
         }),
         Cell::U64(v) => Ok(*v as f64),
         Cell::I64(v) => Ok(*v as f64),
-        Cell::Str(s) => parse_f64(s.as_bytes(), allow_bool)
-            .map_err(|e| num_error(e, name, loc, column, s.as_bytes())),
+        Cell::Str(s) => parse_f64(s.as_bytes(), allow_bool).map_err(|e| num_error(e, name, loc, column, s.as_bytes())),
         Cell::Bool(b) if allow_bool => Ok(if *b { 1.0 } else { 0.0 }),
         Cell::Bool(b) => Err(DataError::NotNumeric {
             path: name.to_string(),

@@ -68,8 +68,7 @@ pub use calibration::Calibration;
 pub use error::{DataError, Location};
 pub use format::{Format, ParseFormatError};
 pub use options::{
-    DEFAULT_PROMPT_COL, DEFAULT_PROXY_COL, DEFAULT_RESPONSE_COL, DEFAULT_TRUE_COL, LoadOptions,
-    ResponseColumn,
+    DEFAULT_PROMPT_COL, DEFAULT_PROXY_COL, DEFAULT_RESPONSE_COL, DEFAULT_TRUE_COL, LoadOptions, ResponseColumn,
 };
 pub use writer::{CalibrationWriter, Row, WRITTEN_COLUMNS, write, write_calibration};
 
@@ -87,8 +86,7 @@ pub fn load(path: &str, opts: &LoadOptions) -> Result<Calibration, DataError> {
         return match opts.format_override() {
             Some(format) => load_reader(stdin, STDIN_NAME, format, opts),
             None => {
-                let (format, reader) =
-                    format::sniff_reader(stdin).map_err(|e| DataError::io(STDIN_NAME, e))?;
+                let (format, reader) = format::sniff_reader(stdin).map_err(|e| DataError::io(STDIN_NAME, e))?;
                 load_reader(reader, STDIN_NAME, format, opts)
             }
         };
@@ -105,9 +103,7 @@ pub fn load(path: &str, opts: &LoadOptions) -> Result<Calibration, DataError> {
     let file = File::open(path).map_err(|e| DataError::io(path, e))?;
     let size = file.metadata().map_err(|e| DataError::io(path, e))?.len();
     match format {
-        Format::Parquet if size == 0 => Err(DataError::Empty {
-            path: path.to_string(),
-        }),
+        Format::Parquet if size == 0 => Err(DataError::Empty { path: path.to_string() }),
         Format::Parquet => parquet_load::load_parquet(file, path, opts),
         Format::Csv => csv_load::load_csv(file, path, opts, Some(size)),
         Format::JsonLines => jsonl::load_jsonl(file, path, opts, Some(size)),
@@ -130,13 +126,9 @@ pub fn load_reader<R: Read>(
         Format::Parquet => {
             let mut reader = reader;
             let mut bytes = Vec::new();
-            reader
-                .read_to_end(&mut bytes)
-                .map_err(|e| DataError::io(name, e))?;
+            reader.read_to_end(&mut bytes).map_err(|e| DataError::io(name, e))?;
             if bytes.is_empty() {
-                return Err(DataError::Empty {
-                    path: name.to_string(),
-                });
+                return Err(DataError::Empty { path: name.to_string() });
             }
             parquet_load::load_parquet(bytes::Bytes::from(bytes), name, opts)
         }
@@ -145,16 +137,11 @@ pub fn load_reader<R: Read>(
 
 /// Like [`load_reader`], but the format is [`LoadOptions::format`] if set, else sniffed from the first bytes
 /// ([`Format::sniff`]), as for standard input in [`load`].
-pub fn load_reader_sniffed<R: Read>(
-    reader: R,
-    name: &str,
-    opts: &LoadOptions,
-) -> Result<Calibration, DataError> {
+pub fn load_reader_sniffed<R: Read>(reader: R, name: &str, opts: &LoadOptions) -> Result<Calibration, DataError> {
     match opts.format_override() {
         Some(format) => load_reader(reader, name, format, opts),
         None => {
-            let (format, reader) =
-                format::sniff_reader(reader).map_err(|e| DataError::io(name, e))?;
+            let (format, reader) = format::sniff_reader(reader).map_err(|e| DataError::io(name, e))?;
             load_reader(reader, name, format, opts)
         }
     }

@@ -40,20 +40,10 @@ fn parse_bool(b: &[u8]) -> Option<f64> {
 
 /// Turns a [`NumError`] into the matching [`DataError`].
 #[cold]
-pub(crate) fn num_error(
-    err: NumError,
-    path: &str,
-    location: Location,
-    column: &str,
-    text: &[u8],
-) -> DataError {
+pub(crate) fn num_error(err: NumError, path: &str, location: Location, column: &str, text: &[u8]) -> DataError {
     let (path, column) = (path.to_string(), column.to_string());
     match err {
-        NumError::Empty => DataError::Missing {
-            path,
-            location,
-            column,
-        },
+        NumError::Empty => DataError::Missing { path, location, column },
         NumError::NotNumber => DataError::NotNumeric {
             path,
             location,
@@ -126,15 +116,9 @@ mod tests {
         let mut b = [0u8; 24];
         assert_eq!(format_u64(0, &mut b), b"0");
         assert_eq!(format_u64(1234567890, &mut b), b"1234567890");
-        assert_eq!(
-            format_u64(u64::MAX, &mut b),
-            u64::MAX.to_string().as_bytes()
-        );
+        assert_eq!(format_u64(u64::MAX, &mut b), u64::MAX.to_string().as_bytes());
         assert_eq!(format_i64(-42, &mut b), b"-42");
-        assert_eq!(
-            format_i64(i64::MIN, &mut b),
-            i64::MIN.to_string().as_bytes()
-        );
+        assert_eq!(format_i64(i64::MIN, &mut b), i64::MIN.to_string().as_bytes());
         assert_eq!(format_i64(7, &mut b), b"7");
     }
 

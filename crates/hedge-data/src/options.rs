@@ -135,10 +135,7 @@ impl LoadOptions {
 
     /// Resolves the response column against the columns a file has: `Ok(Some(name))` to check, `Ok(None)` to
     /// not check, `Err(name)` if an explicitly named column is missing.
-    pub(crate) fn resolve_response(
-        &self,
-        has: impl Fn(&str) -> bool,
-    ) -> Result<Option<&str>, &str> {
+    pub(crate) fn resolve_response(&self, has: impl Fn(&str) -> bool) -> Result<Option<&str>, &str> {
         match &self.response_col {
             ResponseColumn::Auto => Ok(has(DEFAULT_RESPONSE_COL).then_some(DEFAULT_RESPONSE_COL)),
             ResponseColumn::Named(name) => {

@@ -1,9 +1,6 @@
 //! Parquet loading: only the needed columns are read, in record batches (bounded memory besides the result).
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, Int64Array, LargeStringArray, StringArray, StringViewArray,
-    UInt64Array,
-};
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array, LargeStringArray, StringArray, StringViewArray, UInt64Array};
 use arrow::buffer::ScalarBuffer;
 use arrow::compute::cast;
 use std::sync::Arc;
@@ -11,9 +8,7 @@ use std::sync::Arc;
 use arrow::array::DictionaryArray;
 use arrow::datatypes::{DataType, Field, Float64Type, Int32Type, Int64Type, Schema, UInt64Type};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
-};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::file::reader::ChunkReader;
 
 use crate::accumulate::{Accumulator, ResponseKey};
@@ -34,8 +29,8 @@ pub(crate) fn load_parquet<T: ChunkReader + 'static>(
     name: &str,
     opts: &LoadOptions,
 ) -> Result<Calibration, DataError> {
-    let meta = ArrowReaderMetadata::load(&reader, ArrowReaderOptions::new())
-        .map_err(|e| DataError::parquet(name, e))?;
+    let meta =
+        ArrowReaderMetadata::load(&reader, ArrowReaderOptions::new()).map_err(|e| DataError::parquet(name, e))?;
     let schema = meta.schema().clone();
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let find = |col: &str| names.iter().position(|n| n == col);
@@ -93,20 +88,15 @@ pub(crate) fn load_parquet<T: ChunkReader + 'static>(
                 })
                 .collect();
             let hinted = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
-            ArrowReaderMetadata::try_new(
-                meta.metadata().clone(),
-                ArrowReaderOptions::new().with_schema(hinted),
-            )
-            .unwrap_or(meta)
+            ArrowReaderMetadata::try_new(meta.metadata().clone(), ArrowReaderOptions::new().with_schema(hinted))
+                .unwrap_or(meta)
         }
         _ => meta,
     };
     let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(reader, meta);
     let total = builder.metadata().file_metadata().num_rows();
     if total <= 0 {
-        return Err(DataError::Empty {
-            path: name.to_string(),
-        });
+        return Err(DataError::Empty { path: name.to_string() });
     }
     let mut roots = vec![pi, xi, ti];
     roots.extend(ri);
@@ -171,13 +161,7 @@ pub(crate) fn load_parquet<T: ChunkReader + 'static>(
 fn id_type_ok(dt: &DataType) -> bool {
     match dt {
         DataType::Dictionary(_, values) => id_type_ok(values),
-        dt => {
-            dt.is_integer()
-                || matches!(
-                    dt,
-                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-                )
-        }
+        dt => dt.is_integer() || matches!(dt, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View),
     }
 }
 
@@ -197,16 +181,10 @@ fn numeric_type_ok(dt: &DataType) -> bool {
 /// Brings an id column to one of the types [`IdColumn`] reads directly.
 fn id_array(arr: ArrayRef, name: &str) -> Result<ArrayRef, DataError> {
     let target = match arr.data_type() {
-        DataType::Utf8
-        | DataType::LargeUtf8
-        | DataType::Utf8View
-        | DataType::Int64
-        | DataType::UInt64 => {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Int64 | DataType::UInt64 => {
             return Ok(arr);
         }
-        DataType::Dictionary(k, v)
-            if **k == DataType::Int32 && matches!(**v, DataType::Utf8 | DataType::LargeUtf8) =>
-        {
+        DataType::Dictionary(k, v) if **k == DataType::Int32 && matches!(**v, DataType::Utf8 | DataType::LargeUtf8) => {
             return Ok(arr);
         }
         DataType::Int8 | DataType::Int16 | DataType::Int32 => DataType::Int64,
@@ -272,9 +250,7 @@ impl<'a> IdColumn<'a> {
                 if !keys.is_valid(i) {
                     return None;
                 }
-                usize::try_from(keys.value(i))
-                    .ok()
-                    .and_then(|k| values.get(k, buf))
+                usize::try_from(keys.value(i)).ok().and_then(|k| values.get(k, buf))
             }
         }
     }
@@ -284,9 +260,7 @@ impl<'a> IdColumn<'a> {
     fn key<'b>(&'b self, i: usize, buf: &'b mut [u8; 24]) -> Option<ResponseKey<'b>> {
         match self {
             IdColumn::UInt(a) => a.is_valid(i).then(|| ResponseKey::Int(a.value(i))),
-            IdColumn::Int(a) if a.is_valid(i) && a.value(i) >= 0 => {
-                Some(ResponseKey::Int(a.value(i) as u64))
-            }
+            IdColumn::Int(a) if a.is_valid(i) && a.value(i) >= 0 => Some(ResponseKey::Int(a.value(i) as u64)),
             _ => self.get(i, buf).map(ResponseKey::Text),
         }
     }
@@ -308,12 +282,7 @@ fn numeric_values(
     };
     let text = match arr.data_type() {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Some(arr.clone()),
-        DataType::Dictionary(_, v)
-            if matches!(
-                **v,
-                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-            ) =>
-        {
+        DataType::Dictionary(_, v) if matches!(**v, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => {
             Some(cast(arr, &DataType::Utf8).map_err(|e| DataError::parquet(name, e))?)
         }
         _ => None,
@@ -325,10 +294,7 @@ fn numeric_values(
         let mut out = Vec::with_capacity(arr.len());
         for i in 0..arr.len() {
             let bytes = col.get(i, &mut scratch).ok_or_else(|| missing(i))?;
-            out.push(
-                parse_f64(bytes, allow_bool)
-                    .map_err(|e| num_error(e, name, loc(i), column, bytes))?,
-            );
+            out.push(parse_f64(bytes, allow_bool).map_err(|e| num_error(e, name, loc(i), column, bytes))?);
         }
         return Ok(ScalarBuffer::from(out));
     }

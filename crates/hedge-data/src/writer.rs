@@ -96,19 +96,12 @@ impl CalibrationWriter {
     }
 
     /// Writes to any writer; `name` is used in error messages.
-    pub fn new<W: Write + Send + 'static>(
-        writer: W,
-        name: &str,
-        format: Format,
-    ) -> Result<Self, DataError> {
+    pub fn new<W: Write + Send + 'static>(writer: W, name: &str, format: Format) -> Result<Self, DataError> {
         let writer: Box<dyn Write + Send> = Box::new(writer);
         let sink = match format {
             Format::Csv => {
-                let mut w = csv::WriterBuilder::new()
-                    .buffer_capacity(1 << 17)
-                    .from_writer(writer);
-                w.write_record(WRITTEN_COLUMNS)
-                    .map_err(|e| csv_write_error(e, name))?;
+                let mut w = csv::WriterBuilder::new().buffer_capacity(1 << 17).from_writer(writer);
+                w.write_record(WRITTEN_COLUMNS).map_err(|e| csv_write_error(e, name))?;
                 Sink::Csv(Box::new(w))
             }
             Format::JsonLines => Sink::Jsonl(BufWriter::with_capacity(1 << 17, writer)),
@@ -130,10 +123,7 @@ impl CalibrationWriter {
                 Sink::Parquet(Box::new(ParquetSink {
                     writer,
                     schema,
-                    prompt: StringBuilder::with_capacity(
-                        PARQUET_BATCH_ROWS,
-                        PARQUET_BATCH_ROWS * 8,
-                    ),
+                    prompt: StringBuilder::with_capacity(PARQUET_BATCH_ROWS, PARQUET_BATCH_ROWS * 8),
                     response: UInt64Builder::with_capacity(PARQUET_BATCH_ROWS),
                     proxy: Vec::with_capacity(PARQUET_BATCH_ROWS),
                     truth: Vec::with_capacity(PARQUET_BATCH_ROWS),
@@ -162,10 +152,7 @@ impl CalibrationWriter {
                 column: WRITTEN_COLUMNS[0].into(),
             });
         }
-        for (value, column) in [
-            (row.proxy, WRITTEN_COLUMNS[2]),
-            (row.truth, WRITTEN_COLUMNS[3]),
-        ] {
+        for (value, column) in [(row.proxy, WRITTEN_COLUMNS[2]), (row.truth, WRITTEN_COLUMNS[3])] {
             if !value.is_finite() {
                 return Err(DataError::NonFinite {
                     path: self.name.clone(),
@@ -213,18 +200,14 @@ impl CalibrationWriter {
         let name = &self.name;
         match self.sink {
             Sink::Csv(w) => {
-                let mut inner = (*w)
-                    .into_inner()
-                    .map_err(|e| DataError::io(name, e.into_error()))?;
+                let mut inner = (*w).into_inner().map_err(|e| DataError::io(name, e.into_error()))?;
                 inner.flush().map_err(|e| DataError::io(name, e))?;
             }
             Sink::Jsonl(mut w) => w.flush().map_err(|e| DataError::io(name, e))?,
             Sink::Parquet(mut p) => {
                 p.flush_batch(name)?;
                 let ParquetSink { writer, .. } = *p;
-                let mut inner = writer
-                    .into_inner()
-                    .map_err(|e| DataError::parquet(name, e))?;
+                let mut inner = writer.into_inner().map_err(|e| DataError::parquet(name, e))?;
                 inner.flush().map_err(|e| DataError::io(name, e))?;
             }
         }
@@ -245,11 +228,8 @@ impl ParquetSink {
         ];
         self.proxy.reserve(PARQUET_BATCH_ROWS);
         self.truth.reserve(PARQUET_BATCH_ROWS);
-        let batch = RecordBatch::try_new(self.schema.clone(), columns)
-            .map_err(|e| DataError::parquet(name, e))?;
-        self.writer
-            .write(&batch)
-            .map_err(|e| DataError::parquet(name, e))
+        let batch = RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| DataError::parquet(name, e))?;
+        self.writer.write(&batch).map_err(|e| DataError::parquet(name, e))
     }
 }
 
@@ -293,10 +273,6 @@ where
 }
 
 /// Writes a [`Calibration`] to `path` (response ids are 0, 1, … within each prompt); see [`write()`].
-pub fn write_calibration(
-    path: &str,
-    format: Option<Format>,
-    calibration: &Calibration,
-) -> Result<u64, DataError> {
+pub fn write_calibration(path: &str, format: Option<Format>, calibration: &Calibration) -> Result<u64, DataError> {
     write(path, format, calibration.rows())
 }

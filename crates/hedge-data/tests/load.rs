@@ -5,15 +5,15 @@ mod common;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanArray, DictionaryArray, Float32Array, Float64Array, Int32Array, Int64Array,
-    LargeStringArray, StringArray,
+    ArrayRef, BooleanArray, DictionaryArray, Float32Array, Float64Array, Int32Array, Int64Array, LargeStringArray,
+    StringArray,
 };
 use arrow::datatypes::{Field, Int32Type, Schema};
 use arrow::record_batch::RecordBatch;
 use common::{TempFile, csr, load_err, shared_data};
 use hedge_data::{
-    Calibration, CalibrationWriter, DataError, Format, LoadOptions, Location, Row, load,
-    load_reader, load_reader_sniffed, write, write_calibration,
+    Calibration, CalibrationWriter, DataError, Format, LoadOptions, Location, Row, load, load_reader,
+    load_reader_sniffed, write, write_calibration,
 };
 use parquet::arrow::ArrowWriter;
 
@@ -68,9 +68,7 @@ fn round_trip_every_format() {
         "data.pq",
     ] {
         let f = write_sample(name, None);
-        let cal = f
-            .load(&LoadOptions::new())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let cal = f.load(&LoadOptions::new()).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(csr(&cal), csr(&expected), "{name}");
         assert_eq!(cal.source, f.path());
         assert_eq!(cal.rows_read, 8);
@@ -89,9 +87,7 @@ fn forced_format_overrides_extension() {
         "{err}"
     );
     assert!(err.to_string().contains("data.txt"));
-    let cal = f
-        .load(&LoadOptions::new().format(Format::JsonLines))
-        .unwrap();
+    let cal = f.load(&LoadOptions::new().format(Format::JsonLines)).unwrap();
     assert_eq!(csr(&cal), csr(&expected_sample()));
 }
 
@@ -167,8 +163,7 @@ fn writer_rejects_bad_rows() {
         .err()
         .unwrap();
     assert!(
-        matches!(err, DataError::Io { .. })
-            && err.to_string().contains("/nonexistent-dir-hedge/x.csv"),
+        matches!(err, DataError::Io { .. }) && err.to_string().contains("/nonexistent-dir-hedge/x.csv"),
         "{err}"
     );
     let err = CalibrationWriter::create("x.xlsx", None).err().unwrap();
@@ -219,10 +214,7 @@ fn response_column_options() {
         &LoadOptions::new().response_col("id"),
     )
     .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "r.csv:3: duplicate response id \"1\" for prompt \"p\""
-    );
+    assert_eq!(err.to_string(), "r.csv:3: duplicate response id \"1\" for prompt \"p\"");
     let err = load_reader(
         csv.as_bytes(),
         "r.csv",
@@ -249,20 +241,12 @@ fn response_column_options() {
 
 #[test]
 fn missing_column_lists_available() {
-    let (msg, _) = load_err(
-        "data.csv",
-        "prompt_id,proxy_a,true\np,1,1\n",
-        &LoadOptions::new(),
-    );
+    let (msg, _) = load_err("data.csv", "prompt_id,proxy_a,true\np,1,1\n", &LoadOptions::new());
     assert_eq!(
         msg,
         "data.csv: missing column \"proxy\" (available columns: \"prompt_id\", \"proxy_a\", \"true\")"
     );
-    let (msg, _) = load_err(
-        "data.jsonl",
-        "{\"prompt_id\": 1, \"proxy\": 2}\n",
-        &LoadOptions::new(),
-    );
+    let (msg, _) = load_err("data.jsonl", "{\"prompt_id\": 1, \"proxy\": 2}\n", &LoadOptions::new());
     assert_eq!(
         msg,
         "data.jsonl: missing column \"true\" (available columns: \"prompt_id\", \"proxy\")"
@@ -281,11 +265,7 @@ fn not_numeric() {
     let (msg, err) = load_err("data.csv", csv, &LoadOptions::new());
     assert_eq!(msg, "data.csv:3: column \"proxy\": \"abc\" is not a number");
     assert_eq!(err.location(), Some(Location::Line(3)));
-    let (msg, _) = load_err(
-        "data.csv",
-        "prompt_id,proxy,true\np,1,yes\n",
-        &LoadOptions::new(),
-    );
+    let (msg, _) = load_err("data.csv", "prompt_id,proxy,true\np,1,yes\n", &LoadOptions::new());
     assert_eq!(msg, "data.csv:2: column \"true\": \"yes\" is not a number");
     let (msg, _) = load_err(
         "d.jsonl",
@@ -344,17 +324,11 @@ fn non_finite() {
         "\n{\"prompt_id\":\"p\",\"proxy\":1,\"true\":\"nan\"}\n",
         &LoadOptions::new(),
     );
-    assert_eq!(
-        msg,
-        "d.jsonl:2: column \"true\": nan is not a finite number"
-    );
+    assert_eq!(msg, "d.jsonl:2: column \"true\": nan is not a finite number");
     let f = parquet_file(
         "nf.parquet",
         vec![
-            (
-                "prompt_id",
-                Arc::new(StringArray::from(vec!["a", "a"])) as ArrayRef,
-            ),
+            ("prompt_id", Arc::new(StringArray::from(vec!["a", "a"])) as ArrayRef),
             ("proxy", Arc::new(Float64Array::from(vec![1.0, 2.0]))),
             ("true", Arc::new(Float64Array::from(vec![0.0, f64::NAN]))),
         ],
@@ -379,18 +353,12 @@ fn empty_inputs() {
         ("e.parquet", ""),
     ] {
         let (msg, err) = load_err(name, content, &opts);
-        assert!(
-            matches!(err, DataError::Empty { .. }),
-            "{name} {content:?}: {msg}"
-        );
+        assert!(matches!(err, DataError::Empty { .. }), "{name} {content:?}: {msg}");
         assert_eq!(msg, format!("{name}: no data rows"));
     }
     // A Parquet file with a schema but no rows.
     let f = TempFile::new("empty.parquet");
-    CalibrationWriter::create(f.path(), None)
-        .unwrap()
-        .finish()
-        .unwrap();
+    CalibrationWriter::create(f.path(), None).unwrap().finish().unwrap();
     assert!(matches!(f.load(&opts), Err(DataError::Empty { .. })));
     // Standard-input style.
     let err = load_reader_sniffed(&b""[..], "<stdin>", &opts).unwrap_err();
@@ -404,10 +372,7 @@ fn all_prompts_single() {
         "prompt_id,proxy,true\na,1,1\nb,2,0\nc,3,0\n",
         &LoadOptions::new(),
     );
-    assert!(matches!(
-        err,
-        DataError::NoMultiResponsePrompt { prompts: 3, .. }
-    ));
+    assert!(matches!(err, DataError::NoMultiResponsePrompt { prompts: 3, .. }));
     assert_eq!(
         msg,
         "s.csv: no prompt has two or more responses (3 prompts, each with a single response)"
@@ -425,22 +390,11 @@ fn malformed_json_lines() {
     );
     assert_eq!(err.location(), Some(Location::Line(4)));
     assert!(msg.starts_with("m.jsonl:4: invalid JSON: "), "{msg}");
-    let (msg, _) = load_err(
-        "m.jsonl",
-        format!("{good}{good}{{\"prompt_id\":\"p\"}} x\n"),
-        &opts,
-    );
-    assert!(
-        msg.starts_with("m.jsonl:3: invalid JSON: trailing characters"),
-        "{msg}"
-    );
+    let (msg, _) = load_err("m.jsonl", format!("{good}{good}{{\"prompt_id\":\"p\"}} x\n"), &opts);
+    assert!(msg.starts_with("m.jsonl:3: invalid JSON: trailing characters"), "{msg}");
     let (msg, _) = load_err("m.jsonl", format!("{good}hello\n"), &opts);
     assert_eq!(msg, "m.jsonl:2: expected a JSON object, found \"hello\"");
-    let (msg, _) = load_err(
-        "m.json",
-        "[{\"prompt_id\":\"p\",\"proxy\":1,\"true\":1}]\n",
-        &opts,
-    );
+    let (msg, _) = load_err("m.json", "[{\"prompt_id\":\"p\",\"proxy\":1,\"true\":1}]\n", &opts);
     assert_eq!(
         msg,
         "m.json:1: expected one JSON object per line (JSON lines); a JSON array is not supported"
@@ -478,20 +432,10 @@ fn null_and_missing_values() {
         msg,
         "n.jsonl:2: column \"prompt_id\": missing value (empty, null or absent)"
     );
-    let (msg, _) = load_err(
-        "n.jsonl",
-        format!("{good}{{\"prompt_id\":\"p\",\"proxy\":1}}\n"),
-        &opts,
-    );
-    assert_eq!(
-        msg,
-        "n.jsonl:2: column \"true\": missing value (empty, null or absent)"
-    );
+    let (msg, _) = load_err("n.jsonl", format!("{good}{{\"prompt_id\":\"p\",\"proxy\":1}}\n"), &opts);
+    assert_eq!(msg, "n.jsonl:2: column \"true\": missing value (empty, null or absent)");
     let (msg, _) = load_err("n.csv", "prompt_id,proxy,true\np,1,1\np,,1\n", &opts);
-    assert_eq!(
-        msg,
-        "n.csv:3: column \"proxy\": missing value (empty, null or absent)"
-    );
+    assert_eq!(msg, "n.csv:3: column \"proxy\": missing value (empty, null or absent)");
     let (msg, _) = load_err("n.csv", "prompt_id,proxy,true\np,1,1\n,1,1\n", &opts);
     assert_eq!(
         msg,
@@ -516,10 +460,7 @@ fn null_and_missing_values() {
     let f = parquet_file(
         "n2.parquet",
         vec![
-            (
-                "prompt_id",
-                Arc::new(StringArray::from(vec!["a", "a"])) as ArrayRef,
-            ),
+            ("prompt_id", Arc::new(StringArray::from(vec!["a", "a"])) as ArrayRef),
             ("proxy", Arc::new(Float64Array::from(vec![Some(1.0), None]))),
             ("true", Arc::new(Float64Array::from(vec![0.0, 1.0]))),
         ],
@@ -545,36 +486,20 @@ fn duplicate_response_ids() {
         }
     ));
     // Across a reappearance of the prompt (non-grouped file), with string ids.
-    let csv =
-        "prompt_id,response_id,proxy,true\na,r-x,1,1\nb,r-x,1,1\na,r-y,1,1\nb,r-y,1,1\na,r-x,3,3\n";
+    let csv = "prompt_id,response_id,proxy,true\na,r-x,1,1\nb,r-x,1,1\na,r-y,1,1\nb,r-y,1,1\na,r-x,3,3\n";
     let (msg, _) = load_err("d.csv", csv, &opts);
-    assert_eq!(
-        msg,
-        "d.csv:6: duplicate response id \"r-x\" for prompt \"a\""
-    );
+    assert_eq!(msg, "d.csv:6: duplicate response id \"r-x\" for prompt \"a\"");
     let jsonl = "{\"prompt_id\":1,\"response_id\":5,\"proxy\":1,\"true\":1}\n\
                  {\"prompt_id\":1,\"response_id\":\"5\",\"proxy\":1,\"true\":1}\n";
     let (msg, _) = load_err("d.jsonl", jsonl, &opts);
-    assert_eq!(
-        msg,
-        "d.jsonl:2: duplicate response id \"5\" for prompt \"1\""
-    );
+    assert_eq!(msg, "d.jsonl:2: duplicate response id \"5\" for prompt \"1\"");
     let f = parquet_file(
         "d.parquet",
         vec![
-            (
-                "prompt_id",
-                Arc::new(Int64Array::from(vec![7, 7, 7, 8])) as ArrayRef,
-            ),
+            ("prompt_id", Arc::new(Int64Array::from(vec![7, 7, 7, 8])) as ArrayRef),
             ("response_id", Arc::new(Int32Array::from(vec![1, 2, 1, 1]))),
-            (
-                "proxy",
-                Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0, 4.0])),
-            ),
-            (
-                "true",
-                Arc::new(Float64Array::from(vec![0.0, 1.0, 1.0, 1.0])),
-            ),
+            ("proxy", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0, 4.0]))),
+            ("true", Arc::new(Float64Array::from(vec![0.0, 1.0, 1.0, 1.0]))),
         ],
     );
     let err = f.load(&opts).unwrap_err();
@@ -588,15 +513,9 @@ fn duplicate_response_ids() {
 fn csv_wrong_field_count_and_quoting() {
     let opts = LoadOptions::new();
     let (msg, _) = load_err("w.csv", "prompt_id,proxy,true\np,1,1\np,2\n", &opts);
-    assert_eq!(
-        msg,
-        "w.csv:3: expected 3 fields (as in the header), found 2"
-    );
+    assert_eq!(msg, "w.csv:3: expected 3 fields (as in the header), found 2");
     let (msg, _) = load_err("w.csv", "prompt_id,proxy,true\np,1,1\np,2,3,4\n", &opts);
-    assert_eq!(
-        msg,
-        "w.csv:3: expected 3 fields (as in the header), found 4"
-    );
+    assert_eq!(msg, "w.csv:3: expected 3 fields (as in the header), found 4");
     // A quoted field spanning two lines: later line numbers stay physical.
     let csv = "prompt_id,proxy,true\n\"multi\nline\",1,1\n\"multi\nline\",2,0\np,x,0\n";
     let (msg, _) = load_err("w.csv", csv, &opts);
@@ -620,13 +539,7 @@ fn jsonl_details() {
                  {\"true\": false, \"proxy\": -3, \"prompt_id\": 12}\n\
                  {\"prompt_id\": \"q\\u00e9\\n\", \"proxy\": 1e2, \"true\": \"1\"}\n\
                  {\"prompt_id\": \"q\\u00e9\\n\", \"proxy\": 7, \"true\": 0.25}";
-    let cal = load_reader(
-        jsonl.as_bytes(),
-        "x.jsonl",
-        Format::JsonLines,
-        &LoadOptions::new(),
-    )
-    .unwrap();
+    let cal = load_reader(jsonl.as_bytes(), "x.jsonl", Format::JsonLines, &LoadOptions::new()).unwrap();
     assert_eq!(cal.prompt_ids, ["12", "qé\n"]);
     assert_eq!(cal.proxy, [0.5, -3.0, 100.0, 7.0]);
     assert_eq!(cal.truth, [1.0, 0.0, 1.0, 0.25]);
@@ -672,7 +585,8 @@ fn non_grouped_files_are_merged() {
 
 #[test]
 fn single_response_prompts_are_skipped() {
-    let csv = "prompt_id,proxy,true\nsolo1,1,1\npair,1,1\npair,2,2\nsolo2,3,3\ntrio,1,1\ntrio,2,2\ntrio,3,3\nsolo3,4,4\n";
+    let csv =
+        "prompt_id,proxy,true\nsolo1,1,1\npair,1,1\npair,2,2\nsolo2,3,3\ntrio,1,1\ntrio,2,2\ntrio,3,3\nsolo3,4,4\n";
     let cal = load_reader(csv.as_bytes(), "s.csv", Format::Csv, &LoadOptions::new()).unwrap();
     assert_eq!(cal.prompt_ids, ["pair", "trio"]);
     assert_eq!(cal.offsets, [0, 2, 5]);
@@ -705,12 +619,7 @@ fn sniffing_readers() {
     let cal = load_reader_sniffed(jsonl.as_bytes(), "<stdin>", &LoadOptions::new()).unwrap();
     assert_eq!(cal.proxy, [1.0, 2.0]);
     // A forced format wins over sniffing.
-    let err = load_reader_sniffed(
-        jsonl.as_bytes(),
-        "<stdin>",
-        &LoadOptions::new().format(Format::Csv),
-    )
-    .unwrap_err();
+    let err = load_reader_sniffed(jsonl.as_bytes(), "<stdin>", &LoadOptions::new().format(Format::Csv)).unwrap_err();
     assert!(matches!(err, DataError::MissingColumn { .. }), "{err}");
 }
 
@@ -718,24 +627,11 @@ fn sniffing_readers() {
 fn io_and_parquet_errors() {
     let err = load("/nonexistent-hedge/data.csv", &LoadOptions::new()).unwrap_err();
     assert!(matches!(err, DataError::Io { .. }));
-    assert!(
-        err.to_string().starts_with("/nonexistent-hedge/data.csv: "),
-        "{err}"
-    );
-    let (msg, err) = load_err(
-        "bad.parquet",
-        "prompt_id,proxy,true\na,1,1\n",
-        &LoadOptions::new(),
-    );
+    assert!(err.to_string().starts_with("/nonexistent-hedge/data.csv: "), "{err}");
+    let (msg, err) = load_err("bad.parquet", "prompt_id,proxy,true\na,1,1\n", &LoadOptions::new());
     assert!(matches!(err, DataError::Parquet { .. }));
     assert!(msg.starts_with("bad.parquet: parquet: "), "{msg}");
-    let err = load_reader(
-        &b"PAR1garbagePAR1"[..],
-        "<stdin>",
-        Format::Parquet,
-        &LoadOptions::new(),
-    )
-    .unwrap_err();
+    let err = load_reader(&b"PAR1garbagePAR1"[..], "<stdin>", Format::Parquet, &LoadOptions::new()).unwrap_err();
     assert!(err.to_string().starts_with("<stdin>: parquet: "), "{err}");
 }
 
@@ -750,13 +646,8 @@ fn parquet_file(file_name: &str, columns: Vec<(&str, ArrayRef)>) -> TempFile {
             .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
             .collect::<Vec<_>>(),
     ));
-    let batch = RecordBatch::try_new(
-        schema.clone(),
-        columns.into_iter().map(|(_, a)| a).collect(),
-    )
-    .unwrap();
-    let mut w =
-        ArrowWriter::try_new(std::fs::File::create(&f.path).unwrap(), schema, None).unwrap();
+    let batch = RecordBatch::try_new(schema.clone(), columns.into_iter().map(|(_, a)| a).collect()).unwrap();
+    let mut w = ArrowWriter::try_new(std::fs::File::create(&f.path).unwrap(), schema, None).unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();
     f
@@ -772,9 +663,7 @@ fn parquet_column_types() {
         Arc::new(Int32Array::from(vec![10, 10, 11, 11, 10])),
         Arc::new(Int64Array::from(vec![10, 10, 11, 11, 10])),
         Arc::new(LargeStringArray::from(vec!["10", "10", "11", "11", "10"])),
-        Arc::new(arrow::array::StringViewArray::from(vec![
-            "10", "10", "11", "11", "10",
-        ])),
+        Arc::new(arrow::array::StringViewArray::from(vec!["10", "10", "11", "11", "10"])),
         Arc::new(dict),
     ];
     for prompt in prompt_variants {
@@ -793,19 +682,11 @@ fn parquet_column_types() {
                 ),
                 (
                     "response_id",
-                    Arc::new(StringArray::from(vec![
-                        Some("a"),
-                        Some("b"),
-                        Some("a"),
-                        None,
-                        None,
-                    ])),
+                    Arc::new(StringArray::from(vec![Some("a"), Some("b"), Some("a"), None, None])),
                 ),
             ],
         );
-        let cal = f
-            .load(&LoadOptions::new())
-            .unwrap_or_else(|e| panic!("{dt}: {e}"));
+        let cal = f.load(&LoadOptions::new()).unwrap_or_else(|e| panic!("{dt}: {e}"));
         assert_eq!(cal.prompt_ids, expected_ids, "{dt}");
         assert_eq!(cal.proxy, [0.5, 1.5, 4.5, 2.5, 3.5], "{dt}");
         assert_eq!(cal.truth, [1.0, 0.0, 1.0, 1.0, 0.0], "{dt}");
@@ -814,10 +695,7 @@ fn parquet_column_types() {
     let f = parquet_file(
         "bad_type.parquet",
         vec![
-            (
-                "prompt_id",
-                Arc::new(Float64Array::from(vec![1.0, 1.0])) as ArrayRef,
-            ),
+            ("prompt_id", Arc::new(Float64Array::from(vec![1.0, 1.0])) as ArrayRef),
             ("proxy", Arc::new(Float64Array::from(vec![1.0, 2.0]))),
             ("true", Arc::new(Float64Array::from(vec![1.0, 2.0]))),
         ],
@@ -855,12 +733,7 @@ fn parquet_spans_many_batches() {
     for p in 0..prompts {
         let (id, proxy, truth) = cal.prompt(p);
         assert_eq!(id, format!("p{p}"));
-        assert!(
-            proxy
-                .iter()
-                .enumerate()
-                .all(|(r, &x)| x == (p * per + r) as f64)
-        );
+        assert!(proxy.iter().enumerate().all(|(r, &x)| x == (p * per + r) as f64));
         assert!(truth.iter().enumerate().all(|(r, &y)| y == r as f64));
     }
 }
@@ -871,11 +744,7 @@ fn parquet_spans_many_batches() {
 #[test]
 fn real_data_realsumm() {
     let path = shared_data("realsumm/scores.csv");
-    let cal = load(
-        &path,
-        &LoadOptions::new().proxy_col("proxy_rouge_1_precision"),
-    )
-    .unwrap();
+    let cal = load(&path, &LoadOptions::new().proxy_col("proxy_rouge_1_precision")).unwrap();
     assert_eq!(cal.num_prompts(), 100);
     assert_eq!(cal.num_rows(), 2500);
     assert_eq!(cal.max_responses(), 25);
@@ -911,10 +780,6 @@ fn real_data_rewardmath() {
     for format in [Format::Parquet, Format::JsonLines] {
         let f = TempFile::new(&format!("rm.{}", format.extension()));
         write_calibration(f.path(), None, &cal).unwrap();
-        assert_eq!(
-            csr(&f.load(&LoadOptions::new()).unwrap()),
-            csr(&cal),
-            "{format}"
-        );
+        assert_eq!(csr(&f.load(&LoadOptions::new()).unwrap()), csr(&cal), "{format}");
     }
 }

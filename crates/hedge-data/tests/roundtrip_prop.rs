@@ -58,13 +58,7 @@ fn finite() -> impl Strategy<Value = f64> {
 /// A table of groups; `shuffle` interleaves them (non-grouped file).
 fn table() -> impl Strategy<Value = Vec<(String, u64, f64, f64)>> {
     (
-        prop::collection::vec(
-            (
-                prompt_id(),
-                prop::collection::vec((finite(), finite()), 1..6),
-            ),
-            1..12,
-        ),
+        prop::collection::vec((prompt_id(), prop::collection::vec((finite(), finite()), 1..6)), 1..12),
         any::<bool>(),
         any::<u64>(),
     )

@@ -19,7 +19,12 @@ fn invert<F: FnMut(f64) -> Result<f64>>(
     mut kl: F,
 ) -> Result<f64> {
     if !(target.is_finite() && target >= 0.0) {
-        return Err(Error::InvalidParameter { method, name: "kl", value: target, reason: "must be a finite number >= 0" });
+        return Err(Error::InvalidParameter {
+            method,
+            name: "kl",
+            value: target,
+            reason: "must be a finite number >= 0",
+        });
     }
     if target == 0.0 {
         return Ok(lo);
@@ -28,7 +33,11 @@ fn invert<F: FnMut(f64) -> Result<f64>>(
     let mut kb = kl(b)?;
     while kb < target {
         if b >= max {
-            return Err(Error::KlOutOfReach { method, kl: target, sup: kb });
+            return Err(Error::KlOutOfReach {
+                method,
+                kl: target,
+                sup: kb,
+            });
         }
         a = b;
         b = (b * 4.0).min(max);

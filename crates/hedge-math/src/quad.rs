@@ -24,7 +24,10 @@ impl UnitRule {
         let gl = GaussLegendre::new(NonZeroUsize::new(order).expect("order > 0"));
         let mut pairs: Vec<(f64, f64)> = gl.iter().map(|(x, w)| (0.5 * (x + 1.0), 0.5 * w)).collect();
         pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-        Self { nodes: pairs.iter().map(|p| p.0).collect(), weights: pairs.iter().map(|p| p.1).collect() }
+        Self {
+            nodes: pairs.iter().map(|p| p.0).collect(),
+            weights: pairs.iter().map(|p| p.1).collect(),
+        }
     }
 }
 

@@ -49,7 +49,12 @@ pub fn argmax<R: Rng + ?Sized>(scores: &[f64], rng: &mut R) -> Result<usize> {
 pub fn softmax<R: Rng + ?Sized>(scores: &[f64], beta: f64, rng: &mut R) -> Result<usize> {
     check_scores(scores)?;
     if !(beta.is_finite() && beta >= 0.0) {
-        return Err(Error::InvalidParameter { method: "sbon", name: "beta", value: beta, reason: "must be a finite number >= 0" });
+        return Err(Error::InvalidParameter {
+            method: "sbon",
+            name: "beta",
+            value: beta,
+            reason: "must be a finite number >= 0",
+        });
     }
     let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let weights: Vec<f64> = scores.iter().map(|&s| (beta * (s - max)).exp()).collect();
@@ -68,7 +73,12 @@ pub fn softmax<R: Rng + ?Sized>(scores: &[f64], beta: f64, rng: &mut R) -> Resul
 /// Draw Best-of-Poisson's number of candidates, `1 + Poisson(μ)` (1 when `μ = 0`).
 pub fn draw_poisson_n<R: Rng + ?Sized>(mu: f64, rng: &mut R) -> Result<u64> {
     if !(mu.is_finite() && mu >= 0.0) {
-        return Err(Error::InvalidParameter { method: "bop", name: "mu", value: mu, reason: "must be a finite number >= 0" });
+        return Err(Error::InvalidParameter {
+            method: "bop",
+            name: "mu",
+            value: mu,
+            reason: "must be a finite number >= 0",
+        });
     }
     if mu == 0.0 {
         return Ok(1);
@@ -111,19 +121,34 @@ impl Selector {
         match kind {
             MethodKind::Bon => {
                 if !(theta.is_finite() && theta >= 1.0 && theta.fract() == 0.0 && theta <= u32::MAX as f64) {
-                    return Err(Error::InvalidParameter { method: "bon", name: "n", value: theta, reason: "must be an integer >= 1" });
+                    return Err(Error::InvalidParameter {
+                        method: "bon",
+                        name: "n",
+                        value: theta,
+                        reason: "must be an integer >= 1",
+                    });
                 }
                 Ok(Selector::Bon { n: theta as u64 })
             }
             MethodKind::Bop => {
                 if !(theta.is_finite() && theta >= 0.0) {
-                    return Err(Error::InvalidParameter { method: "bop", name: "mu", value: theta, reason: "must be a finite number >= 0" });
+                    return Err(Error::InvalidParameter {
+                        method: "bop",
+                        name: "mu",
+                        value: theta,
+                        reason: "must be a finite number >= 0",
+                    });
                 }
                 Ok(Selector::Bop { mu: theta })
             }
             MethodKind::Sbon => {
                 if !(theta.is_finite() && theta >= 0.0) {
-                    return Err(Error::InvalidParameter { method: "sbon", name: "beta", value: theta, reason: "must be a finite number >= 0" });
+                    return Err(Error::InvalidParameter {
+                        method: "sbon",
+                        name: "beta",
+                        value: theta,
+                        reason: "must be a finite number >= 0",
+                    });
                 }
                 let n = n.filter(|&n| n >= 1).ok_or(Error::InvalidParameter {
                     method: "sbon",

@@ -61,7 +61,12 @@ pub struct TuneOptions {
 
 impl Default for TuneOptions {
     fn default() -> Self {
-        Self { scan_points: 24, xtol_rel: 1e-13, max_iter: 200, tie_rel: 1e-12 }
+        Self {
+            scan_points: 24,
+            xtol_rel: 1e-13,
+            max_iter: 200,
+            tie_rel: 1e-12,
+        }
     }
 }
 
@@ -110,7 +115,11 @@ pub struct Optimum {
 }
 
 fn finite(theta: f64, v: f64) -> Result<f64> {
-    if v.is_finite() { Ok(v) } else { Err(Error::NonFiniteObjective { theta }) }
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(Error::NonFiniteObjective { theta })
+    }
 }
 
 /// Maximise `f` on `[lo, hi]` through the sign changes of its derivative `df`.
@@ -130,15 +139,29 @@ where
     D: FnMut(f64) -> f64,
 {
     if !(lo.is_finite() && hi.is_finite()) {
-        return Err(Error::InvalidRange { lo, hi, reason: "ends must be finite" });
+        return Err(Error::InvalidRange {
+            lo,
+            hi,
+            reason: "ends must be finite",
+        });
     }
     if lo > hi {
-        return Err(Error::InvalidRange { lo, hi, reason: "low end above high end" });
+        return Err(Error::InvalidRange {
+            lo,
+            hi,
+            reason: "low end above high end",
+        });
     }
     if lo == hi {
         let v = finite(lo, f(lo))?;
         let d = finite(lo, df(lo))?;
-        return Ok(Optimum { theta: lo, value: v, regime: Regime::from_end_slopes(d, d), slope_lo: d, slope_hi: d });
+        return Ok(Optimum {
+            theta: lo,
+            value: v,
+            regime: Regime::from_end_slopes(d, d),
+            slope_lo: d,
+            slope_hi: d,
+        });
     }
     let k = opts.scan_points;
     let span = (hi - lo).ln_1p();
@@ -162,7 +185,11 @@ where
     for i in 0..thetas.len() - 1 {
         let (a, b, da, db) = (thetas[i], thetas[i + 1], slopes[i], slopes[i + 1]);
         if da > 0.0 && db <= 0.0 {
-            let root = if db == 0.0 { b } else { brent(&mut df, a, b, da, db, opts)? };
+            let root = if db == 0.0 {
+                b
+            } else {
+                brent(&mut df, a, b, da, db, opts)?
+            };
             candidates.push(root);
         }
     }
@@ -176,12 +203,29 @@ where
         };
     }
     let (theta, value) = best.expect("at least two candidates");
-    let regime = if theta > lo && theta < hi { Regime::Hacking } else { regime };
-    Ok(Optimum { theta, value, regime, slope_lo, slope_hi })
+    let regime = if theta > lo && theta < hi {
+        Regime::Hacking
+    } else {
+        regime
+    };
+    Ok(Optimum {
+        theta,
+        value,
+        regime,
+        slope_lo,
+        slope_hi,
+    })
 }
 
 /// Brent's root finder on a bracket with `fa > 0 ≥ fb` (or any sign change).
-pub(crate) fn brent<D: FnMut(f64) -> f64>(df: &mut D, a0: f64, b0: f64, fa0: f64, fb0: f64, opts: &TuneOptions) -> Result<f64> {
+pub(crate) fn brent<D: FnMut(f64) -> f64>(
+    df: &mut D,
+    a0: f64,
+    b0: f64,
+    fa0: f64,
+    fb0: f64,
+    opts: &TuneOptions,
+) -> Result<f64> {
     let (mut a, mut b, mut fa, mut fb) = (a0, b0, fa0, fb0);
     let (mut c, mut fc) = (a, fa);
     let (mut d, mut e) = (b - a, b - a);
@@ -261,5 +305,9 @@ pub fn bon_integer<F: FnMut(f64) -> f64>(n_cont: f64, lo: f64, hi: f64, tie_rel:
         return (a as u64, fa);
     }
     let fb = f(b);
-    if fb > fa + tie_rel * fa.abs() { (b as u64, fb) } else { (a as u64, fa) }
+    if fb > fa + tie_rel * fa.abs() {
+        (b as u64, fb)
+    } else {
+        (a as u64, fa)
+    }
 }

@@ -14,7 +14,13 @@ fn log_uniform(lo: f64, hi: f64) -> impl Strategy<Value = f64> {
 fn check_common(m: &dyn QuantileMethod, mass_tol: f64) {
     let b = breaks_for(m);
     let mass = integrate(&b, |u| m.density(u));
-    assert!((mass - 1.0).abs() < mass_tol, "{:?} theta={} mass-1 = {:e}", m.kind(), m.theta(), mass - 1.0);
+    assert!(
+        (mass - 1.0).abs() < mass_tol,
+        "{:?} theta={} mass-1 = {:e}",
+        m.kind(),
+        m.theta(),
+        mass - 1.0
+    );
     let kl = m.kl();
     assert!(kl.is_finite() && kl >= 0.0, "KL = {kl}");
     let mean = m.mean_quantile();
@@ -42,14 +48,20 @@ fn check_derivatives(m: &dyn QuantileMethod, make: &dyn Fn(f64) -> Box<dyn Quant
         if p == 0.0 { 0.0 } else { p * s }
     });
     // Relative to E|ψ|, with an absolute floor at the level of the density's normalisation error.
-    assert!(mean_score.abs() <= tol * scale + 1e-11, "E[psi] = {mean_score:e} (scale {scale:e})");
+    assert!(
+        mean_score.abs() <= tol * scale + 1e-11,
+        "E[psi] = {mean_score:e} (scale {scale:e})"
+    );
     let t = m.theta();
     let h = 1e-5 * t.max(1e-2);
     let (lo, hi) = (make(t - h), make(t + h));
     for u in [0.1, 0.5, 0.9, 0.99] {
         let fd = (hi.cdf(u) - lo.cdf(u)) / (2.0 * h);
         let an = m.cdf_derivative(u);
-        assert!((fd - an).abs() <= 1e-5 * an.abs().max(1e-8), "dF/dtheta at u={u}: analytic {an:e}, numeric {fd:e}");
+        assert!(
+            (fd - an).abs() <= 1e-5 * an.abs().max(1e-8),
+            "dF/dtheta at u={u}: analytic {an:e}, numeric {fd:e}"
+        );
     }
 }
 

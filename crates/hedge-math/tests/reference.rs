@@ -7,12 +7,20 @@ use hedge_math::{Bon, Bop, QuantileMethod, Regime, Sbon, Tilt};
 
 fn assert_rel(got: f64, want: f64, tol: f64, what: &str) {
     let rel = ((got - want) / want).abs();
-    assert!(rel <= tol, "{what}: got {got:.16e}, want {want:.16e}, rel err {rel:.2e} > {tol:.0e}");
+    assert!(
+        rel <= tol,
+        "{what}: got {got:.16e}, want {want:.16e}, rel err {rel:.2e} > {tol:.0e}"
+    );
 }
 
 #[test]
 fn bon_kl() {
-    for (n, kl) in [(2.0, 0.1931471805599), (8.0, 1.2044415416798), (64.0, 3.1745080833597), (1e6, 12.815511557964)] {
+    for (n, kl) in [
+        (2.0, 0.1931471805599),
+        (8.0, 1.2044415416798),
+        (64.0, 3.1745080833597),
+        (1e6, 12.815511557964),
+    ] {
         assert_rel(Bon::new(n).unwrap().kl(), kl, 1e-12, &format!("BoN KL n={n}"));
     }
     // n near 1: KL ≈ ε²/2
@@ -54,8 +62,18 @@ fn tilt_kl() {
 
 #[test]
 fn bop_mean_quantile() {
-    assert_rel(Bop::new(1.0).unwrap().mean_quantile(), 0.632120558828558, 1e-14, "BoP E[u] mu=1");
-    assert_rel(Bop::new(12.4).unwrap().mean_quantile(), 0.925858453963393, 1e-14, "BoP E[u] mu=12.4");
+    assert_rel(
+        Bop::new(1.0).unwrap().mean_quantile(),
+        0.632120558828558,
+        1e-14,
+        "BoP E[u] mu=1",
+    );
+    assert_rel(
+        Bop::new(12.4).unwrap().mean_quantile(),
+        0.925858453963393,
+        1e-14,
+        "BoP E[u] mu=12.4",
+    );
 }
 
 #[test]
@@ -95,14 +113,28 @@ fn toy_tilt_optimum() {
     assert_eq!(o.regime, Regime::Hacking);
     assert_rel(o.theta, 13.52939575288, 1e-10, "tilt lambda†");
     assert_rel(o.value, 0.6657978148251, 1e-12, "tilt f(lambda†)");
-    assert_rel(Tilt::new(o.theta).unwrap().kl(), 1.604884123598, 1e-11, "tilt KL(lambda†)");
+    assert_rel(
+        Tilt::new(o.theta).unwrap().kl(),
+        1.604884123598,
+        1e-11,
+        "tilt KL(lambda†)",
+    );
 }
 
 #[test]
 fn toy_sbon() {
     let m = Sbon::new(4, 5.0).unwrap();
-    assert_rel(expected_reward(&m, &toy_reward), 0.396371256375, 1e-10, "SBoN n=4 beta=5");
-    for (n, beta, fstar) in [(16u64, 26.121, 0.700041), (32, 17.665, 0.687294), (64, 15.047, 0.675388)] {
+    assert_rel(
+        expected_reward(&m, &toy_reward),
+        0.396371256375,
+        1e-10,
+        "SBoN n=4 beta=5",
+    );
+    for (n, beta, fstar) in [
+        (16u64, 26.121, 0.700041),
+        (32, 17.665, 0.687294),
+        (64, 15.047, 0.675388),
+    ] {
         let f = |b: f64| expected_reward(&Sbon::new(n, b).unwrap(), &toy_reward);
         let df = |b: f64| expected_reward_derivative(&Sbon::new(n, b).unwrap(), &toy_reward);
         let o = hedge_tune(0.0, 1000.0, f, df, &TuneOptions::default()).unwrap();
@@ -130,7 +162,11 @@ fn bop_is_within_7e_4_nats_of_the_tilt() {
         let g = 0.5 * (5f64.sqrt() - 1.0);
         for _ in 0..120 {
             let (c, d) = (b - g * (b - a), a + g * (b - a));
-            if kl_bop_tilt(mu, c) < kl_bop_tilt(mu, d) { b = d } else { a = c }
+            if kl_bop_tilt(mu, c) < kl_bop_tilt(mu, d) {
+                b = d
+            } else {
+                a = c
+            }
         }
         0.5 * (a + b)
     };
@@ -146,9 +182,15 @@ fn bop_is_within_7e_4_nats_of_the_tilt() {
     let (kl, mu, l) = worst;
     // math.md rounds the maximum to ≈ 6.74e-4; 25-digit quadrature (mpmath) puts it at
     // 6.7507e-4 (μ = 3.35: λ* = 4.459756048185263, KL = 6.750735280727652e-4).
-    assert!((kl - 6.7507e-4).abs() < 0.001e-4, "max gap {kl:e} at mu={mu}, lambda={l}");
+    assert!(
+        (kl - 6.7507e-4).abs() < 0.001e-4,
+        "max gap {kl:e} at mu={mu}, lambda={l}"
+    );
     assert!(((kl_bop_tilt(3.35, 4.459756048185263) - 6.750735280727652e-4) / 6.750735280727652e-4).abs() < 1e-9);
-    assert!((mu - 3.3).abs() < 0.2 && (l - 4.4).abs() < 0.2, "at mu={mu}, lambda={l}");
+    assert!(
+        (mu - 3.3).abs() < 0.2 && (l - 4.4).abs() < 0.2,
+        "at mu={mu}, lambda={l}"
+    );
     // and never more than that anywhere
     for mu in [0.1, 1.0, 10.0, 100.0, 1000.0] {
         assert!(kl_bop_tilt(mu, best_lambda(mu)) < 6.751e-4);

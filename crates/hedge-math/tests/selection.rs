@@ -9,7 +9,11 @@ use rand_chacha::ChaCha8Rng;
 /// Pearson chi-square statistic.
 fn chi2(counts: &[u64], probs: &[f64]) -> f64 {
     let n: u64 = counts.iter().sum();
-    counts.iter().zip(probs).map(|(&c, &p)| (c as f64 - n as f64 * p).powi(2) / (n as f64 * p)).sum()
+    counts
+        .iter()
+        .zip(probs)
+        .map(|(&c, &p)| (c as f64 - n as f64 * p).powi(2) / (n as f64 * p))
+        .sum()
 }
 
 /// Upper 0.1% points of chi-square with 1..=8 degrees of freedom.
@@ -126,7 +130,9 @@ fn chosen_quantile_matches_exact_cdf() {
     assert!(d < ks_crit(n), "BoP KS {d}");
 
     let sbon = Sbon::new(4, 5.0).unwrap();
-    let d = ks(chosen_quantiles(Selector::Sbon { n: 4, beta: 5.0 }, n, 7), |u| sbon.cdf(u));
+    let d = ks(chosen_quantiles(Selector::Sbon { n: 4, beta: 5.0 }, n, 7), |u| {
+        sbon.cdf(u)
+    });
     assert!(d < ks_crit(n), "SBoN KS {d}");
 
     // The test has power: BoN(5) samples are far from BoN(4)'s CDF.

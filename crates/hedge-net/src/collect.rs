@@ -65,7 +65,12 @@ pub struct CollectOptions {
 impl CollectOptions {
     /// `n` responses per prompt, seed 0, 8 prompts at once, no extra fields.
     pub fn new(n: usize) -> Self {
-        CollectOptions { n, seed: 0, concurrency: 8, params: Map::new() }
+        CollectOptions {
+            n,
+            seed: 0,
+            concurrency: 8,
+            params: Map::new(),
+        }
     }
 }
 
@@ -152,7 +157,9 @@ pub fn journal_path(out: &Path) -> PathBuf {
 }
 
 fn is_parquet(p: &Path) -> bool {
-    p.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq"))
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq"))
 }
 
 /// The state of an existing journal.
@@ -176,7 +183,10 @@ pub fn scan_journal(path: &Path) -> Result<JournalState> {
     };
     let file_len = file.metadata().map_err(|e| NetError::io(&name, e))?.len();
     let mut reader = BufReader::with_capacity(1 << 16, file);
-    let mut state = JournalState { file_len, ..Default::default() };
+    let mut state = JournalState {
+        file_len,
+        ..Default::default()
+    };
     let mut buf = Vec::new();
     let mut offset = 0u64;
     let mut line = 0usize;
@@ -202,7 +212,11 @@ pub fn scan_journal(path: &Path) -> Result<JournalState> {
             }
             continue;
         }
-        let corrupt = |message: String| NetError::Output { path: name.clone(), line, message };
+        let corrupt = |message: String| NetError::Output {
+            path: name.clone(),
+            line,
+            message,
+        };
         let v: Value = match serde_json::from_str(&text) {
             Ok(v) => v,
             Err(e) if offset == file_len => {
@@ -210,7 +224,11 @@ pub fn scan_journal(path: &Path) -> Result<JournalState> {
                 tracing::debug!(line, error = %e, "dropping an unparsable last line");
                 break;
             }
-            Err(e) => return Err(corrupt(format!("not a JSON object ({e}); not a file written by hedge collect?"))),
+            Err(e) => {
+                return Err(corrupt(format!(
+                    "not a JSON object ({e}); not a file written by hedge collect?"
+                )));
+            }
         };
         let id = match v.get("prompt_id") {
             Some(Value::String(s)) => s.clone(),
@@ -224,7 +242,9 @@ pub fn scan_journal(path: &Path) -> Result<JournalState> {
             .ok_or_else(|| corrupt("no \"group_size\"; not a file written by hedge collect?".into()))?;
         let (open_id, k, seen) = open.get_or_insert_with(|| (id.clone(), size, 0));
         if *open_id != id || *k != size {
-            return Err(corrupt(format!("rows of prompt {id:?} interleave with the unfinished prompt {open_id:?}")));
+            return Err(corrupt(format!(
+                "rows of prompt {id:?} interleave with the unfinished prompt {open_id:?}"
+            )));
         }
         *seen += 1;
         if *seen == *k {
@@ -242,7 +262,11 @@ pub fn scan_journal(path: &Path) -> Result<JournalState> {
 fn open_journal(path: &Path) -> Result<(File, HashSet<String>, u64)> {
     let name = path.display().to_string();
     let state = scan_journal(path)?;
-    let file = OpenOptions::new().create(true).append(true).open(path).map_err(|e| NetError::io(&name, e))?;
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| NetError::io(&name, e))?;
     let cut = state.file_len - state.valid_len;
     if cut > 0 {
         tracing::warn!(path = %name, bytes = cut, "cutting off a torn or incomplete end left by an interrupted run");
@@ -362,9 +386,16 @@ pub async fn collect(
     let todo: Vec<&PromptRecord> = prompts.iter().filter(|p| !complete.contains(&p.id)).collect();
     let already_done = prompts.len() - todo.len();
     progress.start(prompts.len() as u64, already_done as u64);
-    let mut summary = CollectSummary { prompts: prompts.len(), already_done, repaired_bytes, ..Default::default() };
+    let mut summary = CollectSummary {
+        prompts: prompts.len(),
+        already_done,
+        repaired_bytes,
+        ..Default::default()
+    };
 
-    let mut results = futures_util::stream::iter(todo).map(|p| run_prompt(p, llm, proxy, truth, opts)).buffer_unordered(opts.concurrency);
+    let mut results = futures_util::stream::iter(todo)
+        .map(|p| run_prompt(p, llm, proxy, truth, opts))
+        .buffer_unordered(opts.concurrency);
     while let Some((outcome, block)) = results.next().await {
         if !block.is_empty() {
             let file = Arc::clone(&file);
@@ -413,9 +444,16 @@ fn write_parquet(journal: &Path, out: &Path) -> Result<()> {
         if line.trim().is_empty() {
             continue;
         }
-        let bad = |m: &str| NetError::Output { path: jname.clone(), line: i + 1, message: m.to_string() };
+        let bad = |m: &str| NetError::Output {
+            path: jname.clone(),
+            line: i + 1,
+            message: m.to_string(),
+        };
         let v: Value = serde_json::from_str(&line).map_err(|_| bad("invalid JSON"))?;
-        let id = v.get("prompt_id").and_then(Value::as_str).ok_or_else(|| bad("no prompt_id"))?;
+        let id = v
+            .get("prompt_id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("no prompt_id"))?;
         w.write_row(&hedge_data::Row {
             prompt_id: id,
             response_id: v.get("response_id").and_then(Value::as_u64),
@@ -433,7 +471,9 @@ mod tests {
     use super::*;
 
     fn row(id: &str, r: u64, k: u64) -> String {
-        format!("{{\"prompt_id\":\"{id}\",\"response_id\":{r},\"proxy\":0.5,\"true\":1.0,\"response\":\"x\",\"seed\":1,\"group_size\":{k}}}\n")
+        format!(
+            "{{\"prompt_id\":\"{id}\",\"response_id\":{r},\"proxy\":0.5,\"true\":1.0,\"response\":\"x\",\"seed\":1,\"group_size\":{k}}}\n"
+        )
     }
 
     fn scan(text: &str) -> JournalState {
@@ -467,7 +507,11 @@ mod tests {
     fn foreign_or_interleaved_files_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("o.jsonl");
-        std::fs::write(&p, "{\"prompt_id\":\"a\",\"proxy\":1,\"true\":0}\n{\"prompt_id\":\"a\",\"proxy\":1,\"true\":0}\n").unwrap();
+        std::fs::write(
+            &p,
+            "{\"prompt_id\":\"a\",\"proxy\":1,\"true\":0}\n{\"prompt_id\":\"a\",\"proxy\":1,\"true\":0}\n",
+        )
+        .unwrap();
         assert!(scan_journal(&p).unwrap_err().to_string().contains("group_size"));
         std::fs::write(&p, format!("{}{}{}", row("a", 0, 2), row("b", 0, 1), row("a", 1, 2))).unwrap();
         assert!(scan_journal(&p).unwrap_err().to_string().contains("interleave"));
@@ -495,7 +539,10 @@ mod tests {
 
     #[test]
     fn parquet_outputs_use_a_journal() {
-        assert_eq!(journal_path(Path::new("a/b.parquet")), PathBuf::from("a/b.parquet.partial.jsonl"));
+        assert_eq!(
+            journal_path(Path::new("a/b.parquet")),
+            PathBuf::from("a/b.parquet.partial.jsonl")
+        );
         assert_eq!(journal_path(Path::new("a/b.jsonl")), PathBuf::from("a/b.jsonl"));
     }
 }

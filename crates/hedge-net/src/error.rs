@@ -117,7 +117,10 @@ pub enum NetError {
 impl NetError {
     /// An I/O error on a path.
     pub fn io(path: impl Into<String>, source: std::io::Error) -> Self {
-        NetError::Io { path: path.into(), source }
+        NetError::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     /// Whether retrying the same request may succeed (connection failures, timeouts, 429 and 5xx).

@@ -73,7 +73,10 @@ impl Usage {
 
     fn from_response(v: &Value) -> Usage {
         let get = |k: &str| v.pointer(&format!("/usage/{k}")).and_then(Value::as_u64).unwrap_or(0);
-        Usage { prompt_tokens: get("prompt_tokens"), completion_tokens: get("completion_tokens") }
+        Usage {
+            prompt_tokens: get("prompt_tokens"),
+            completion_tokens: get("completion_tokens"),
+        }
     }
 }
 
@@ -118,7 +121,11 @@ pub fn is_n_rejection(status: u16, message: &str) -> bool {
         return true;
     }
     (400..500).contains(&status)
-        && (m.contains("'n'") || m.contains("\"n\"") || m.contains("`n`") || m.contains("n must") || m.contains("parameter n"))
+        && (m.contains("'n'")
+            || m.contains("\"n\"")
+            || m.contains("`n`")
+            || m.contains("n must")
+            || m.contains("parameter n"))
 }
 
 /// The largest `n` a refusal names, if any: llama.cpp's `"Field 'n': Value must be between 1 <= value <= 4,
@@ -132,7 +139,9 @@ pub fn n_limit(message: &str) -> Option<u64> {
             digits.parse::<u64>().ok()
         })
     };
-    number_after("<=").or_else(|| number_after("at most")).filter(|&k| k >= 1)
+    number_after("<=")
+        .or_else(|| number_after("at most"))
+        .filter(|&k| k >= 1)
 }
 
 /// No known limit on `n` per request.
@@ -158,23 +167,50 @@ enum Batch {
     /// The server refused this `n`; the largest `n` it names, if any.
     Refused(Option<u64>),
     /// One result per candidate of the batch, in order.
-    Done { candidates: Vec<Result<Candidate>>, usage: Usage, model: Option<String> },
+    Done {
+        candidates: Vec<Result<Candidate>>,
+        usage: Usage,
+        model: Option<String>,
+    },
 }
 
 /// A copy of a request's error for the other candidates of the same request (HTTP status, connection
 /// and timeout errors keep their kind; others become a [`NetError::Decode`] with the same text).
 fn copy_error(e: &NetError, endpoint: &str) -> NetError {
     match e {
-        NetError::Status { endpoint, status, message, attempts } => {
-            NetError::Status { endpoint: endpoint.clone(), status: *status, message: message.clone(), attempts: *attempts }
-        }
-        NetError::Connect { endpoint, attempts, message } => {
-            NetError::Connect { endpoint: endpoint.clone(), attempts: *attempts, message: message.clone() }
-        }
-        NetError::Timeout { endpoint, timeout, attempts } => {
-            NetError::Timeout { endpoint: endpoint.clone(), timeout: *timeout, attempts: *attempts }
-        }
-        other => NetError::Decode { endpoint: endpoint.to_string(), message: other.to_string() },
+        NetError::Status {
+            endpoint,
+            status,
+            message,
+            attempts,
+        } => NetError::Status {
+            endpoint: endpoint.clone(),
+            status: *status,
+            message: message.clone(),
+            attempts: *attempts,
+        },
+        NetError::Connect {
+            endpoint,
+            attempts,
+            message,
+        } => NetError::Connect {
+            endpoint: endpoint.clone(),
+            attempts: *attempts,
+            message: message.clone(),
+        },
+        NetError::Timeout {
+            endpoint,
+            timeout,
+            attempts,
+        } => NetError::Timeout {
+            endpoint: endpoint.clone(),
+            timeout: *timeout,
+            attempts: *attempts,
+        },
+        other => NetError::Decode {
+            endpoint: endpoint.to_string(),
+            message: other.to_string(),
+        },
     }
 }
 
@@ -190,7 +226,11 @@ pub struct GenClient {
 impl GenClient {
     /// A client of the server at `cfg.base_url`. `model`, if given, replaces the request's `model` field.
     pub fn new(cfg: &ClientConfig, model: Option<String>) -> Result<Self> {
-        Ok(GenClient { http: HttpClient::new(cfg)?, model, max_n: Arc::new(AtomicU64::new(NO_LIMIT)) })
+        Ok(GenClient {
+            http: HttpClient::new(cfg)?,
+            model,
+            max_n: Arc::new(AtomicU64::new(NO_LIMIT)),
+        })
     }
 
     /// `false` once the server has refused every `n > 1` (requests are then fanned out as `n = 1`).
@@ -248,10 +288,16 @@ impl GenClient {
         // Candidate ranges still to generate: (offset, count).
         let mut todo = vec![(0usize, n)];
         while !todo.is_empty() {
-            let limit = usize::try_from(self.max_n.load(Ordering::Relaxed)).unwrap_or(usize::MAX).max(1);
+            let limit = usize::try_from(self.max_n.load(Ordering::Relaxed))
+                .unwrap_or(usize::MAX)
+                .max(1);
             let batches: Vec<(usize, usize)> = todo
                 .drain(..)
-                .flat_map(|(offset, count)| (0..count).step_by(limit).map(move |o| (offset + o, limit.min(count - o))))
+                .flat_map(|(offset, count)| {
+                    (0..count)
+                        .step_by(limit)
+                        .map(move |o| (offset + o, limit.min(count - o)))
+                })
                 .collect();
             let answers = join_all(batches.iter().map(|&(offset, k)| self.batch(kind, &body, offset, k))).await;
             for ((offset, k), answer) in batches.into_iter().zip(answers) {
@@ -260,7 +306,11 @@ impl GenClient {
                         self.lower_limit(k, named);
                         todo.push((offset, k));
                     }
-                    Batch::Done { candidates, usage: u, model: m } => {
+                    Batch::Done {
+                        candidates,
+                        usage: u,
+                        model: m,
+                    } => {
                         usage.add(u);
                         if model.is_none() {
                             model = m;
@@ -272,8 +322,15 @@ impl GenClient {
                 }
             }
         }
-        let candidates = slots.into_iter().map(|s| s.expect("every candidate range is generated")).collect();
-        Generation { candidates, usage, model }
+        let candidates = slots
+            .into_iter()
+            .map(|s| s.expect("every candidate range is generated"))
+            .collect();
+        Generation {
+            candidates,
+            usage,
+            model,
+        }
     }
 
     /// One upstream request for candidates `offset .. offset + k`.
@@ -288,13 +345,19 @@ impl GenClient {
         let final_if: Option<crate::http::FinalIf<'_>> = if k > 1 { Some(&final_if) } else { None };
         let v = match self.http.post_json(kind.path(), &Value::Object(one), final_if).await {
             Ok(v) => v,
-            Err(NetError::Status { status, ref message, .. }) if k > 1 && is_n_rejection(status, message) => {
+            Err(NetError::Status {
+                status, ref message, ..
+            }) if k > 1 && is_n_rejection(status, message) => {
                 return Batch::Refused(n_limit(message));
             }
             Err(e) => {
                 let mut candidates: Vec<Result<Candidate>> = (1..k).map(|_| Err(copy_error(&e, &endpoint))).collect();
                 candidates.insert(0, Err(e));
-                return Batch::Done { candidates, usage: Usage::default(), model: None };
+                return Batch::Done {
+                    candidates,
+                    usage: Usage::default(),
+                    model: None,
+                };
             }
         };
         let usage = Usage::from_response(&v);
@@ -320,19 +383,38 @@ impl GenClient {
             .into_iter()
             .enumerate()
             .map(|(j, s)| {
-                let message = if k == 1 { "the answer has no choices".to_string() } else { format!("the server returned {got} of {k} choices") };
-                s.unwrap_or_else(|| Err(NetError::Decode { endpoint: endpoint.clone(), message }))
-                    .map(|c| Candidate { index: offset + j, ..c })
+                let message = if k == 1 {
+                    "the answer has no choices".to_string()
+                } else {
+                    format!("the server returned {got} of {k} choices")
+                };
+                s.unwrap_or_else(|| {
+                    Err(NetError::Decode {
+                        endpoint: endpoint.clone(),
+                        message,
+                    })
+                })
+                .map(|c| Candidate { index: offset + j, ..c })
             })
             .collect();
-        Batch::Done { candidates, usage, model }
+        Batch::Done {
+            candidates,
+            usage,
+            model,
+        }
     }
 
     /// `(index, candidate)` for every choice of an answer.
     fn choices(&self, kind: ApiKind, v: &Value) -> Result<Vec<(usize, Candidate)>> {
         let endpoint = self.http.endpoint(kind.path());
-        let bad = |m: String| NetError::Decode { endpoint: endpoint.clone(), message: m };
-        let arr = v.get("choices").and_then(Value::as_array).ok_or_else(|| bad("no \"choices\" array".into()))?;
+        let bad = |m: String| NetError::Decode {
+            endpoint: endpoint.clone(),
+            message: m,
+        };
+        let arr = v
+            .get("choices")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("no \"choices\" array".into()))?;
         arr.iter()
             .enumerate()
             .map(|(pos, c)| {
@@ -344,13 +426,23 @@ impl GenClient {
                         .ok_or_else(|| bad(format!("choice {index} has no \"text\" string")))?
                         .to_string(),
                     ApiKind::Chat => {
-                        let msg = c.get("message").ok_or_else(|| bad(format!("choice {index} has no \"message\"")))?;
+                        let msg = c
+                            .get("message")
+                            .ok_or_else(|| bad(format!("choice {index} has no \"message\"")))?;
                         content_text(msg.get("content").unwrap_or(&Value::Null))
                             .ok_or_else(|| bad(format!("choice {index}: \"message.content\" is not text")))?
                     }
                 };
                 let finish_reason = c.get("finish_reason").and_then(Value::as_str).map(str::to_string);
-                Ok((index, Candidate { index, text, finish_reason, choice: c.clone() }))
+                Ok((
+                    index,
+                    Candidate {
+                        index,
+                        text,
+                        finish_reason,
+                        choice: c.clone(),
+                    },
+                ))
             })
             .collect()
     }
@@ -365,7 +457,11 @@ pub fn content_text(content: &Value) -> Option<String> {
         Value::Array(parts) => Some(
             parts
                 .iter()
-                .filter_map(|p| p.as_str().map(str::to_string).or_else(|| p.get("text").and_then(Value::as_str).map(str::to_string)))
+                .filter_map(|p| {
+                    p.as_str()
+                        .map(str::to_string)
+                        .or_else(|| p.get("text").and_then(Value::as_str).map(str::to_string))
+                })
                 .collect::<Vec<_>>()
                 .join(""),
         ),
@@ -380,7 +476,10 @@ mod tests {
     #[test]
     fn llama_cpp_refusal_is_recognised() {
         assert!(is_n_rejection(500, "Only one completion choice is allowed"));
-        assert!(is_n_rejection(400, "Illegal param: only one completion choice is allowed"));
+        assert!(is_n_rejection(
+            400,
+            "Illegal param: only one completion choice is allowed"
+        ));
         assert!(is_n_rejection(400, "'n' must be 1"));
         assert!(!is_n_rejection(500, "CUDA out of memory"));
         assert!(!is_n_rejection(503, "loading model"));
@@ -397,8 +496,14 @@ mod tests {
         assert_eq!(n_limit("Only one completion choice is allowed"), None);
         assert_eq!(n_limit("value <= 0"), None);
         // Not a refusal of n: llama.cpp's other 400s.
-        assert!(!is_n_rejection(400, "request (1202 tokens) exceeds the available context size (256 tokens), try increasing it"));
-        assert!(!is_n_rejection(400, "Field 'seed': [json.exception.type_error.302] type must be number, but is string"));
+        assert!(!is_n_rejection(
+            400,
+            "request (1202 tokens) exceeds the available context size (256 tokens), try increasing it"
+        ));
+        assert!(!is_n_rejection(
+            400,
+            "Field 'seed': [json.exception.type_error.302] type must be number, but is string"
+        ));
     }
 
     #[test]
@@ -408,7 +513,10 @@ mod tests {
         assert_eq!(offset_seed(&Value::from(-5i64), 2), Value::from(-3i64));
         // llama.cpp's random seed stays random for every request.
         assert_eq!(offset_seed(&Value::from(-1i64), 3), Value::from(-1i64));
-        assert_eq!(offset_seed(&Value::from(4_294_967_295u64), 3), Value::from(4_294_967_295u64));
+        assert_eq!(
+            offset_seed(&Value::from(4_294_967_295u64), 3),
+            Value::from(4_294_967_295u64)
+        );
         assert_eq!(offset_seed(&Value::from("x"), 3), Value::from("x"));
     }
 

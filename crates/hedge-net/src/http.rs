@@ -32,7 +32,11 @@ impl Secret {
     pub fn new(key: impl Into<String>) -> Option<Self> {
         let key = key.into();
         let key = key.trim();
-        if key.is_empty() { None } else { Some(Secret(key.to_string())) }
+        if key.is_empty() {
+            None
+        } else {
+            Some(Secret(key.to_string()))
+        }
     }
 
     /// Reads a key from an environment variable (unset or empty → `None`).
@@ -47,7 +51,11 @@ impl Secret {
 
     /// `text` with every occurrence of the key replaced by `[redacted]`.
     pub fn redact(&self, text: &str) -> String {
-        if text.contains(&self.0) { text.replace(&self.0, REDACTED) } else { text.to_string() }
+        if text.contains(&self.0) {
+            text.replace(&self.0, REDACTED)
+        } else {
+            text.to_string()
+        }
     }
 
     /// Compares a presented token with this one in time independent of where they differ.
@@ -85,14 +93,21 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(2) }
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+        }
     }
 }
 
 impl RetryPolicy {
     /// No retries: one attempt per request.
     pub fn none() -> Self {
-        RetryPolicy { max_attempts: 1, ..Self::default() }
+        RetryPolicy {
+            max_attempts: 1,
+            ..Self::default()
+        }
     }
 
     /// Upper end of the jittered sleep after failed attempt `attempt` (1-based).
@@ -163,7 +178,10 @@ pub(crate) fn display_url(url: &str) -> String {
 /// Checks a server root URL and returns it without a trailing slash.
 pub fn normalize_base_url(url: &str) -> Result<String> {
     let shown = display_url(url);
-    let bad = |reason: &str| NetError::InvalidUrl { url: shown.clone(), reason: reason.to_string() };
+    let bad = |reason: &str| NetError::InvalidUrl {
+        url: shown.clone(),
+        reason: reason.to_string(),
+    };
     let parsed = reqwest::Url::parse(url.trim()).map_err(|e| bad(&e.to_string()))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(bad("the scheme must be http or https"));
@@ -176,7 +194,9 @@ pub fn normalize_base_url(url: &str) -> Result<String> {
     }
     let base = url.trim().trim_end_matches('/').to_string();
     if base.ends_with("/v1") {
-        return Err(bad("give the server root (e.g. http://host:port); hedge appends /v1/... itself"));
+        return Err(bad(
+            "give the server root (e.g. http://host:port); hedge appends /v1/... itself",
+        ));
     }
     Ok(base)
 }
@@ -217,7 +237,11 @@ pub(crate) fn parse_json_lenient(bytes: &[u8]) -> std::result::Result<Value, ser
         Ok(v) => Ok(v),
         Err(e) => {
             let fixed = replace_lone_surrogates(&text);
-            if fixed != text { serde_json::from_str(&fixed) } else { Err(e) }
+            if fixed != text {
+                serde_json::from_str(&fixed)
+            } else {
+                Err(e)
+            }
         }
     }
 }
@@ -403,15 +427,28 @@ impl HttpClient {
                     req = req.header(AUTHORIZATION, v);
                 }
                 Err(_) => {
-                    return (Err(NetError::Config("the API key contains characters not allowed in a header".into())), None);
+                    return (
+                        Err(NetError::Config(
+                            "the API key contains characters not allowed in a header".into(),
+                        )),
+                        None,
+                    );
                 }
             }
         }
         let transport = |e: reqwest::Error| {
             if e.is_timeout() {
-                NetError::Timeout { endpoint: endpoint.to_string(), timeout: self.timeout, attempts: attempt }
+                NetError::Timeout {
+                    endpoint: endpoint.to_string(),
+                    timeout: self.timeout,
+                    attempts: attempt,
+                }
             } else {
-                NetError::Connect { endpoint: endpoint.to_string(), attempts: attempt, message: self.clean(&transport_message(e)) }
+                NetError::Connect {
+                    endpoint: endpoint.to_string(),
+                    attempts: attempt,
+                    message: self.clean(&transport_message(e)),
+                }
             }
         };
         let resp = match req.send().await {
@@ -431,14 +468,25 @@ impl HttpClient {
         };
         if !status.is_success() {
             let message = self.clean(&error_message(&String::from_utf8_lossy(&body)));
-            let err = NetError::Status { endpoint: endpoint.to_string(), status: status.as_u16(), message, attempts: attempt };
+            let err = NetError::Status {
+                endpoint: endpoint.to_string(),
+                status: status.as_u16(),
+                message,
+                attempts: attempt,
+            };
             return (Err(err), retry_after);
         }
         match parse_json_lenient(&body) {
             Ok(v) => (Ok(v), None),
             Err(e) => {
                 let head = self.clean(&shorten(&String::from_utf8_lossy(&body), 200));
-                (Err(NetError::Decode { endpoint: endpoint.to_string(), message: format!("invalid JSON ({e}): {head:?}") }), None)
+                (
+                    Err(NetError::Decode {
+                        endpoint: endpoint.to_string(),
+                        message: format!("invalid JSON ({e}): {head:?}"),
+                    }),
+                    None,
+                )
             }
         }
     }
@@ -461,9 +509,19 @@ mod tests {
 
     #[test]
     fn base_urls_are_checked() {
-        assert_eq!(normalize_base_url("http://127.0.0.1:8000/").unwrap(), "http://127.0.0.1:8000");
+        assert_eq!(
+            normalize_base_url("http://127.0.0.1:8000/").unwrap(),
+            "http://127.0.0.1:8000"
+        );
         assert_eq!(normalize_base_url("https://h/prefix").unwrap(), "https://h/prefix");
-        for bad in ["127.0.0.1:8000", "ftp://h", "http://h:1/v1", "http://h:1/v1/", "http://h/?a=1", "not a url"] {
+        for bad in [
+            "127.0.0.1:8000",
+            "ftp://h",
+            "http://h:1/v1",
+            "http://h:1/v1/",
+            "http://h/?a=1",
+            "not a url",
+        ] {
             assert!(normalize_base_url(bad).is_err(), "{bad}");
         }
         let e = normalize_base_url("ftp://user:pw@h").unwrap_err().to_string();
@@ -478,7 +536,11 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        let p = RetryPolicy { max_attempts: 5, base_delay: Duration::from_millis(100), max_delay: Duration::from_millis(350) };
+        let p = RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(350),
+        };
         assert_eq!(p.ceiling(1), Duration::from_millis(100));
         assert_eq!(p.ceiling(2), Duration::from_millis(200));
         assert_eq!(p.ceiling(3), Duration::from_millis(350));
@@ -492,10 +554,15 @@ mod tests {
     #[test]
     fn error_messages_are_extracted() {
         assert_eq!(
-            error_message(r#"{"error":{"code":500,"message":"Only one completion choice is allowed","type":"server_error"}}"#),
+            error_message(
+                r#"{"error":{"code":500,"message":"Only one completion choice is allowed","type":"server_error"}}"#
+            ),
             "Only one completion choice is allowed"
         );
-        assert_eq!(error_message(r#"{"object":"error","message":"bad","type":"BadRequestError","code":400}"#), "bad");
+        assert_eq!(
+            error_message(r#"{"object":"error","message":"bad","type":"BadRequestError","code":400}"#),
+            "bad"
+        );
         assert_eq!(error_message(r#"{"detail":"Not Found"}"#), "Not Found");
         assert_eq!(error_message("plain text\n"), "plain text");
         assert_eq!(error_message(&"x".repeat(400)).chars().count(), 301);

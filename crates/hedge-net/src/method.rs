@@ -23,7 +23,12 @@ impl MethodSpec {
     pub fn new(kind: MethodKind, theta: f64, n: Option<u64>) -> Result<Self> {
         let n = if kind == MethodKind::Sbon { n } else { None };
         let selector = Selector::new(kind, theta, n)?;
-        Ok(MethodSpec { kind, theta, n, selector })
+        Ok(MethodSpec {
+            kind,
+            theta,
+            n,
+            selector,
+        })
     }
 
     /// The selection rule.
@@ -36,19 +41,31 @@ impl MethodSpec {
     pub fn from_tune_json(text: &str, source: &str) -> Result<Self> {
         let bad = |m: String| NetError::Config(format!("{source}: {m}"));
         let v: Value = serde_json::from_str(text).map_err(|e| bad(format!("invalid JSON: {e}")))?;
-        let obj = v.as_object().ok_or_else(|| bad("expected the JSON object printed by `hedge tune --json`".into()))?;
-        let name = obj.get("method").and_then(Value::as_str).ok_or_else(|| bad("missing string field \"method\"".into()))?;
-        let kind = MethodKind::parse(name).ok_or_else(|| bad(format!("unknown method {name:?}; expected bon, bop or sbon")))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| bad("expected the JSON object printed by `hedge tune --json`".into()))?;
+        let name = obj
+            .get("method")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("missing string field \"method\"".into()))?;
+        let kind = MethodKind::parse(name)
+            .ok_or_else(|| bad(format!("unknown method {name:?}; expected bon, bop or sbon")))?;
         if !kind.is_sampler() {
             return Err(bad(format!(
                 "method {name:?} is not a sampler: the tilt is a reference frontier, it cannot choose responses; \
                  tune bon, bop or sbon (hedge tune --method ...) to deploy"
             )));
         }
-        let theta = obj.get("theta").and_then(Value::as_f64).ok_or_else(|| bad("missing numeric field \"theta\"".into()))?;
+        let theta = obj
+            .get("theta")
+            .and_then(Value::as_f64)
+            .ok_or_else(|| bad("missing numeric field \"theta\"".into()))?;
         let n = match obj.get("n") {
             None | Some(Value::Null) => None,
-            Some(x) => Some(x.as_u64().ok_or_else(|| bad(format!("\"n\" must be a positive integer, found {x}")))?),
+            Some(x) => Some(
+                x.as_u64()
+                    .ok_or_else(|| bad(format!("\"n\" must be a positive integer, found {x}")))?,
+            ),
         };
         if kind == MethodKind::Sbon && n.is_none() {
             return Err(bad("sbon needs \"n\" (its number of candidates)".into()));

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Upper bounds (seconds) of the request-latency histogram buckets.
-pub const LATENCY_BUCKETS: [f64; 14] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+pub const LATENCY_BUCKETS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
 
 /// Counters and the latency histogram of a running proxy.
 #[derive(Debug, Default)]
@@ -27,7 +29,12 @@ pub struct Metrics {
 impl Metrics {
     /// Counts a finished request to `endpoint` with HTTP `status` and its latency.
     pub fn request(&self, endpoint: &'static str, status: u16, latency: Duration) {
-        *self.requests.lock().unwrap_or_else(|e| e.into_inner()).entry((endpoint, status)).or_insert(0) += 1;
+        *self
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((endpoint, status))
+            .or_insert(0) += 1;
         let secs = latency.as_secs_f64();
         for (b, &le) in self.buckets.iter().zip(LATENCY_BUCKETS.iter()) {
             if secs <= le {
@@ -35,19 +42,27 @@ impl Metrics {
             }
         }
         self.latency_count.fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_micros.fetch_add(latency.as_micros() as u64, Ordering::Relaxed);
+        self.latency_sum_micros
+            .fetch_add(latency.as_micros() as u64, Ordering::Relaxed);
     }
 
     /// Counts a failed request by reason (`no_candidates`, `overloaded`, `unauthorized`, ...).
     pub fn failure(&self, reason: &'static str) {
-        *self.failures.lock().unwrap_or_else(|e| e.into_inner()).entry(reason).or_insert(0) += 1;
+        *self
+            .failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(reason)
+            .or_insert(0) += 1;
     }
 
     /// Counts candidates of one request.
     pub fn candidates(&self, ok: usize, generation_failed: usize, scoring_failed: usize) {
         self.candidates_ok.fetch_add(ok as u64, Ordering::Relaxed);
-        self.candidates_gen_failed.fetch_add(generation_failed as u64, Ordering::Relaxed);
-        self.candidates_score_failed.fetch_add(scoring_failed as u64, Ordering::Relaxed);
+        self.candidates_gen_failed
+            .fetch_add(generation_failed as u64, Ordering::Relaxed);
+        self.candidates_score_failed
+            .fetch_add(scoring_failed as u64, Ordering::Relaxed);
     }
 
     /// Counts a BoP draw that exceeded the largest allowed n.
@@ -68,10 +83,15 @@ impl Metrics {
     /// The text exposition format.
     pub fn render(&self) -> String {
         let mut s = String::with_capacity(4096);
-        s.push_str("# HELP hedge_requests_total Requests to the proxy's generation endpoints, by endpoint and HTTP status.\n");
+        s.push_str(
+            "# HELP hedge_requests_total Requests to the proxy's generation endpoints, by endpoint and HTTP status.\n",
+        );
         s.push_str("# TYPE hedge_requests_total counter\n");
         for ((endpoint, status), n) in self.requests.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            let _ = writeln!(s, "hedge_requests_total{{endpoint=\"{endpoint}\",status=\"{status}\"}} {n}");
+            let _ = writeln!(
+                s,
+                "hedge_requests_total{{endpoint=\"{endpoint}\",status=\"{status}\"}} {n}"
+            );
         }
         s.push_str("# HELP hedge_failures_total Requests that did not get an answer, by reason.\n");
         s.push_str("# TYPE hedge_failures_total counter\n");
@@ -85,7 +105,11 @@ impl Metrics {
             ("generation_failed", &self.candidates_gen_failed),
             ("scoring_failed", &self.candidates_score_failed),
         ] {
-            let _ = writeln!(s, "hedge_candidates_total{{outcome=\"{outcome}\"}} {}", v.load(Ordering::Relaxed));
+            let _ = writeln!(
+                s,
+                "hedge_candidates_total{{outcome=\"{outcome}\"}} {}",
+                v.load(Ordering::Relaxed)
+            );
         }
         s.push_str("# HELP hedge_bop_capped_total Best-of-Poisson draws cut down to the largest allowed n.\n");
         s.push_str("# TYPE hedge_bop_capped_total counter\n");
@@ -96,7 +120,11 @@ impl Metrics {
         s.push_str("# HELP hedge_request_duration_seconds Time from receiving a request to its answer.\n");
         s.push_str("# TYPE hedge_request_duration_seconds histogram\n");
         for (b, le) in self.buckets.iter().zip(LATENCY_BUCKETS.iter()) {
-            let _ = writeln!(s, "hedge_request_duration_seconds_bucket{{le=\"{le}\"}} {}", b.load(Ordering::Relaxed));
+            let _ = writeln!(
+                s,
+                "hedge_request_duration_seconds_bucket{{le=\"{le}\"}} {}",
+                b.load(Ordering::Relaxed)
+            );
         }
         let count = self.latency_count.load(Ordering::Relaxed);
         let _ = writeln!(s, "hedge_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}");

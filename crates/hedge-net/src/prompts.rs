@@ -38,7 +38,11 @@ pub fn read_prompts(path: &str) -> Result<Vec<PromptRecord>> {
 
 /// Parses prompts from any reader; `name` is used in messages.
 pub fn parse_prompts<R: BufRead>(reader: R, name: &str) -> Result<Vec<PromptRecord>> {
-    let bad = |line: usize, message: String| NetError::Prompts { path: name.to_string(), line, message };
+    let bad = |line: usize, message: String| NetError::Prompts {
+        path: name.to_string(),
+        line,
+        message,
+    };
     let mut out = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (i, line) in reader.lines().enumerate() {
@@ -53,11 +57,18 @@ pub fn parse_prompts<R: BufRead>(reader: R, name: &str) -> Result<Vec<PromptReco
             let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
             bad(lineno, format!("invalid JSON at column {}: {msg}", e.column()))
         })?;
-        let obj = v.as_object().ok_or_else(|| bad(lineno, "expected a JSON object".into()))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| bad(lineno, "expected a JSON object".into()))?;
         let id = match obj.get("id") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
-            Some(other) => return Err(bad(lineno, format!("\"id\" must be a non-empty string or an integer, found {other}"))),
+            Some(other) => {
+                return Err(bad(
+                    lineno,
+                    format!("\"id\" must be a non-empty string or an integer, found {other}"),
+                ));
+            }
             None => return Err(bad(lineno, "missing field \"id\"".into())),
         };
         if let Some(first) = seen.insert(id.clone(), lineno) {
@@ -71,7 +82,10 @@ pub fn parse_prompts<R: BufRead>(reader: R, name: &str) -> Result<Vec<PromptReco
                 }
                 for (k, msg) in m.iter().enumerate() {
                     if !msg.get("role").is_some_and(Value::is_string) || msg.get("content").is_none() {
-                        return Err(bad(lineno, format!("messages[{k}] must be an object with \"role\" and \"content\"")));
+                        return Err(bad(
+                            lineno,
+                            format!("messages[{k}] must be an object with \"role\" and \"content\""),
+                        ));
                     }
                 }
                 Prompt::Messages(m.clone())
@@ -85,9 +99,19 @@ pub fn parse_prompts<R: BufRead>(reader: R, name: &str) -> Result<Vec<PromptReco
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
             Some(Value::Number(n)) => Some(n.to_string()),
-            Some(other) => return Err(bad(lineno, format!("\"reference\" must be a string or a number, found {other}"))),
+            Some(other) => {
+                return Err(bad(
+                    lineno,
+                    format!("\"reference\" must be a string or a number, found {other}"),
+                ));
+            }
         };
-        out.push(PromptRecord { id, prompt, reference, line: lineno });
+        out.push(PromptRecord {
+            id,
+            prompt,
+            reference,
+            line: lineno,
+        });
     }
     Ok(out)
 }
@@ -110,12 +134,27 @@ mod tests {
     #[test]
     fn errors_name_the_line() {
         for (text, msg) in [
-            ("{\"id\": 1, \"prompt\": \"x\"}\n{\"id\": 1, \"prompt\": \"y\"}\n", "p.jsonl:2: duplicate id \"1\" (first on line 1)"),
+            (
+                "{\"id\": 1, \"prompt\": \"x\"}\n{\"id\": 1, \"prompt\": \"y\"}\n",
+                "p.jsonl:2: duplicate id \"1\" (first on line 1)",
+            ),
             ("{\"prompt\": \"x\"}\n", "p.jsonl:1: missing field \"id\""),
-            ("{\"id\": \"a\"}\n", "p.jsonl:1: missing field \"prompt\" or \"messages\""),
-            ("{\"id\": \"a\", \"prompt\": \"x\", \"messages\": []}\n", "p.jsonl:1: give either"),
-            ("{\"id\": \"a\", \"messages\": [{\"content\": \"x\"}]}\n", "p.jsonl:1: messages[0]"),
-            ("{\"id\": \"a\", \"prompt\": \"x\",}\n", "p.jsonl:1: invalid JSON at column"),
+            (
+                "{\"id\": \"a\"}\n",
+                "p.jsonl:1: missing field \"prompt\" or \"messages\"",
+            ),
+            (
+                "{\"id\": \"a\", \"prompt\": \"x\", \"messages\": []}\n",
+                "p.jsonl:1: give either",
+            ),
+            (
+                "{\"id\": \"a\", \"messages\": [{\"content\": \"x\"}]}\n",
+                "p.jsonl:1: messages[0]",
+            ),
+            (
+                "{\"id\": \"a\", \"prompt\": \"x\",}\n",
+                "p.jsonl:1: invalid JSON at column",
+            ),
         ] {
             let e = parse_prompts(text.as_bytes(), "p.jsonl").unwrap_err().to_string();
             assert!(e.starts_with(msg), "{e}");

@@ -49,8 +49,13 @@ pub enum RewardApi {
 
 impl RewardApi {
     /// Every API, in the order of the documentation.
-    pub const ALL: [RewardApi; 5] =
-        [RewardApi::VllmPooling, RewardApi::VllmClassify, RewardApi::Sglang, RewardApi::Tei, RewardApi::Openrlhf];
+    pub const ALL: [RewardApi; 5] = [
+        RewardApi::VllmPooling,
+        RewardApi::VllmClassify,
+        RewardApi::Sglang,
+        RewardApi::Tei,
+        RewardApi::Openrlhf,
+    ];
 
     /// The name used by `--reward-api`.
     pub fn name(self) -> &'static str {
@@ -88,10 +93,16 @@ impl fmt::Display for RewardApi {
 impl FromStr for RewardApi {
     type Err = NetError;
     fn from_str(s: &str) -> Result<Self> {
-        RewardApi::ALL.into_iter().find(|a| a.name().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
-            let names: Vec<&str> = RewardApi::ALL.iter().map(|a| a.name()).collect();
-            NetError::Config(format!("unknown reward API {s:?}; expected one of {}", names.join(", ")))
-        })
+        RewardApi::ALL
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                let names: Vec<&str> = RewardApi::ALL.iter().map(|a| a.name()).collect();
+                NetError::Config(format!(
+                    "unknown reward API {s:?}; expected one of {}",
+                    names.join(", ")
+                ))
+            })
     }
 }
 
@@ -155,7 +166,12 @@ pub struct RewardConfig {
 impl RewardConfig {
     /// Defaults: no model field, batches of 32.
     pub fn new(client: ClientConfig, api: RewardApi) -> Self {
-        RewardConfig { client, api, model: None, batch_size: 32 }
+        RewardConfig {
+            client,
+            api,
+            model: None,
+            batch_size: 32,
+        }
     }
 }
 
@@ -174,7 +190,12 @@ impl RewardClient {
         if cfg.batch_size == 0 {
             return Err(NetError::Config("the reward batch size must be at least 1".into()));
         }
-        Ok(RewardClient { http: HttpClient::new(&cfg.client)?, api: cfg.api, model: cfg.model.clone(), batch_size: cfg.batch_size })
+        Ok(RewardClient {
+            http: HttpClient::new(&cfg.client)?,
+            api: cfg.api,
+            model: cfg.model.clone(),
+            batch_size: cfg.batch_size,
+        })
     }
 
     /// The API spoken.
@@ -205,7 +226,11 @@ impl RewardClient {
                 let mut scores = parse_scores(self.api, &v, 1, &self.http.endpoint(self.api.path()))?;
                 Ok::<f64, NetError>(scores.remove(0))
             });
-            return join_all(calls).await.into_iter().map(|r: Result<f64>| r.and_then(|s| self.finite(0, s))).collect();
+            return join_all(calls)
+                .await
+                .into_iter()
+                .map(|r: Result<f64>| r.and_then(|s| self.finite(0, s)))
+                .collect();
         }
         let texts: Vec<String> = responses.iter().map(|r| prompt.render_with(r)).collect();
         self.score_texts(&texts).await
@@ -227,7 +252,10 @@ impl RewardClient {
                     let text = e.to_string();
                     out.push(Err(e));
                     out.extend((1..chunk.len()).map(|_| {
-                        Err(NetError::Decode { endpoint: self.http.endpoint(self.api.path()), message: text.clone() })
+                        Err(NetError::Decode {
+                            endpoint: self.http.endpoint(self.api.path()),
+                            message: text.clone(),
+                        })
                     }));
                 }
             }
@@ -240,7 +268,11 @@ impl RewardClient {
         if value.is_finite() {
             Ok(value)
         } else {
-            Err(NetError::NonFiniteScore { endpoint: self.http.endpoint(self.api.path()), index, value })
+            Err(NetError::NonFiniteScore {
+                endpoint: self.http.endpoint(self.api.path()),
+                index,
+                value,
+            })
         }
     }
 }
@@ -284,10 +316,16 @@ fn number(v: &Value) -> Option<f64> {
 
 /// Extracts `expected` scores from a reward server's answer.
 pub fn parse_scores(api: RewardApi, v: &Value, expected: usize, endpoint: &str) -> Result<Vec<f64>> {
-    let bad = |m: String| NetError::Decode { endpoint: endpoint.to_string(), message: m };
+    let bad = |m: String| NetError::Decode {
+        endpoint: endpoint.to_string(),
+        message: m,
+    };
     let scores: Vec<f64> = match api {
         RewardApi::VllmPooling | RewardApi::VllmClassify => {
-            let data = v.get("data").and_then(Value::as_array).ok_or_else(|| bad("no \"data\" array".into()))?;
+            let data = v
+                .get("data")
+                .and_then(Value::as_array)
+                .ok_or_else(|| bad("no \"data\" array".into()))?;
             let mut items: Vec<(usize, &Value)> = data
                 .iter()
                 .enumerate()
@@ -298,7 +336,10 @@ pub fn parse_scores(api: RewardApi, v: &Value, expected: usize, endpoint: &str) 
                 .into_iter()
                 .map(|(i, d)| {
                     if api == RewardApi::VllmClassify {
-                        let probs = d.get("probs").and_then(Value::as_array).ok_or_else(|| bad(format!("data[{i}] has no \"probs\"")))?;
+                        let probs = d
+                            .get("probs")
+                            .and_then(Value::as_array)
+                            .ok_or_else(|| bad(format!("data[{i}] has no \"probs\"")))?;
                         if probs.len() != 1 {
                             return Err(bad(format!(
                                 "data[{i}] has {} classes; hedge needs a reward model with a single score",
@@ -307,7 +348,8 @@ pub fn parse_scores(api: RewardApi, v: &Value, expected: usize, endpoint: &str) 
                         }
                         number(&probs[0]).ok_or_else(|| bad(format!("data[{i}].probs[0] is not a number")))
                     } else {
-                        pooled_score(d.get("data").unwrap_or(&Value::Null)).map_err(|m| bad(format!("data[{i}].data: {m}")))
+                        pooled_score(d.get("data").unwrap_or(&Value::Null))
+                            .map_err(|m| bad(format!("data[{i}].data: {m}")))
                     }
                 })
                 .collect::<Result<_>>()?
@@ -322,7 +364,9 @@ pub fn parse_scores(api: RewardApi, v: &Value, expected: usize, endpoint: &str) 
                 .into_iter()
                 .enumerate()
                 .map(|(i, item)| {
-                    let e = item.get("embedding").ok_or_else(|| bad(format!("item {i} has no \"embedding\"")))?;
+                    let e = item
+                        .get("embedding")
+                        .ok_or_else(|| bad(format!("item {i} has no \"embedding\"")))?;
                     match e {
                         Value::Array(a) if a.len() == 1 => number(&a[0]),
                         other => number(other),
@@ -332,21 +376,38 @@ pub fn parse_scores(api: RewardApi, v: &Value, expected: usize, endpoint: &str) 
                 .collect::<Result<_>>()?
         }
         RewardApi::Tei => {
-            let arr = v.as_array().ok_or_else(|| bad("expected a list of predictions".into()))?;
-            let rows: Vec<&Value> = if arr.first().is_some_and(Value::is_object) { vec![v] } else { arr.iter().collect() };
+            let arr = v
+                .as_array()
+                .ok_or_else(|| bad("expected a list of predictions".into()))?;
+            let rows: Vec<&Value> = if arr.first().is_some_and(Value::is_object) {
+                vec![v]
+            } else {
+                arr.iter().collect()
+            };
             rows.into_iter()
                 .enumerate()
                 .map(|(i, row)| {
-                    let preds = row.as_array().ok_or_else(|| bad(format!("item {i} is not a list of predictions")))?;
+                    let preds = row
+                        .as_array()
+                        .ok_or_else(|| bad(format!("item {i} is not a list of predictions")))?;
                     if preds.len() != 1 {
-                        return Err(bad(format!("item {i} has {} labels; hedge needs a reward model with a single score", preds.len())));
+                        return Err(bad(format!(
+                            "item {i} has {} labels; hedge needs a reward model with a single score",
+                            preds.len()
+                        )));
                     }
-                    preds[0].get("score").and_then(number).ok_or_else(|| bad(format!("item {i} has no numeric \"score\"")))
+                    preds[0]
+                        .get("score")
+                        .and_then(number)
+                        .ok_or_else(|| bad(format!("item {i} has no numeric \"score\"")))
                 })
                 .collect::<Result<_>>()?
         }
         RewardApi::Openrlhf => {
-            let r = v.get("rewards").and_then(Value::as_array).ok_or_else(|| bad("no \"rewards\" array".into()))?;
+            let r = v
+                .get("rewards")
+                .and_then(Value::as_array)
+                .ok_or_else(|| bad("no \"rewards\" array".into()))?;
             r.iter()
                 .enumerate()
                 .map(|(i, x)| {
@@ -373,11 +434,17 @@ fn pooled_score(d: &Value) -> std::result::Result<f64, String> {
             // One row per token: the reward of the sequence is the last token's.
             let last = a.last().and_then(Value::as_array).expect("non-empty rows");
             if last.len() != 1 {
-                return Err(format!("per-token rows of {} values; expected one score per token", last.len()));
+                return Err(format!(
+                    "per-token rows of {} values; expected one score per token",
+                    last.len()
+                ));
             }
             number(&last[0]).ok_or_else(|| "not a number".into())
         }
-        Value::Array(a) => Err(format!("a vector of {} values; expected one score (is this an embedding model?)", a.len())),
+        Value::Array(a) => Err(format!(
+            "a vector of {} values; expected one score (is this an embedding model?)",
+            a.len()
+        )),
         other => number(other).ok_or_else(|| format!("expected a score, found {other}")),
     }
 }
@@ -393,11 +460,19 @@ mod tests {
         let v = json!({"id": "pool-1", "object": "list", "created": 1, "model": "m",
             "data": [{"index": 1, "object": "pooling", "data": [0.25]}, {"index": 0, "object": "pooling", "data": [[0.1], [0.2], [-1.5]]}],
             "usage": {"prompt_tokens": 3, "total_tokens": 3}});
-        assert_eq!(parse_scores(RewardApi::VllmPooling, &v, 2, E).unwrap(), vec![-1.5, 0.25]);
+        assert_eq!(
+            parse_scores(RewardApi::VllmPooling, &v, 2, E).unwrap(),
+            vec![-1.5, 0.25]
+        );
         let v = json!({"data": [{"index": 0, "data": 2.0}]});
         assert_eq!(parse_scores(RewardApi::VllmPooling, &v, 1, E).unwrap(), vec![2.0]);
         let v = json!({"data": [{"index": 0, "data": [0.1, 0.2, 0.3]}]});
-        assert!(parse_scores(RewardApi::VllmPooling, &v, 1, E).unwrap_err().to_string().contains("embedding"));
+        assert!(
+            parse_scores(RewardApi::VllmPooling, &v, 1, E)
+                .unwrap_err()
+                .to_string()
+                .contains("embedding")
+        );
     }
 
     #[test]
@@ -406,13 +481,21 @@ mod tests {
             "data": [{"index": 0, "label": "LABEL_0", "probs": [3.5], "num_classes": 1}], "usage": {}});
         assert_eq!(parse_scores(RewardApi::VllmClassify, &v, 1, E).unwrap(), vec![3.5]);
         let v = json!({"data": [{"index": 0, "label": "Default", "probs": [0.56, 0.44], "num_classes": 2}]});
-        assert!(parse_scores(RewardApi::VllmClassify, &v, 1, E).unwrap_err().to_string().contains("2 classes"));
+        assert!(
+            parse_scores(RewardApi::VllmClassify, &v, 1, E)
+                .unwrap_err()
+                .to_string()
+                .contains("2 classes")
+        );
     }
 
     #[test]
     fn sglang_shapes() {
         let v = json!([{"text": "a", "embedding": [-24.25], "meta_info": {}}, {"embedding": [1.0546875]}]);
-        assert_eq!(parse_scores(RewardApi::Sglang, &v, 2, E).unwrap(), vec![-24.25, 1.0546875]);
+        assert_eq!(
+            parse_scores(RewardApi::Sglang, &v, 2, E).unwrap(),
+            vec![-24.25, 1.0546875]
+        );
         let v = json!({"embedding": [0.5], "meta_info": {}});
         assert_eq!(parse_scores(RewardApi::Sglang, &v, 1, E).unwrap(), vec![0.5]);
     }
@@ -432,14 +515,25 @@ mod tests {
     #[test]
     fn openrlhf_shape_and_request() {
         let v = json!({"rewards": [0.5, [1.5], -2]});
-        assert_eq!(parse_scores(RewardApi::Openrlhf, &v, 3, E).unwrap(), vec![0.5, 1.5, -2.0]);
-        assert_eq!(request_body(RewardApi::Openrlhf, None, &["q".into()]), json!({"query": ["q"]}));
+        assert_eq!(
+            parse_scores(RewardApi::Openrlhf, &v, 3, E).unwrap(),
+            vec![0.5, 1.5, -2.0]
+        );
+        assert_eq!(
+            request_body(RewardApi::Openrlhf, None, &["q".into()]),
+            json!({"query": ["q"]})
+        );
     }
 
     #[test]
     fn count_mismatch_is_an_error() {
         let v = json!({"rewards": [0.5]});
-        assert!(parse_scores(RewardApi::Openrlhf, &v, 2, E).unwrap_err().to_string().contains("1 scores for 2 texts"));
+        assert!(
+            parse_scores(RewardApi::Openrlhf, &v, 2, E)
+                .unwrap_err()
+                .to_string()
+                .contains("1 scores for 2 texts")
+        );
     }
 
     #[test]
@@ -453,8 +547,14 @@ mod tests {
     #[test]
     fn rendering_convention() {
         assert_eq!(Prompt::Text("2+2=".into()).render_with("4"), "2+2=4");
-        let p = Prompt::Messages(vec![json!({"role": "system", "content": "Be brief."}), json!({"role": "user", "content": "Hi"})]);
-        assert_eq!(p.render_with("Hello"), "system: Be brief.\n\nuser: Hi\n\nassistant: Hello");
+        let p = Prompt::Messages(vec![
+            json!({"role": "system", "content": "Be brief."}),
+            json!({"role": "user", "content": "Hi"}),
+        ]);
+        assert_eq!(
+            p.render_with("Hello"),
+            "system: Be brief.\n\nuser: Hi\n\nassistant: Hello"
+        );
         let m = p.messages_with("Hello").unwrap();
         assert_eq!(m.last().unwrap(), &json!({"role": "assistant", "content": "Hello"}));
     }
@@ -464,6 +564,12 @@ mod tests {
         for a in RewardApi::ALL {
             assert_eq!(a.name().parse::<RewardApi>().unwrap(), a);
         }
-        assert!("vllm".parse::<RewardApi>().unwrap_err().to_string().contains("vllm-pooling"));
+        assert!(
+            "vllm"
+                .parse::<RewardApi>()
+                .unwrap_err()
+                .to_string()
+                .contains("vllm-pooling")
+        );
     }
 }

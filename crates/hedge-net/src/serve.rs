@@ -101,7 +101,10 @@ pub struct Proxy {
 
 impl std::fmt::Debug for Proxy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Proxy").field("cfg", &self.state.cfg).field("upstream", &self.state.llm.base()).finish()
+        f.debug_struct("Proxy")
+            .field("cfg", &self.state.cfg)
+            .field("upstream", &self.state.llm.base())
+            .finish()
     }
 }
 
@@ -125,7 +128,9 @@ impl RunningProxy {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        self.task.await.map_err(|e| NetError::Config(format!("server task failed: {e}")))?
+        self.task
+            .await
+            .map_err(|e| NetError::Config(format!("server task failed: {e}")))?
     }
 }
 
@@ -133,7 +138,9 @@ impl Proxy {
     /// Builds the proxy; checks the limits against the method.
     pub fn new(cfg: ServeConfig, llm: GenClient, reward: RewardClient) -> Result<Self> {
         if cfg.max_n == 0 || cfg.max_concurrent == 0 || cfg.max_body_bytes == 0 {
-            return Err(NetError::Config("max_n, max_concurrent and max_body_bytes must be positive".into()));
+            return Err(NetError::Config(
+                "max_n, max_concurrent and max_body_bytes must be positive".into(),
+            ));
         }
         if let Some(n) = cfg.method.fixed_n() {
             if n > cfg.max_n {
@@ -187,7 +194,11 @@ impl Proxy {
         let task = tokio::spawn(self.serve(listener, async move {
             let _ = rx.await;
         }));
-        Ok(RunningProxy { addr, shutdown: Some(tx), task })
+        Ok(RunningProxy {
+            addr,
+            shutdown: Some(tx),
+            task,
+        })
     }
 }
 
@@ -197,7 +208,11 @@ fn error_body(status: StatusCode, kind: &str, message: impl Into<String>) -> Res
 }
 
 async fn not_found() -> Response {
-    error_body(StatusCode::NOT_FOUND, "not_found", "no such route; use /v1/chat/completions, /v1/completions, /health or /metrics")
+    error_body(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such route; use /v1/chat/completions, /v1/completions, /health or /metrics",
+    )
 }
 
 async fn health() -> Response {
@@ -206,7 +221,10 @@ async fn health() -> Response {
 
 async fn metrics(State(st): State<Arc<AppState>>) -> Response {
     let mut r = st.metrics.render().into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
     r
 }
 
@@ -247,17 +265,20 @@ async fn handle(st: Arc<AppState>, kind: ApiKind, headers: HeaderMap, body: Body
             let mut r = error_body(status, kind_name, message);
             match status {
                 StatusCode::SERVICE_UNAVAILABLE => {
-                    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                    r.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 }
                 StatusCode::UNAUTHORIZED => {
-                    r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                    r.headers_mut()
+                        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 }
                 _ => {}
             }
             r
         }
     };
-    st.metrics.request(endpoint_label(kind), response.status().as_u16(), started.elapsed());
+    st.metrics
+        .request(endpoint_label(kind), response.status().as_u16(), started.elapsed());
     response
 }
 
@@ -282,10 +303,20 @@ fn request_seed(v: &Value) -> Option<u64> {
     v.as_u64().or_else(|| v.as_i64().map(|x| x as u64))
 }
 
-async fn process(st: &AppState, kind: ApiKind, headers: &HeaderMap, body: Body) -> std::result::Result<Response, Refusal> {
+async fn process(
+    st: &AppState,
+    kind: ApiKind,
+    headers: &HeaderMap,
+    body: Body,
+) -> std::result::Result<Response, Refusal> {
     if let Some(key) = &st.cfg.api_key {
         if !authorized(key, headers) {
-            return Err(refuse(StatusCode::UNAUTHORIZED, "unauthorized", "authentication_error", "missing or wrong bearer token"));
+            return Err(refuse(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "authentication_error",
+                "missing or wrong bearer token",
+            ));
         }
     }
     let Ok(_permit) = Arc::clone(&st.limiter).try_acquire_owned() else {
@@ -293,7 +324,10 @@ async fn process(st: &AppState, kind: ApiKind, headers: &HeaderMap, body: Body) 
             StatusCode::SERVICE_UNAVAILABLE,
             "overloaded",
             "overloaded",
-            format!("the proxy is at its limit of {} concurrent requests; retry later", st.cfg.max_concurrent),
+            format!(
+                "the proxy is at its limit of {} concurrent requests; retry later",
+                st.cfg.max_concurrent
+            ),
         ));
     };
     st.metrics.in_flight(1);
@@ -307,7 +341,11 @@ async fn process(st: &AppState, kind: ApiKind, headers: &HeaderMap, body: Body) 
             format!("the request body exceeds {} bytes", st.cfg.max_body_bytes),
         )
     };
-    if let Some(len) = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|s| s.parse::<u64>().ok()) {
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.parse::<u64>().ok())
+    {
         if len > st.cfg.max_body_bytes as u64 {
             return Err(too_large());
         }
@@ -319,7 +357,12 @@ async fn process(st: &AppState, kind: ApiKind, headers: &HeaderMap, body: Body) 
             if inner.is::<http_body_util::LengthLimitError>() {
                 return Err(too_large());
             }
-            return Err(refuse(StatusCode::BAD_REQUEST, "bad_request", "invalid_request_error", format!("cannot read the body: {inner}")));
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "invalid_request_error",
+                format!("cannot read the body: {inner}"),
+            ));
         }
     };
     let bad = |m: String| refuse(StatusCode::BAD_REQUEST, "bad_request", "invalid_request_error", m);
@@ -335,7 +378,9 @@ async fn process(st: &AppState, kind: ApiKind, headers: &HeaderMap, body: Body) 
         },
         ApiKind::Completions => match request.get("prompt") {
             Some(Value::String(p)) => Prompt::Text(p.clone()),
-            Some(Value::Array(a)) if a.len() == 1 && a[0].is_string() => Prompt::Text(a[0].as_str().unwrap_or_default().to_string()),
+            Some(Value::Array(a)) if a.len() == 1 && a[0].is_string() => {
+                Prompt::Text(a[0].as_str().unwrap_or_default().to_string())
+            }
             Some(_) => return Err(bad("\"prompt\" must be one string (one prompt per request)".into())),
             None => return Err(bad("missing \"prompt\"".into())),
         },
@@ -343,10 +388,18 @@ async fn process(st: &AppState, kind: ApiKind, headers: &HeaderMap, body: Body) 
     match request.get("n") {
         None | Some(Value::Null) => {}
         Some(v) if v.as_u64() == Some(1) => {}
-        Some(v) => return Err(bad(format!("\"n\" = {v}: the proxy returns one choice; the method decides how many candidates to draw"))),
+        Some(v) => {
+            return Err(bad(format!(
+                "\"n\" = {v}: the proxy returns one choice; the method decides how many candidates to draw"
+            )));
+        }
     }
     let stream = request.get("stream").and_then(Value::as_bool).unwrap_or(false);
-    let include_usage = request.get("stream_options").and_then(|o| o.get("include_usage")).and_then(Value::as_bool).unwrap_or(false);
+    let include_usage = request
+        .get("stream_options")
+        .and_then(|o| o.get("include_usage"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
 
     // The request's random draws.
     let mut rng = match request.get("seed").and_then(request_seed) {
@@ -361,7 +414,14 @@ async fn process(st: &AppState, kind: ApiKind, headers: &HeaderMap, body: Body) 
         }
     };
     let selector = st.cfg.method.selector();
-    let drawn = selector.draw_n(&mut rng).map_err(|e| refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", "server_error", e.to_string()))?;
+    let drawn = selector.draw_n(&mut rng).map_err(|e| {
+        refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "server_error",
+            e.to_string(),
+        )
+    })?;
     let n = (if drawn > st.cfg.max_n {
         st.metrics.bop_capped();
         st.cfg.max_n
@@ -371,7 +431,8 @@ async fn process(st: &AppState, kind: ApiKind, headers: &HeaderMap, body: Body) 
 
     let work = async {
         let generation = st.llm.generate(kind, &request, n).await;
-        let ok: Vec<&crate::generate::Candidate> = generation.candidates.iter().filter_map(|c| c.as_ref().ok()).collect();
+        let ok: Vec<&crate::generate::Candidate> =
+            generation.candidates.iter().filter_map(|c| c.as_ref().ok()).collect();
         let texts: Vec<&str> = ok.iter().map(|c| c.text.as_str()).collect();
         let scores = st.reward.score(&prompt, &texts).await;
         (generation, scores)
@@ -428,9 +489,18 @@ async fn process(st: &AppState, kind: ApiKind, headers: &HeaderMap, body: Body) 
         ));
     }
     let values: Vec<f64> = usable.iter().map(|(_, s)| *s).collect();
-    let pick = selector.choose(&values, &mut rng).map_err(|e| refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", "server_error", e.to_string()))?;
+    let pick = selector.choose(&values, &mut rng).map_err(|e| {
+        refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "server_error",
+            e.to_string(),
+        )
+    })?;
     let chosen_index = usable[pick].0;
-    let chosen = generation.candidates[chosen_index].as_ref().expect("usable candidates were generated");
+    let chosen = generation.candidates[chosen_index]
+        .as_ref()
+        .expect("usable candidates were generated");
 
     let mut choice = chosen.choice.clone();
     if let Some(obj) = choice.as_object_mut() {
@@ -477,14 +547,22 @@ fn upstream_refusal(candidates: &[Result<crate::generate::Candidate>]) -> Option
     let mut first = None;
     for c in candidates {
         match c {
-            Err(e @ NetError::Status { status: s @ (400 | 413 | 422), .. }) => {
+            Err(
+                e @ NetError::Status {
+                    status: s @ (400 | 413 | 422),
+                    ..
+                },
+            ) => {
                 first.get_or_insert((*s, e.to_string()));
             }
             _ => return None,
         }
     }
     let (status, message) = first?;
-    Some((StatusCode::from_u16(status).ok()?, format!("the upstream server refused the request: {message}")))
+    Some((
+        StatusCode::from_u16(status).ok()?,
+        format!("the upstream server refused the request: {message}"),
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -503,9 +581,13 @@ fn sse(
     match kind {
         ApiKind::Chat => {
             let base = |choices: Value| json!({"id": id, "object": "chat.completion.chunk", "created": created, "model": model, "choices": choices});
-            events.push(base(json!([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}])));
+            events.push(base(
+                json!([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}]),
+            ));
             if !chosen.text.is_empty() {
-                events.push(base(json!([{"index": 0, "delta": {"content": chosen.text}, "finish_reason": null}])));
+                events.push(base(
+                    json!([{"index": 0, "delta": {"content": chosen.text}, "finish_reason": null}]),
+                ));
             }
             let mut last = base(json!([{"index": 0, "delta": {}, "finish_reason": finish}]));
             last["hedge"] = hedge;
@@ -518,7 +600,9 @@ fn sse(
         }
         ApiKind::Completions => {
             let base = |choices: Value| json!({"id": id, "object": "text_completion", "created": created, "model": model, "choices": choices});
-            events.push(base(json!([{"index": 0, "text": chosen.text, "logprobs": null, "finish_reason": null}])));
+            events.push(base(
+                json!([{"index": 0, "text": chosen.text, "logprobs": null, "finish_reason": null}]),
+            ));
             let mut last = base(json!([{"index": 0, "text": "", "logprobs": null, "finish_reason": finish}]));
             last["hedge"] = hedge;
             events.push(last);

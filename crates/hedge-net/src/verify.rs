@@ -84,7 +84,11 @@ fn strip_thousands(s: &str) -> String {
         && (1..=3).contains(&groups[0].len())
         && groups[0].bytes().all(|b| b.is_ascii_digit())
         && groups[1..].iter().enumerate().all(|(i, g)| {
-            let g = if i + 2 == groups.len() { g.split('.').next().unwrap_or(g) } else { g };
+            let g = if i + 2 == groups.len() {
+                g.split('.').next().unwrap_or(g)
+            } else {
+                g
+            };
             g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit())
         })
     {
@@ -139,7 +143,10 @@ fn parse_number(s: &str) -> Option<f64> {
 
 /// The content of the last `\boxed{...}` (or `\fbox{...}`) with balanced braces.
 pub fn last_boxed(s: &str) -> Option<&str> {
-    let start = [s.rfind("\\boxed{").map(|i| i + 7), s.rfind("\\fbox{").map(|i| i + 6)].into_iter().flatten().max()?;
+    let start = [s.rfind("\\boxed{").map(|i| i + 7), s.rfind("\\fbox{").map(|i| i + 6)]
+        .into_iter()
+        .flatten()
+        .max()?;
     let mut depth = 1usize;
     for (i, c) in s[start..].char_indices() {
         match c {
@@ -281,7 +288,9 @@ pub fn extract_choice(text: &str) -> Option<char> {
     // 4. The last "(X)".
     let b = text.as_bytes();
     (0..b.len().saturating_sub(2)).rev().find_map(|i| {
-        (b[i] == b'(' && b[i + 2] == b')' && b[i + 1].is_ascii_uppercase()).then(|| letter(b[i + 1] as char)).flatten()
+        (b[i] == b'(' && b[i + 2] == b')' && b[i + 1].is_ascii_uppercase())
+            .then(|| letter(b[i + 1] as char))
+            .flatten()
     })
 }
 

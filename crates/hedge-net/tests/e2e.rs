@@ -25,7 +25,11 @@ fn body(v: Value) -> Map<String, Value> {
 }
 
 fn rows(path: &std::path::Path) -> Vec<Value> {
-    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,10 +46,22 @@ async fn collect_then_load_then_serve_with_every_reward_api() {
         opts.concurrency = 3;
         opts.params.insert("temperature".into(), json!(0.9));
         let truth = TrueReward::Gold(reward_client(&gold.url(), api));
-        let s = collect(&prompts, &out, &gen_client(&llm.url()), &reward_client(&rm.url(), api), &truth, &opts, &NoProgress)
-            .await
-            .unwrap();
-        assert_eq!((s.prompts, s.completed, s.responses, s.failed_candidates), (5, 5, 20, 0), "{api}");
+        let s = collect(
+            &prompts,
+            &out,
+            &gen_client(&llm.url()),
+            &reward_client(&rm.url(), api),
+            &truth,
+            &opts,
+            &NoProgress,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (s.prompts, s.completed, s.responses, s.failed_candidates),
+            (5, 5, 20, 0),
+            "{api}"
+        );
         assert!(s.usage.completion_tokens > 0);
 
         let cal = hedge_data::load(out.to_str().unwrap(), &hedge_data::LoadOptions::new()).unwrap();
@@ -60,7 +76,9 @@ async fn collect_then_load_then_serve_with_every_reward_api() {
         let c = all.iter().find(|r| r["prompt_id"] == "c1").unwrap();
         let resp = c["response"].as_str().unwrap();
         // (The stand-in renders `messages` the way hedge renders plain text, so both give the same score.)
-        let expected = proxy_score(&format!("system: Be brief.\n\nuser: Pick a letter.\n\nassistant: {resp}"));
+        let expected = proxy_score(&format!(
+            "system: Be brief.\n\nuser: Pick a letter.\n\nassistant: {resp}"
+        ));
         assert_eq!(c["proxy"].as_f64().unwrap(), expected, "{api}");
 
         // Serve with the same reward API: one choice, the hedge object, the argmax chosen.
@@ -73,7 +91,12 @@ async fn collect_then_load_then_serve_with_every_reward_api() {
         assert_eq!(v["choices"][0]["index"], 0);
         assert_eq!(v["hedge"]["method"], "bon");
         assert_eq!(v["hedge"]["n"], 4);
-        let scores: Vec<f64> = v["hedge"]["scores"].as_array().unwrap().iter().map(|s| s.as_f64().unwrap()).collect();
+        let scores: Vec<f64> = v["hedge"]["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_f64().unwrap())
+            .collect();
         assert_eq!(scores.len(), 4);
         let best = scores.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
         assert_eq!(v["hedge"]["chosen_index"], best);
@@ -84,7 +107,11 @@ async fn collect_then_load_then_serve_with_every_reward_api() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn llama_cpp_style_server_gets_n_single_requests() {
-    let llama = standin(StandinConfig { refuse_n: true, ..Default::default() }).await;
+    let llama = standin(StandinConfig {
+        refuse_n: true,
+        ..Default::default()
+    })
+    .await;
     let vllm = gen_standin().await;
     let req = body(json!({"prompt": "Tell me a story", "seed": 7, "temperature": 0.7, "max_tokens": 50, "best_of": 3}));
 
@@ -107,7 +134,12 @@ async fn llama_cpp_style_server_gets_n_single_requests() {
 
     // Same texts as one n = 4 request with the same seed to an n-capable server.
     let g3 = gen_client(&vllm.url()).generate(ApiKind::Completions, &req, 4).await;
-    let texts = |g: &hedge_net::Generation| g.candidates.iter().map(|c| c.as_ref().unwrap().text.clone()).collect::<Vec<_>>();
+    let texts = |g: &hedge_net::Generation| {
+        g.candidates
+            .iter()
+            .map(|c| c.as_ref().unwrap().text.clone())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(texts(&g), texts(&g3));
     assert_eq!(get(&vllm.stats().multi_n_requests), 1);
     assert_eq!(get(&vllm.stats().best_of_seen), 0);
@@ -116,7 +148,11 @@ async fn llama_cpp_style_server_gets_n_single_requests() {
     // And through the proxy and collect.
     let rm = rm_standin(Scorer::Proxy).await;
     let p = proxy(&llama.url(), &rm.url(), RewardApi::Tei, bon(3)).await;
-    let (status, text) = post(&format!("{}/v1/completions", p.url()), &json!({"prompt": "Hi", "seed": 1})).await;
+    let (status, text) = post(
+        &format!("{}/v1/completions", p.url()),
+        &json!({"prompt": "Hi", "seed": 1}),
+    )
+    .await;
     assert_eq!(status, 200, "{text}");
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["object"], "text_completion");
@@ -143,14 +179,23 @@ async fn llama_cpp_style_server_gets_n_single_requests() {
 }
 
 fn sse_events(text: &str) -> Vec<String> {
-    text.split("\n\n").filter(|e| !e.is_empty()).map(|e| e.strip_prefix("data: ").expect("data: prefix").to_string()).collect()
+    text.split("\n\n")
+        .filter(|e| !e.is_empty())
+        .map(|e| e.strip_prefix("data: ").expect("data: prefix").to_string())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streaming_sends_openai_chunks_ending_with_done() {
     let llm = gen_standin().await;
     let rm = rm_standin(Scorer::Proxy).await;
-    let p = proxy(&llm.url(), &rm.url(), RewardApi::VllmPooling, MethodSpec::new(MethodKind::Bop, 3.0, None).unwrap()).await;
+    let p = proxy(
+        &llm.url(),
+        &rm.url(),
+        RewardApi::VllmPooling,
+        MethodSpec::new(MethodKind::Bop, 3.0, None).unwrap(),
+    )
+    .await;
     let mut req = chat_body("Stream me");
     req["seed"] = json!(42);
     let (status, plain) = post(&format!("{}/v1/chat/completions", p.url()), &req).await;
@@ -159,15 +204,26 @@ async fn streaming_sends_openai_chunks_ending_with_done() {
 
     req["stream"] = json!(true);
     req["stream_options"] = json!({"include_usage": true});
-    let r = http().post(format!("{}/v1/chat/completions", p.url())).json(&req).send().await.unwrap();
+    let r = http()
+        .post(format!("{}/v1/chat/completions", p.url()))
+        .json(&req)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "text/event-stream");
     let events = sse_events(&r.text().await.unwrap());
     assert_eq!(events.last().unwrap(), "[DONE]");
-    let chunks: Vec<Value> = events[..events.len() - 1].iter().map(|e| serde_json::from_str(e).unwrap()).collect();
+    let chunks: Vec<Value> = events[..events.len() - 1]
+        .iter()
+        .map(|e| serde_json::from_str(e).unwrap())
+        .collect();
     assert!(chunks.iter().all(|c| c["object"] == "chat.completion.chunk"));
     assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
-    let content: String = chunks.iter().filter_map(|c| c.pointer("/choices/0/delta/content").and_then(Value::as_str)).collect();
+    let content: String = chunks
+        .iter()
+        .filter_map(|c| c.pointer("/choices/0/delta/content").and_then(Value::as_str))
+        .collect();
     // With a request seed the answer is reproducible: streamed = plain.
     assert_eq!(content, plain["choices"][0]["message"]["content"].as_str().unwrap());
     let last = chunks.iter().rev().find(|c| c.get("hedge").is_some()).unwrap();
@@ -192,7 +248,11 @@ async fn streaming_sends_openai_chunks_ending_with_done() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_candidates_failing_gives_502_with_a_json_error() {
-    let broken = standin(StandinConfig { fail_rate: 1.0, ..Default::default() }).await;
+    let broken = standin(StandinConfig {
+        fail_rate: 1.0,
+        ..Default::default()
+    })
+    .await;
     let llm = gen_standin().await;
     let rm = rm_standin(Scorer::Proxy).await;
     for (g, r, what) in [(&broken, &rm, "generation"), (&llm, &broken, "scoring")] {
@@ -201,10 +261,23 @@ async fn all_candidates_failing_gives_502_with_a_json_error() {
         assert_eq!(status, 502, "{what}: {text}");
         let v: Value = serde_json::from_str(&text).unwrap();
         let msg = v["error"]["message"].as_str().unwrap();
-        assert!(msg.contains("all 4 candidates failed") && msg.contains("HTTP 500"), "{msg}");
+        assert!(
+            msg.contains("all 4 candidates failed") && msg.contains("HTTP 500"),
+            "{msg}"
+        );
         assert_eq!(v["error"]["code"], 502);
-        let metrics = http().get(format!("{}/metrics", p.url())).send().await.unwrap().text().await.unwrap();
-        assert!(metrics.contains("hedge_failures_total{reason=\"no_candidates\"} 1"), "{metrics}");
+        let metrics = http()
+            .get(format!("{}/metrics", p.url()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains("hedge_failures_total{reason=\"no_candidates\"} 1"),
+            "{metrics}"
+        );
         assert!(metrics.contains("hedge_requests_total{endpoint=\"chat\",status=\"502\"} 1"));
         p.stop().await.unwrap();
     }
@@ -212,12 +285,20 @@ async fn all_candidates_failing_gives_502_with_a_json_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_candidates_are_left_out() {
-    let llm = standin(StandinConfig { drop_rate: 0.5, ..Default::default() }).await;
+    let llm = standin(StandinConfig {
+        drop_rate: 0.5,
+        ..Default::default()
+    })
+    .await;
     let rm = rm_standin(Scorer::Proxy).await;
     let p = proxy(&llm.url(), &rm.url(), RewardApi::VllmClassify, bon(8)).await;
     let mut saw_gap = false;
     for i in 0..6 {
-        let (status, text) = post(&format!("{}/v1/chat/completions", p.url()), &chat_body(&format!("q{i}"))).await;
+        let (status, text) = post(
+            &format!("{}/v1/chat/completions", p.url()),
+            &chat_body(&format!("q{i}")),
+        )
+        .await;
         if status == 502 {
             continue;
         }
@@ -231,20 +312,36 @@ async fn failed_candidates_are_left_out() {
         assert_eq!(scores[chosen].as_f64(), Some(best));
     }
     assert!(saw_gap);
-    let metrics = http().get(format!("{}/metrics", p.url())).send().await.unwrap().text().await.unwrap();
-    assert!(!metrics.contains("hedge_candidates_total{outcome=\"generation_failed\"} 0"), "{metrics}");
+    let metrics = http()
+        .get(format!("{}/metrics", p.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !metrics.contains("hedge_candidates_total{outcome=\"generation_failed\"} 0"),
+        "{metrics}"
+    );
     p.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_over_the_concurrency_limit_get_503() {
-    let llm = standin(StandinConfig { latency: Duration::from_millis(600), ..Default::default() }).await;
+    let llm = standin(StandinConfig {
+        latency: Duration::from_millis(600),
+        ..Default::default()
+    })
+    .await;
     let rm = rm_standin(Scorer::Proxy).await;
     let mut cfg = ServeConfig::new(bon(2));
     cfg.max_concurrent = 2;
     let p = proxy_with(gen_client(&llm.url()), reward_client(&rm.url(), RewardApi::Tei), cfg).await;
     let url = format!("{}/v1/chat/completions", p.url());
-    let slow: Vec<_> = (0..2).map(|i| tokio::spawn(post_owned(url.clone(), chat_body(&format!("slow {i}"))))).collect();
+    let slow: Vec<_> = (0..2)
+        .map(|i| tokio::spawn(post_owned(url.clone(), chat_body(&format!("slow {i}")))))
+        .collect();
     // Wait until both are in flight.
     let metrics_url = format!("{}/metrics", p.url());
     for _ in 0..200 {
@@ -258,7 +355,12 @@ async fn requests_over_the_concurrency_limit_get_503() {
     assert_eq!(r.status(), 503);
     assert_eq!(r.headers()["retry-after"], "1");
     let v: Value = r.json().await.unwrap();
-    assert!(v["error"]["message"].as_str().unwrap().contains("limit of 2 concurrent requests"));
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limit of 2 concurrent requests")
+    );
     for s in slow {
         assert_eq!(s.await.unwrap().0, 200);
     }
@@ -277,11 +379,21 @@ async fn oversized_bodies_get_413_and_bad_requests_400() {
     let rm = rm_standin(Scorer::Proxy).await;
     let mut cfg = ServeConfig::new(bon(2));
     cfg.max_body_bytes = 1024;
-    let p = proxy_with(gen_client(&llm.url()), reward_client(&rm.url(), RewardApi::Openrlhf), cfg).await;
+    let p = proxy_with(
+        gen_client(&llm.url()),
+        reward_client(&rm.url(), RewardApi::Openrlhf),
+        cfg,
+    )
+    .await;
     let url = format!("{}/v1/chat/completions", p.url());
     let (status, text) = post(&url, &chat_body(&"x".repeat(2000))).await;
     assert_eq!(status, 413, "{text}");
-    assert!(serde_json::from_str::<Value>(&text).unwrap()["error"]["message"].as_str().unwrap().contains("1024 bytes"));
+    assert!(
+        serde_json::from_str::<Value>(&text).unwrap()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1024 bytes")
+    );
     // Without Content-Length (chunked), the limit holds too.
     {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -301,7 +413,10 @@ async fn oversized_bodies_get_413_and_bad_requests_400() {
     }
     for (b, needle) in [
         (json!({"messages": []}), "messages"),
-        (json!({"messages": [{"role": "user", "content": "x"}], "n": 3}), "the method decides"),
+        (
+            json!({"messages": [{"role": "user", "content": "x"}], "n": 3}),
+            "the method decides",
+        ),
         (json!([1, 2]), "JSON object"),
     ] {
         let (status, text) = post(&url, &b).await;
@@ -321,14 +436,31 @@ async fn inbound_bearer_token_is_enforced() {
     let rm = rm_standin(Scorer::Proxy).await;
     let mut cfg = ServeConfig::new(bon(2));
     cfg.api_key = hedge_net::Secret::new("inbound-token-123");
-    let p = proxy_with(gen_client(&llm.url()), reward_client(&rm.url(), RewardApi::VllmPooling), cfg).await;
+    let p = proxy_with(
+        gen_client(&llm.url()),
+        reward_client(&rm.url(), RewardApi::VllmPooling),
+        cfg,
+    )
+    .await;
     let url = format!("{}/v1/chat/completions", p.url());
     let r = http().post(&url).json(&chat_body("x")).send().await.unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(r.headers()["www-authenticate"], "Bearer");
-    let r = http().post(&url).bearer_auth("wrong").json(&chat_body("x")).send().await.unwrap();
+    let r = http()
+        .post(&url)
+        .bearer_auth("wrong")
+        .json(&chat_body("x"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
-    let r = http().post(&url).bearer_auth("inbound-token-123").json(&chat_body("x")).send().await.unwrap();
+    let r = http()
+        .post(&url)
+        .bearer_auth("inbound-token-123")
+        .json(&chat_body("x"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     // Unauthorised requests never reach the upstream.
     assert_eq!(hedge_standin::Stats::get(&llm.stats().generation_requests), 1);
@@ -340,12 +472,19 @@ async fn inbound_bearer_token_is_enforced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_timeouts_and_connection_errors_are_typed() {
     // Sequential calls see a deterministic failure sequence (half the requests fail with HTTP 500).
-    let flaky = standin(StandinConfig { fail_rate: 0.5, seed: 3, ..Default::default() }).await;
+    let flaky = standin(StandinConfig {
+        fail_rate: 0.5,
+        seed: 3,
+        ..Default::default()
+    })
+    .await;
     let mut cfg = client_cfg(&flaky.url());
     cfg.retry = fast_retry(10);
     let patient = GenClient::new(&cfg, None).unwrap();
     for i in 0..10 {
-        let g = patient.generate(ApiKind::Completions, &body(json!({"prompt": format!("p{i}")})), 1).await;
+        let g = patient
+            .generate(ApiKind::Completions, &body(json!({"prompt": format!("p{i}")})), 1)
+            .await;
         assert_eq!(g.succeeded(), 1, "{:?}", g.candidates);
     }
     assert!(hedge_standin::Stats::get(&flaky.stats().injected_failures) > 0);
@@ -353,20 +492,48 @@ async fn retries_timeouts_and_connection_errors_are_typed() {
     let impatient = GenClient::new(&cfg, None).unwrap();
     let mut failures = 0;
     for i in 0..10 {
-        let g = impatient.generate(ApiKind::Completions, &body(json!({"prompt": format!("p{i}")})), 1).await;
+        let g = impatient
+            .generate(ApiKind::Completions, &body(json!({"prompt": format!("p{i}")})), 1)
+            .await;
         if let Err(e) = &g.candidates[0] {
-            assert!(matches!(e, NetError::Status { status: 500, attempts: 1, .. }), "{e}");
-            assert!(e.to_string().contains("/v1/completions: HTTP 500: injected failure"), "{e}");
+            assert!(
+                matches!(
+                    e,
+                    NetError::Status {
+                        status: 500,
+                        attempts: 1,
+                        ..
+                    }
+                ),
+                "{e}"
+            );
+            assert!(
+                e.to_string().contains("/v1/completions: HTTP 500: injected failure"),
+                "{e}"
+            );
             failures += 1;
         }
     }
     assert!(failures > 0);
 
-    let slow = standin(StandinConfig { latency: Duration::from_millis(400), ..Default::default() }).await;
-    let cfg = ClientConfig { timeout: Duration::from_millis(100), retry: fast_retry(2), ..ClientConfig::new(slow.url()) };
-    let g = GenClient::new(&cfg, None).unwrap().generate(ApiKind::Chat, &body(chat_body("x")), 1).await;
+    let slow = standin(StandinConfig {
+        latency: Duration::from_millis(400),
+        ..Default::default()
+    })
+    .await;
+    let cfg = ClientConfig {
+        timeout: Duration::from_millis(100),
+        retry: fast_retry(2),
+        ..ClientConfig::new(slow.url())
+    };
+    let g = GenClient::new(&cfg, None)
+        .unwrap()
+        .generate(ApiKind::Chat, &body(chat_body("x")), 1)
+        .await;
     match &g.candidates[0] {
-        Err(NetError::Timeout { attempts: 2, timeout, .. }) => assert_eq!(*timeout, Duration::from_millis(100)),
+        Err(NetError::Timeout {
+            attempts: 2, timeout, ..
+        }) => assert_eq!(*timeout, Duration::from_millis(100)),
         other => panic!("{other:?}"),
     }
 
@@ -380,26 +547,45 @@ async fn retries_timeouts_and_connection_errors_are_typed() {
         .await;
     assert!(g.candidates.iter().all(|c| c.is_err()));
     match &g.candidates[0] {
-        Err(e @ NetError::Connect { attempts: 3, .. }) => assert!(e.to_string().contains("cannot connect (3 attempts)"), "{e}"),
+        Err(e @ NetError::Connect { attempts: 3, .. }) => {
+            assert!(e.to_string().contains("cannot connect (3 attempts)"), "{e}")
+        }
         other => panic!("{other:?}"),
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn odd_text_survives_collect_and_serve() {
-    let llm = standin(StandinConfig { odd_text: true, ..Default::default() }).await;
+    let llm = standin(StandinConfig {
+        odd_text: true,
+        ..Default::default()
+    })
+    .await;
     let rm = rm_standin(Scorer::Proxy).await;
-    let g = gen_client(&llm.url()).generate(ApiKind::Chat, &body(chat_body("odd")), 2).await;
+    let g = gen_client(&llm.url())
+        .generate(ApiKind::Chat, &body(chat_body("odd")), 2)
+        .await;
     let t = &g.candidates[0].as_ref().unwrap().text;
-    assert!(t.contains('\u{fffd}') && t.contains('🦀') && t.contains('\0') && t.contains('\u{202e}'), "{t:?}");
+    assert!(
+        t.contains('\u{fffd}') && t.contains('🦀') && t.contains('\0') && t.contains('\u{202e}'),
+        "{t:?}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("odd.jsonl");
     let prompts = parse_prompts(PROMPTS.as_bytes(), "p").unwrap();
     let rm_client = reward_client(&rm.url(), RewardApi::VllmPooling);
-    let s = collect(&prompts, &out, &gen_client(&llm.url()), &rm_client, &TrueReward::Verifier(Verifier::Choice), &CollectOptions::new(2), &NoProgress)
-        .await
-        .unwrap();
+    let s = collect(
+        &prompts,
+        &out,
+        &gen_client(&llm.url()),
+        &rm_client,
+        &TrueReward::Verifier(Verifier::Choice),
+        &CollectOptions::new(2),
+        &NoProgress,
+    )
+    .await
+    .unwrap();
     assert_eq!(s.responses, 10);
     let cal = hedge_data::load(out.to_str().unwrap(), &hedge_data::LoadOptions::new()).unwrap();
     assert_eq!(cal.num_rows(), 10);
@@ -420,8 +606,16 @@ async fn collect_resumes_after_a_torn_end_without_duplicates() {
     let dir = tempfile::tempdir().unwrap();
     let prompts = &prompts;
     let run = |out: std::path::PathBuf| {
-        let (g, r, t) = (gen_client(&llm.url()), reward_client(&rm.url(), RewardApi::Tei), TrueReward::Gold(reward_client(&gold.url(), RewardApi::Tei)));
-        async move { collect(prompts, &out, &g, &r, &t, &CollectOptions::new(3), &NoProgress).await.unwrap() }
+        let (g, r, t) = (
+            gen_client(&llm.url()),
+            reward_client(&rm.url(), RewardApi::Tei),
+            TrueReward::Gold(reward_client(&gold.url(), RewardApi::Tei)),
+        );
+        async move {
+            collect(prompts, &out, &g, &r, &t, &CollectOptions::new(3), &NoProgress)
+                .await
+                .unwrap()
+        }
     };
     let full = dir.path().join("full.jsonl");
     run(full.clone()).await;
@@ -431,7 +625,11 @@ async fn collect_resumes_after_a_torn_end_without_duplicates() {
     let text = std::fs::read_to_string(&full).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let partial = dir.path().join("partial.jsonl");
-    std::fs::write(&partial, format!("{}\n{}\n{}", lines[..6].join("\n"), lines[6], &lines[7][..10])).unwrap();
+    std::fs::write(
+        &partial,
+        format!("{}\n{}\n{}", lines[..6].join("\n"), lines[6], &lines[7][..10]),
+    )
+    .unwrap();
     let before = hedge_standin::Stats::get(&llm.stats().generation_requests);
     let s = run(partial.clone()).await;
     assert_eq!((s.already_done, s.completed), (2, 3));
@@ -457,21 +655,46 @@ async fn collect_resumes_after_a_torn_end_without_duplicates() {
 async fn sbon_and_bop_report_their_parameters() {
     let llm = gen_standin().await;
     let rm = rm_standin(Scorer::Proxy).await;
-    let p = proxy(&llm.url(), &rm.url(), RewardApi::Openrlhf, MethodSpec::new(MethodKind::Sbon, 2.0, Some(5)).unwrap()).await;
+    let p = proxy(
+        &llm.url(),
+        &rm.url(),
+        RewardApi::Openrlhf,
+        MethodSpec::new(MethodKind::Sbon, 2.0, Some(5)).unwrap(),
+    )
+    .await;
     let (status, text) = post(&format!("{}/v1/chat/completions", p.url()), &chat_body("x")).await;
     assert_eq!(status, 200);
     let v: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!((v["hedge"]["method"].as_str(), v["hedge"]["theta"].as_f64(), v["hedge"]["n"].as_u64()), (Some("sbon"), Some(2.0), Some(5)));
+    assert_eq!(
+        (
+            v["hedge"]["method"].as_str(),
+            v["hedge"]["theta"].as_f64(),
+            v["hedge"]["n"].as_u64()
+        ),
+        (Some("sbon"), Some(2.0), Some(5))
+    );
     p.stop().await.unwrap();
 
     // BoP with a large mean: draws are capped at max_n and counted.
     let mut cfg = ServeConfig::new(MethodSpec::new(MethodKind::Bop, 50.0, None).unwrap());
     cfg.max_n = 6;
-    let p = proxy_with(gen_client(&llm.url()), reward_client(&rm.url(), RewardApi::Openrlhf), cfg).await;
+    let p = proxy_with(
+        gen_client(&llm.url()),
+        reward_client(&rm.url(), RewardApi::Openrlhf),
+        cfg,
+    )
+    .await;
     let (_, text) = post(&format!("{}/v1/chat/completions", p.url()), &chat_body("x")).await;
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["hedge"]["n"], 6);
-    let metrics = http().get(format!("{}/metrics", p.url())).send().await.unwrap().text().await.unwrap();
+    let metrics = http()
+        .get(format!("{}/metrics", p.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("hedge_bop_capped_total 1"));
     p.stop().await.unwrap();
 

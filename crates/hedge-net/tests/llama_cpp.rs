@@ -11,7 +11,7 @@ use common::*;
 use hedge_net::collect::{CollectOptions, NoProgress, TrueReward, collect};
 use hedge_net::prompts::parse_prompts;
 use hedge_net::{ApiKind, Generation, RewardApi, Verifier};
-use hedge_standin::{Scorer, Stats, StandinConfig};
+use hedge_standin::{Scorer, StandinConfig, Stats};
 use serde_json::{Map, Value, json};
 
 fn body(v: Value) -> Map<String, Value> {
@@ -19,7 +19,10 @@ fn body(v: Value) -> Map<String, Value> {
 }
 
 fn texts(g: &Generation) -> Vec<String> {
-    g.candidates.iter().map(|c| c.as_ref().expect("generated").text.clone()).collect()
+    g.candidates
+        .iter()
+        .map(|c| c.as_ref().expect("generated").text.clone())
+        .collect()
 }
 
 /// llama-server -np 4 takes n ≤ 4 and answers n = 8 with HTTP 400 "Field 'n': Value must be between
@@ -27,7 +30,11 @@ fn texts(g: &Generation) -> Vec<String> {
 /// eight single requests for good), with the same texts as one n = 8 request to an unlimited server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slot_limit_splits_requests_instead_of_giving_up_n() {
-    let llama = standin(StandinConfig { max_n: Some(4), ..Default::default() }).await;
+    let llama = standin(StandinConfig {
+        max_n: Some(4),
+        ..Default::default()
+    })
+    .await;
     let vllm = gen_standin().await;
     let req = body(json!({"prompt": "Tell me a story", "seed": 7, "temperature": 0.7, "max_tokens": 50}));
     let st = llama.stats();
@@ -40,8 +47,21 @@ async fn slot_limit_splits_requests_instead_of_giving_up_n() {
     assert_eq!(client.max_n_per_request(), Some(4));
     assert!(client.supports_n());
     // One refused n = 8, then two n = 4.
-    assert_eq!((get(&st.refused_n), get(&st.generation_requests), get(&st.multi_n_requests)), (1, 3, 3));
-    assert_eq!(g.candidates.iter().map(|c| c.as_ref().unwrap().index).collect::<Vec<_>>(), (0..8).collect::<Vec<_>>());
+    assert_eq!(
+        (
+            get(&st.refused_n),
+            get(&st.generation_requests),
+            get(&st.multi_n_requests)
+        ),
+        (1, 3, 3)
+    );
+    assert_eq!(
+        g.candidates
+            .iter()
+            .map(|c| c.as_ref().unwrap().index)
+            .collect::<Vec<_>>(),
+        (0..8).collect::<Vec<_>>()
+    );
 
     let reference = gen_client(&vllm.url()).generate(ApiKind::Completions, &req, 8).await;
     assert_eq!(texts(&g), texts(&reference));
@@ -67,16 +87,27 @@ async fn slot_limit_splits_requests_instead_of_giving_up_n() {
     let out = dir.path().join("o.jsonl");
     let fresh = gen_client(&llama.url());
     let rm_client = reward_client(&rm.url(), RewardApi::Openrlhf);
-    let s = collect(&prompts, &out, &fresh, &rm_client, &TrueReward::Verifier(Verifier::Boxed), &CollectOptions::new(8), &NoProgress)
-        .await
-        .unwrap();
+    let s = collect(
+        &prompts,
+        &out,
+        &fresh,
+        &rm_client,
+        &TrueReward::Verifier(Verifier::Boxed),
+        &CollectOptions::new(8),
+        &NoProgress,
+    )
+    .await
+    .unwrap();
     assert_eq!((s.responses, s.failed_candidates), (16, 0));
     let ids: BTreeSet<(String, u64)> = std::fs::read_to_string(&out)
         .unwrap()
         .lines()
         .map(|l| {
             let v: Value = serde_json::from_str(l).unwrap();
-            (v["prompt_id"].as_str().unwrap().to_string(), v["response_id"].as_u64().unwrap())
+            (
+                v["prompt_id"].as_str().unwrap().to_string(),
+                v["response_id"].as_u64().unwrap(),
+            )
         })
         .collect();
     assert_eq!(ids.len(), 16);
@@ -87,7 +118,16 @@ async fn slot_limit_splits_requests_instead_of_giving_up_n() {
 /// turn it into the fixed seeds -1, 0, 1, … (which gave every request the same candidates 1..n).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_seed_minus_one_stays_random_for_every_candidate() {
-    for cfg in [StandinConfig { refuse_n: true, ..Default::default() }, StandinConfig { max_n: Some(2), ..Default::default() }] {
+    for cfg in [
+        StandinConfig {
+            refuse_n: true,
+            ..Default::default()
+        },
+        StandinConfig {
+            max_n: Some(2),
+            ..Default::default()
+        },
+    ] {
         let llama = standin(cfg.clone()).await;
         let client = gen_client(&llama.url());
         for seed in [json!(-1), json!(4_294_967_295u64)] {
@@ -112,14 +152,25 @@ async fn prompt_longer_than_the_context_is_a_400_not_a_502() {
     let rm = rm_standin(Scorer::Proxy).await;
     let long = "word ".repeat(50);
     for cfg in [
-        StandinConfig { max_n: Some(4), context_words: Some(20), ..Default::default() },
-        StandinConfig { refuse_n: true, context_words: Some(20), ..Default::default() },
+        StandinConfig {
+            max_n: Some(4),
+            context_words: Some(20),
+            ..Default::default()
+        },
+        StandinConfig {
+            refuse_n: true,
+            context_words: Some(20),
+            ..Default::default()
+        },
     ] {
         let llama = standin(cfg.clone()).await;
         let p = proxy(&llama.url(), &rm.url(), RewardApi::Tei, bon(4)).await;
         for (path, req) in [
             ("/v1/completions", json!({"prompt": long, "max_tokens": 8})),
-            ("/v1/chat/completions", json!({"messages": [{"role": "user", "content": long}], "stream": true})),
+            (
+                "/v1/chat/completions",
+                json!({"messages": [{"role": "user", "content": long}], "stream": true}),
+            ),
         ] {
             let (status, text) = post(&format!("{}{path}", p.url()), &req).await;
             assert_eq!(status, 400, "{cfg:?} {path}: {text}");
@@ -127,18 +178,39 @@ async fn prompt_longer_than_the_context_is_a_400_not_a_502() {
             assert_eq!(v["error"]["type"], "invalid_request_error");
             assert_eq!(v["error"]["code"], 400);
             let m = v["error"]["message"].as_str().unwrap();
-            assert!(m.contains("HTTP 400") && m.contains("exceeds the available context size (20 tokens)"), "{m}");
+            assert!(
+                m.contains("HTTP 400") && m.contains("exceeds the available context size (20 tokens)"),
+                "{m}"
+            );
         }
         assert!(Stats::get(&llama.stats().refused_context) > 0);
-        let metrics = http().get(format!("{}/metrics", p.url())).send().await.unwrap().text().await.unwrap();
-        assert!(metrics.contains("hedge_failures_total{reason=\"upstream_refused\"} 2"), "{metrics}");
+        let metrics = http()
+            .get(format!("{}/metrics", p.url()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains("hedge_failures_total{reason=\"upstream_refused\"} 2"),
+            "{metrics}"
+        );
         // A prompt that fits still works.
-        let (status, text) = post(&format!("{}/v1/completions", p.url()), &json!({"prompt": "short", "seed": 1})).await;
+        let (status, text) = post(
+            &format!("{}/v1/completions", p.url()),
+            &json!({"prompt": "short", "seed": 1}),
+        )
+        .await;
         assert_eq!(status, 200, "{text}");
         p.stop().await.unwrap();
     }
     // Upstream server errors stay a 502.
-    let broken = standin(StandinConfig { fail_rate: 1.0, ..Default::default() }).await;
+    let broken = standin(StandinConfig {
+        fail_rate: 1.0,
+        ..Default::default()
+    })
+    .await;
     let p = proxy(&broken.url(), &rm.url(), RewardApi::Tei, bon(2)).await;
     let (status, text) = post(&format!("{}/v1/completions", p.url()), &json!({"prompt": "x"})).await;
     assert_eq!(status, 502, "{text}");

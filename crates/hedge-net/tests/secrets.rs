@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use common::*;
 use hedge_net::{ApiKind, ClientConfig, GenClient, RewardApi, RewardClient, RewardConfig, Secret, ServeConfig};
-use hedge_standin::{StandinConfig, Scorer};
+use hedge_standin::{Scorer, StandinConfig};
 use serde_json::{Value, json};
 
 #[derive(Clone, Default)]
@@ -48,16 +48,25 @@ async fn keys_never_appear_in_errors_debug_output_or_logs() {
     };
     let gen_fail = standin(echo(UPSTREAM_KEY, true)).await;
     let gen_ok = standin(echo(UPSTREAM_KEY, false)).await;
-    let rm_fail = standin(StandinConfig { scorer: Scorer::Proxy, ..echo(REWARD_KEY, true) }).await;
+    let rm_fail = standin(StandinConfig {
+        scorer: Scorer::Proxy,
+        ..echo(REWARD_KEY, true)
+    })
+    .await;
 
-    let gen_cfg = |url: &str, key: &str| ClientConfig { api_key: Secret::new(key), ..client_cfg(url) };
+    let gen_cfg = |url: &str, key: &str| ClientConfig {
+        api_key: Secret::new(key),
+        ..client_cfg(url)
+    };
     let mut seen_errors = Vec::new();
 
     // Generation: right key but failing server, and wrong key (401 echoing the wrong key).
     for (url, key) in [(gen_fail.url(), UPSTREAM_KEY), (gen_ok.url(), WRONG_KEY)] {
         let client = GenClient::new(&gen_cfg(&url, key), None).unwrap();
         seen_errors.push(format!("{client:?}"));
-        let g = client.generate(ApiKind::Chat, chat_body("x").as_object().unwrap(), 2).await;
+        let g = client
+            .generate(ApiKind::Chat, chat_body("x").as_object().unwrap(), 2)
+            .await;
         for c in &g.candidates {
             let e = c.as_ref().unwrap_err();
             seen_errors.push(e.to_string());
@@ -68,7 +77,13 @@ async fn keys_never_appear_in_errors_debug_output_or_logs() {
     assert!(seen_errors.iter().any(|e| e.contains("[redacted]")), "{seen_errors:?}");
 
     // Reward: failing server echoing the key.
-    let rm_cfg = RewardConfig::new(ClientConfig { api_key: Secret::new(REWARD_KEY), ..client_cfg(&rm_fail.url()) }, RewardApi::Tei);
+    let rm_cfg = RewardConfig::new(
+        ClientConfig {
+            api_key: Secret::new(REWARD_KEY),
+            ..client_cfg(&rm_fail.url())
+        },
+        RewardApi::Tei,
+    );
     seen_errors.push(format!("{rm_cfg:?}"));
     let rm = RewardClient::new(&rm_cfg).unwrap();
     for r in rm.score_texts(&["a".into(), "b".into()]).await {
@@ -79,7 +94,12 @@ async fn keys_never_appear_in_errors_debug_output_or_logs() {
     let mut cfg = ServeConfig::new(bon(2));
     cfg.api_key = Secret::new("inbound-SECRET-token");
     seen_errors.push(format!("{cfg:?}"));
-    let p = proxy_with(GenClient::new(&gen_cfg(&gen_fail.url(), UPSTREAM_KEY), None).unwrap(), rm.clone(), cfg).await;
+    let p = proxy_with(
+        GenClient::new(&gen_cfg(&gen_fail.url(), UPSTREAM_KEY), None).unwrap(),
+        rm.clone(),
+        cfg,
+    )
+    .await;
     let r = http()
         .post(format!("{}/v1/chat/completions", p.url()))
         .bearer_auth("inbound-SECRET-token")
@@ -91,13 +111,22 @@ async fn keys_never_appear_in_errors_debug_output_or_logs() {
     let body: Value = r.json().await.unwrap();
     seen_errors.push(body.to_string());
     // A wrong inbound token is refused without being echoed.
-    let r = http().post(format!("{}/v1/chat/completions", p.url())).bearer_auth(WRONG_KEY).json(&json!({})).send().await.unwrap();
+    let r = http()
+        .post(format!("{}/v1/chat/completions", p.url()))
+        .bearer_auth(WRONG_KEY)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     seen_errors.push(r.text().await.unwrap());
     p.stop().await.unwrap();
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("request failed") || logs.contains("retrying"), "the logs were captured: {logs}");
+    assert!(
+        logs.contains("request failed") || logs.contains("retrying"),
+        "the logs were captured: {logs}"
+    );
     for secret in [UPSTREAM_KEY, REWARD_KEY, WRONG_KEY, "inbound-SECRET-token"] {
         assert!(!logs.contains(secret), "{secret} in logs:\n{logs}");
         for e in &seen_errors {

@@ -132,10 +132,16 @@ impl Standin {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         if !addr.ip().is_loopback() {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "stand-ins listen on loopback addresses only"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "stand-ins listen on loopback addresses only",
+            ));
         }
         let stats = Arc::new(Stats::default());
-        let app = router(Arc::new(Inner { cfg, stats: Arc::clone(&stats) }));
+        let app = router(Arc::new(Inner {
+            cfg,
+            stats: Arc::clone(&stats),
+        }));
         use axum::serve::ListenerExt;
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
@@ -148,7 +154,12 @@ impl Standin {
                 })
                 .await;
         });
-        Ok(Standin { addr, stats, shutdown: Some(tx), task: Some(task) })
+        Ok(Standin {
+            addr,
+            stats,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
     }
 
     /// The bound address.
@@ -200,7 +211,11 @@ impl ThreadStandin {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::spawn(move || {
-            let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
                 Ok(rt) => rt,
                 Err(e) => {
                     let _ = ready_tx.send(Err(e));
@@ -220,8 +235,15 @@ impl ThreadStandin {
                 }
             });
         });
-        let (url, stats) = ready_rx.recv().map_err(|_| std::io::Error::other("stand-in thread died"))??;
-        Ok(ThreadStandin { url, stats, stop: Some(stop_tx), thread: Some(thread) })
+        let (url, stats) = ready_rx
+            .recv()
+            .map_err(|_| std::io::Error::other("stand-in thread died"))??;
+        Ok(ThreadStandin {
+            url,
+            stats,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -291,8 +313,30 @@ pub fn gold_score(text: &str) -> f64 {
 }
 
 const WORDS: [&str; 24] = [
-    "the", "model", "thinks", "carefully", "about", "numbers", "and", "then", "writes", "a", "short", "answer",
-    "with", "some", "extra", "words", "that", "may", "please", "reward", "models", "quite", "a", "lot",
+    "the",
+    "model",
+    "thinks",
+    "carefully",
+    "about",
+    "numbers",
+    "and",
+    "then",
+    "writes",
+    "a",
+    "short",
+    "answer",
+    "with",
+    "some",
+    "extra",
+    "words",
+    "that",
+    "may",
+    "please",
+    "reward",
+    "models",
+    "quite",
+    "a",
+    "lot",
 ];
 
 /// Private-use markers replaced in the raw JSON by an invalid UTF-8 byte and a lone surrogate escape.
@@ -304,7 +348,9 @@ pub fn generate_text(prompt: &str, seed: u64, max_words: Option<u64>, odd: bool)
     let h = hash64(&[prompt.as_bytes(), &seed.to_le_bytes()]);
     let count = 6 + (h % 7) as usize;
     let mut words: Vec<String> = (0..count)
-        .map(|i| WORDS[(hash64(&[&h.to_le_bytes(), &(i as u64).to_le_bytes()]) % WORDS.len() as u64) as usize].to_string())
+        .map(|i| {
+            WORDS[(hash64(&[&h.to_le_bytes(), &(i as u64).to_le_bytes()]) % WORDS.len() as u64) as usize].to_string()
+        })
         .collect();
     let answer = (h >> 8) % 5;
     let letter = (b'A' + answer as u8) as char;
@@ -330,7 +376,10 @@ fn json_response(status: StatusCode, v: &Value) -> Response {
 }
 
 fn error(status: StatusCode, kind: &str, message: String) -> Response {
-    json_response(status, &json!({"error": {"code": status.as_u16(), "message": message, "type": kind}}))
+    json_response(
+        status,
+        &json!({"error": {"code": status.as_u16(), "message": message, "type": kind}}),
+    )
 }
 
 /// Common gate: latency, key check, injected failures.
@@ -338,19 +387,34 @@ async fn gate(inner: &Inner, headers: &HeaderMap) -> Option<Response> {
     if !inner.cfg.latency.is_zero() {
         tokio::time::sleep(inner.cfg.latency).await;
     }
-    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let echo = if inner.cfg.echo_auth { format!(" (received {auth:?})") } else { String::new() };
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let echo = if inner.cfg.echo_auth {
+        format!(" (received {auth:?})")
+    } else {
+        String::new()
+    };
     if let Some(key) = &inner.cfg.require_key {
         if auth != format!("Bearer {key}") {
             inner.stats.unauthorized.fetch_add(1, Ordering::Relaxed);
-            return Some(error(StatusCode::UNAUTHORIZED, "authentication_error", format!("invalid API key{echo}")));
+            return Some(error(
+                StatusCode::UNAUTHORIZED,
+                "authentication_error",
+                format!("invalid API key{echo}"),
+            ));
         }
     }
     if inner.cfg.fail_rate > 0.0 {
         let k = inner.stats.draws.fetch_add(1, Ordering::Relaxed);
         if unit(hash64(&[b"fail", &inner.cfg.seed.to_le_bytes(), &k.to_le_bytes()])) < inner.cfg.fail_rate {
             inner.stats.injected_failures.fetch_add(1, Ordering::Relaxed);
-            return Some(error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", format!("injected failure{echo}")));
+            return Some(error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                format!("injected failure{echo}"),
+            ));
         }
     }
     None
@@ -360,7 +424,11 @@ async fn gate(inner: &Inner, headers: &HeaderMap) -> Option<Response> {
 fn parse_body(body: &Bytes) -> Result<serde_json::Map<String, Value>, Response> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        _ => Err(error(StatusCode::BAD_REQUEST, "invalid_request_error", "the body must be a JSON object".into())),
+        _ => Err(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "the body must be a JSON object".into(),
+        )),
     }
 }
 
@@ -384,7 +452,11 @@ async fn generation(inner: &Inner, headers: &HeaderMap, body: &Bytes, chat: bool
     };
     if req.contains_key("best_of") {
         st.best_of_seen.fetch_add(1, Ordering::Relaxed);
-        return error(StatusCode::BAD_REQUEST, "invalid_request_error", "Unsupported param: best_of".into());
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "Unsupported param: best_of".into(),
+        );
     }
     let n = req.get("n").and_then(Value::as_u64).unwrap_or(1);
     if n > 1 {
@@ -393,7 +465,11 @@ async fn generation(inner: &Inner, headers: &HeaderMap, body: &Bytes, chat: bool
     if inner.cfg.refuse_n && n != 1 {
         st.refused_n.fetch_add(1, Ordering::Relaxed);
         // llama.cpp's server: a std::runtime_error in the OpenAI-compat parsing → HTTP 500 server_error.
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Only one completion choice is allowed".into());
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "Only one completion choice is allowed".into(),
+        );
     }
     if let Some(k) = inner.cfg.max_n {
         if n == 0 || n > k {
@@ -407,18 +483,38 @@ async fn generation(inner: &Inner, headers: &HeaderMap, body: &Bytes, chat: bool
         }
     }
     if n == 0 || n > 128 {
-        return error(StatusCode::BAD_REQUEST, "invalid_request_error", format!("n = {n} is out of range"));
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            format!("n = {n} is out of range"),
+        );
     }
     let prompt = if chat {
         match req.get("messages").and_then(Value::as_array) {
-            Some(m) => m.iter().filter_map(|m| m.get("content").and_then(Value::as_str)).collect::<Vec<_>>().join("\n"),
-            None => return error(StatusCode::BAD_REQUEST, "invalid_request_error", "\"messages\" is required".into()),
+            Some(m) => m
+                .iter()
+                .filter_map(|m| m.get("content").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    "\"messages\" is required".into(),
+                );
+            }
         }
     } else {
         match req.get("prompt") {
             Some(Value::String(p)) => p.clone(),
             Some(Value::Array(a)) if a.len() == 1 => a[0].as_str().unwrap_or_default().to_string(),
-            _ => return error(StatusCode::BAD_REQUEST, "invalid_request_error", "\"prompt\" is required".into()),
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    "\"prompt\" is required".into(),
+                );
+            }
         }
     };
     if let Some(ctx) = inner.cfg.context_words {
@@ -442,7 +538,11 @@ async fn generation(inner: &Inner, headers: &HeaderMap, body: &Bytes, chat: bool
         Some(Value::Array(a)) => a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect(),
         _ => Vec::new(),
     };
-    let model = req.get("model").and_then(Value::as_str).unwrap_or("standin").to_string();
+    let model = req
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or("standin")
+        .to_string();
     let mut choices = Vec::new();
     let mut completion_tokens = 0u64;
     for i in 0..n {
@@ -462,7 +562,11 @@ async fn generation(inner: &Inner, headers: &HeaderMap, body: &Bytes, chat: bool
             }
         };
         let mut text = generate_text(&prompt, eff, max_words, inner.cfg.odd_text);
-        let mut finish = if max_words.is_some_and(|m| (m as usize) < text.split(' ').count()) { "length" } else { "stop" };
+        let mut finish = if max_words.is_some_and(|m| (m as usize) < text.split(' ').count()) {
+            "length"
+        } else {
+            "stop"
+        };
         for s in &stops {
             if let Some(at) = text.find(s.as_str()).filter(|_| !s.is_empty()) {
                 text.truncate(at);
@@ -523,7 +627,11 @@ fn vllm_texts(req: &serde_json::Map<String, Value>) -> Option<Vec<String>> {
     }
 }
 
-async fn reward_prelude(inner: &Inner, headers: &HeaderMap, body: &Bytes) -> Result<serde_json::Map<String, Value>, Response> {
+async fn reward_prelude(
+    inner: &Inner,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<serde_json::Map<String, Value>, Response> {
     inner.stats.reward_requests.fetch_add(1, Ordering::Relaxed);
     if let Some(r) = gate(inner, headers).await {
         return Err(r);
@@ -537,12 +645,22 @@ async fn pooling(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Byte
         Err(r) => return r,
     };
     let Some(texts) = vllm_texts(&req) else {
-        return error(StatusCode::BAD_REQUEST, "BadRequestError", "\"input\" or \"messages\" is required".into());
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BadRequestError",
+            "\"input\" or \"messages\" is required".into(),
+        );
     };
-    let data: Vec<Value> =
-        texts.iter().enumerate().map(|(i, t)| json!({"index": i, "object": "pooling", "data": [score(&inner, t)]})).collect();
-    json_response(StatusCode::OK, &json!({"id": "pool-standin", "object": "list", "created": 0, "model": "standin-rm", "data": data,
-        "usage": {"prompt_tokens": 0, "total_tokens": 0}}))
+    let data: Vec<Value> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"index": i, "object": "pooling", "data": [score(&inner, t)]}))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &json!({"id": "pool-standin", "object": "list", "created": 0, "model": "standin-rm", "data": data,
+        "usage": {"prompt_tokens": 0, "total_tokens": 0}}),
+    )
 }
 
 async fn classify(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -553,7 +671,10 @@ async fn classify(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Byt
     if let Some(text) = req.get("text") {
         // SGLang native: {"text": str | [str]} → one object or a list of {"embedding": [score], ...}.
         return match text {
-            Value::String(t) => json_response(StatusCode::OK, &json!({"text": t, "embedding": [score(&inner, t)], "meta_info": {}})),
+            Value::String(t) => json_response(
+                StatusCode::OK,
+                &json!({"text": t, "embedding": [score(&inner, t)], "meta_info": {}}),
+            ),
             Value::Array(a) => {
                 let items: Vec<Value> = a
                     .iter()
@@ -564,19 +685,30 @@ async fn classify(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Byt
                     .collect();
                 json_response(StatusCode::OK, &Value::Array(items))
             }
-            _ => error(StatusCode::BAD_REQUEST, "invalid_request_error", "\"text\" must be a string or a list".into()),
+            _ => error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "\"text\" must be a string or a list".into(),
+            ),
         };
     }
     let Some(texts) = vllm_texts(&req) else {
-        return error(StatusCode::BAD_REQUEST, "BadRequestError", "\"input\", \"messages\" or \"text\" is required".into());
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BadRequestError",
+            "\"input\", \"messages\" or \"text\" is required".into(),
+        );
     };
     let data: Vec<Value> = texts
         .iter()
         .enumerate()
         .map(|(i, t)| json!({"index": i, "label": "LABEL_0", "probs": [score(&inner, t)], "num_classes": 1}))
         .collect();
-    json_response(StatusCode::OK, &json!({"id": "classify-standin", "object": "list", "created": 0, "model": "standin-rm", "data": data,
-        "usage": {"prompt_tokens": 0, "total_tokens": 0, "completion_tokens": 0, "prompt_tokens_details": null}}))
+    json_response(
+        StatusCode::OK,
+        &json!({"id": "classify-standin", "object": "list", "created": 0, "model": "standin-rm", "data": data,
+        "usage": {"prompt_tokens": 0, "total_tokens": 0, "completion_tokens": 0, "prompt_tokens_details": null}}),
+    )
 }
 
 async fn predict(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -592,7 +724,11 @@ async fn predict(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Byte
             for it in items {
                 let parts: Vec<&str> = it.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
                 if parts.is_empty() || parts.len() > 2 {
-                    return error(StatusCode::UNPROCESSABLE_ENTITY, "validation", "each batch item must be [text] or [text, text]".into());
+                    return error(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "validation",
+                        "each batch item must be [text] or [text, text]".into(),
+                    );
                 }
                 rows.push(json!([pred(&parts.join("\n"))]));
             }
@@ -600,10 +736,18 @@ async fn predict(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Byte
         }
         Some(Value::Array(pair)) if pair.len() == 2 && pair.iter().all(Value::is_string) => {
             // A bare pair of strings is one text pair, as in TEI.
-            let t = format!("{}\n{}", pair[0].as_str().unwrap_or_default(), pair[1].as_str().unwrap_or_default());
+            let t = format!(
+                "{}\n{}",
+                pair[0].as_str().unwrap_or_default(),
+                pair[1].as_str().unwrap_or_default()
+            );
             json_response(StatusCode::OK, &json!([pred(&t)]))
         }
-        _ => error(StatusCode::UNPROCESSABLE_ENTITY, "validation", "\"inputs\" must be a string, a pair or a batch".into()),
+        _ => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "\"inputs\" must be a string, a pair or a batch".into(),
+        ),
     }
 }
 
@@ -613,9 +757,16 @@ async fn get_reward(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: B
         Err(r) => return r,
     };
     let Some(q) = req.get("query").and_then(Value::as_array) else {
-        return error(StatusCode::BAD_REQUEST, "invalid_request_error", "\"query\" must be a list".into());
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "\"query\" must be a list".into(),
+        );
     };
-    let rewards: Vec<f64> = q.iter().map(|t| score(&inner, t.as_str().unwrap_or_default())).collect();
+    let rewards: Vec<f64> = q
+        .iter()
+        .map(|t| score(&inner, t.as_str().unwrap_or_default()))
+        .collect();
     json_response(StatusCode::OK, &json!({"rewards": rewards}))
 }
 
@@ -635,7 +786,10 @@ mod tests {
     fn gold_disagrees_with_proxy_at_the_top() {
         // Among many texts, the best by proxy is not the best by gold.
         let texts: Vec<String> = (0..2000).map(|i| format!("text {i}")).collect();
-        let best_proxy = texts.iter().max_by(|a, b| proxy_score(a).total_cmp(&proxy_score(b))).unwrap();
+        let best_proxy = texts
+            .iter()
+            .max_by(|a, b| proxy_score(a).total_cmp(&proxy_score(b)))
+            .unwrap();
         let best_gold = texts.iter().map(|t| gold_score(t)).fold(f64::MIN, f64::max);
         assert!(gold_score(best_proxy) < best_gold - 0.1);
     }

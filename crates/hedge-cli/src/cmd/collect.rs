@@ -141,16 +141,27 @@ pub struct CollectArgs {
 }
 
 /// Client settings shared by `collect` and `serve`.
-pub(crate) fn client_config(url: &str, key_env: &str, timeout: f64, attempts: u32, in_flight: usize) -> Result<ClientConfig> {
+pub(crate) fn client_config(
+    url: &str,
+    key_env: &str,
+    timeout: f64,
+    attempts: u32,
+    in_flight: usize,
+) -> Result<ClientConfig> {
     if !(timeout.is_finite() && timeout > 0.0) {
-        return Err(CliError::Net(hedge_net::NetError::Config(format!("--timeout {timeout}: must be a positive number of seconds"))));
+        return Err(CliError::Net(hedge_net::NetError::Config(format!(
+            "--timeout {timeout}: must be a positive number of seconds"
+        ))));
     }
     Ok(ClientConfig {
         base_url: url.to_string(),
         api_key: Secret::from_env(key_env),
         timeout: Duration::from_secs_f64(timeout),
         max_in_flight: in_flight,
-        retry: RetryPolicy { max_attempts: attempts, ..RetryPolicy::default() },
+        retry: RetryPolicy {
+            max_attempts: attempts,
+            ..RetryPolicy::default()
+        },
     })
 }
 
@@ -166,7 +177,9 @@ impl Progress for Bar {
         self.bar.set_position(already_done);
         self.bar.reset_eta();
         if already_done > 0 {
-            self.bar.println(format!("resuming: {already_done} of {total} prompts already in the output"));
+            self.bar.println(format!(
+                "resuming: {already_done} of {total} prompts already in the output"
+            ));
         }
     }
     fn prompt_done(&self, o: &PromptOutcome) {
@@ -185,10 +198,22 @@ impl Progress for Bar {
 pub fn run(args: &CollectArgs) -> Result<()> {
     crate::cmd::serve::init_logging("warn");
     let prompts = hedge_net::read_prompts(&args.prompts)?;
-    let gen_cfg = client_config(&args.llm, UPSTREAM_KEY_ENV, args.timeout, args.max_attempts, args.max_in_flight)?;
+    let gen_cfg = client_config(
+        &args.llm,
+        UPSTREAM_KEY_ENV,
+        args.timeout,
+        args.max_attempts,
+        args.max_in_flight,
+    )?;
     let llm = GenClient::new(&gen_cfg, Some(args.model.clone()))?;
     let reward_cfg = RewardConfig {
-        client: client_config(&args.reward, REWARD_KEY_ENV, args.timeout, args.max_attempts, args.max_in_flight)?,
+        client: client_config(
+            &args.reward,
+            REWARD_KEY_ENV,
+            args.timeout,
+            args.max_attempts,
+            args.max_in_flight,
+        )?,
         api: args.reward_api.into(),
         model: args.reward_model.clone(),
         batch_size: args.batch_size,
@@ -202,7 +227,11 @@ pub fn run(args: &CollectArgs) -> Result<()> {
             batch_size: args.batch_size,
         })?),
         (None, None, Some(v)) => TrueReward::Verifier(v.into()),
-        _ => return Err(CliError::Net(hedge_net::NetError::Config("give either --gold URL --gold-api API or --verifier".into()))),
+        _ => {
+            return Err(CliError::Net(hedge_net::NetError::Config(
+                "give either --gold URL --gold-api API or --verifier".into(),
+            )));
+        }
     };
     let mut opts = CollectOptions::new(args.n);
     opts.seed = args.seed;
@@ -216,18 +245,30 @@ pub fn run(args: &CollectArgs) -> Result<()> {
         opts.params.insert("max_tokens".into(), Value::from(m));
     }
 
-    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()) };
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+    };
     bar.set_style(
-        ProgressStyle::with_template("{spinner} collect [{elapsed_precise}] {wide_bar} {pos}/{len} prompts  {per_sec}  ETA {eta}  {msg}")
-            .expect("a valid template"),
+        ProgressStyle::with_template(
+            "{spinner} collect [{elapsed_precise}] {wide_bar} {pos}/{len} prompts  {per_sec}  ETA {eta}  {msg}",
+        )
+        .expect("a valid template"),
     );
-    let progress = Bar { bar, responses: 0.into(), failed: 0.into() };
+    let progress = Bar {
+        bar,
+        responses: 0.into(),
+        failed: 0.into(),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::io("<tokio runtime>", e))?;
     let out = Path::new(&args.out);
-    let summary = runtime.block_on(hedge_net::collect(&prompts, out, &llm, &proxy, &truth, &opts, &progress))?;
+    let summary = runtime.block_on(hedge_net::collect(
+        &prompts, out, &llm, &proxy, &truth, &opts, &progress,
+    ))?;
 
     let u = summary.usage;
     let mut text = String::new();
@@ -235,16 +276,29 @@ pub fn run(args: &CollectArgs) -> Result<()> {
         "prompts    {} ({} already done, {} completed now, {} failed)\n",
         summary.prompts, summary.already_done, summary.completed, summary.failed_prompts
     ));
-    text.push_str(&format!("responses  {} written, {} candidates failed\n", summary.responses, summary.failed_candidates));
-    text.push_str(&format!("tokens     {} prompt + {} completion = {}\n", u.prompt_tokens, u.completion_tokens, u.total()));
+    text.push_str(&format!(
+        "responses  {} written, {} candidates failed\n",
+        summary.responses, summary.failed_candidates
+    ));
+    text.push_str(&format!(
+        "tokens     {} prompt + {} completion = {}\n",
+        u.prompt_tokens,
+        u.completion_tokens,
+        u.total()
+    ));
     text.push_str(&format!("time       {:.1} s\n", summary.elapsed.as_secs_f64()));
     if summary.repaired_bytes > 0 {
-        text.push_str(&format!("repaired   {} bytes of an interrupted write cut off\n", summary.repaired_bytes));
+        text.push_str(&format!(
+            "repaired   {} bytes of an interrupted write cut off\n",
+            summary.repaired_bytes
+        ));
     }
     text.push_str(&format!("output     {}\n", args.out));
     crate::output::print(&text)?;
     if summary.failed_prompts > 0 {
-        return Err(CliError::Incomplete { failed: summary.failed_prompts });
+        return Err(CliError::Incomplete {
+            failed: summary.failed_prompts,
+        });
     }
     Ok(())
 }

@@ -55,7 +55,11 @@ impl CurveArgs {
         (0..k)
             .map(|i| {
                 let f = i as f64 / (k - 1) as f64;
-                if self.log { lo + ((hi - lo).ln_1p() * f).exp_m1() } else { lo + (hi - lo) * f }
+                if self.log {
+                    lo + ((hi - lo).ln_1p() * f).exp_m1()
+                } else {
+                    lo + (hi - lo) * f
+                }
             })
             .map(|t| t.min(hi))
             .collect()
@@ -106,13 +110,28 @@ pub fn run(args: &CurveArgs) -> Result<()> {
     if args.csv {
         let mut s = format!("{},expected_true_reward,stderr,kl,expected_samples\n", kind.parameter());
         for p in &points {
-            s.push_str(&format!("{},{},{},{},{}\n", p.theta, p.expected_true_reward, p.stderr, p.kl, p.expected_samples));
+            s.push_str(&format!(
+                "{},{},{},{},{}\n",
+                p.theta, p.expected_true_reward, p.stderr, p.kl, p.expected_samples
+            ));
         }
         return print(&s);
     }
-    let mut t = Table::new([kind.parameter(), "E[true reward]", "± stderr", "KL (nats)", "E[samples]"]);
+    let mut t = Table::new([
+        kind.parameter(),
+        "E[true reward]",
+        "± stderr",
+        "KL (nats)",
+        "E[samples]",
+    ]);
     for p in &points {
-        t.row(vec![fmt_sig(p.theta, 6), fmt_sig(p.expected_true_reward, 8), fmt_sig(p.stderr, 3), fmt_sig(p.kl, 5), fmt_sig(p.expected_samples, 6)]);
+        t.row(vec![
+            fmt_sig(p.theta, 6),
+            fmt_sig(p.expected_true_reward, 8),
+            fmt_sig(p.stderr, 3),
+            fmt_sig(p.kl, 5),
+            fmt_sig(p.expected_samples, 6),
+        ]);
     }
     print(&format!(
         "{}: {} prompts, {} ({} estimator)\n\n{}",

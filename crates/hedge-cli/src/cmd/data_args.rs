@@ -94,7 +94,10 @@ pub fn parse_grid(s: &str) -> std::result::Result<(f64, f64, usize), String> {
         return Err(format!("expected LO:HI:K, got {s:?}"));
     };
     let (lo, hi) = parse_range(&format!("{a}:{b}"))?;
-    let k: usize = k.trim().parse().map_err(|_| format!("K in {s:?} is not a positive integer"))?;
+    let k: usize = k
+        .trim()
+        .parse()
+        .map_err(|_| format!("K in {s:?} is not a positive integer"))?;
     if k == 0 {
         return Err(format!("K in {s:?} must be at least 1"));
     }

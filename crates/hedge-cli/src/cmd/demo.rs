@@ -41,14 +41,25 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         Case {
             name: "hacking",
             description: "true ~ N(0,1), proxy = true + 0.7·t(2.5): the heavy-tailed proxy can be hacked",
-            data: synth::gaussian(args.prompts, args.responses, synth::DEFAULT_NOISE_SCALE, synth::DEFAULT_DF, args.seed)?
-                .prepare()?,
+            data: synth::gaussian(
+                args.prompts,
+                args.responses,
+                synth::DEFAULT_NOISE_SCALE,
+                synth::DEFAULT_DF,
+                args.seed,
+            )?
+            .prepare()?,
         },
         Case {
             name: "monotone",
             description: "true ~ N(0,1), proxy = true + 0.7·N(0,1): more samples keep helping",
-            data: synth::gaussian_monotone(args.prompts, args.responses, synth::DEFAULT_NOISE_SCALE, args.seed.wrapping_add(1))?
-                .prepare()?,
+            data: synth::gaussian_monotone(
+                args.prompts,
+                args.responses,
+                synth::DEFAULT_NOISE_SCALE,
+                args.seed.wrapping_add(1),
+            )?
+            .prepare()?,
         },
     ];
     let mut n_grid = vec![16u64];
@@ -77,7 +88,11 @@ pub fn run(args: &DemoArgs) -> Result<()> {
                 "default_theta": h.default_theta,
                 "default_reward": h.default_reward,
             });
-            for (k, n) in [("tuned_n", h.tuned_n), ("oracle_n", h.oracle_n), ("default_n", h.default_n)] {
+            for (k, n) in [
+                ("tuned_n", h.tuned_n),
+                ("oracle_n", h.oracle_n),
+                ("default_n", h.default_n),
+            ] {
                 if let Some(n) = n {
                     r[k] = json!(n);
                 }
@@ -116,15 +131,35 @@ fn render(v: &Value) -> String {
         v["seed"]
     );
     for c in v["cases"].as_array().into_iter().flatten() {
-        s.push_str(&format!("\n== {} ({} prompts x {} responses): {}\n", c["case"].as_str().unwrap_or(""), c["prompts"], c["responses"], c["description"].as_str().unwrap_or("")));
-        let mut t = Table::new(["method", "param", "tuned", "regime", "held-out reward", "oracle", "oracle reward", "most samples", "its reward"]);
+        s.push_str(&format!(
+            "\n== {} ({} prompts x {} responses): {}\n",
+            c["case"].as_str().unwrap_or(""),
+            c["prompts"],
+            c["responses"],
+            c["description"].as_str().unwrap_or("")
+        ));
+        let mut t = Table::new([
+            "method",
+            "param",
+            "tuned",
+            "regime",
+            "held-out reward",
+            "oracle",
+            "oracle reward",
+            "most samples",
+            "its reward",
+        ]);
         for r in c["results"].as_array().into_iter().flatten() {
             t.row(vec![
                 r["method"].as_str().unwrap_or("").into(),
                 r["parameter"].as_str().unwrap_or("").into(),
                 param(r, "tuned_theta", "tuned_n"),
                 r["regime"].as_str().unwrap_or("").into(),
-                format!("{:.4} ± {}", r["tuned_reward"].as_f64().unwrap_or(f64::NAN), r["tuned_stderr"].as_f64().map_or("-".into(), |x| fmt_sig(x, 2))),
+                format!(
+                    "{:.4} ± {}",
+                    r["tuned_reward"].as_f64().unwrap_or(f64::NAN),
+                    r["tuned_stderr"].as_f64().map_or("-".into(), |x| fmt_sig(x, 2))
+                ),
                 param(r, "oracle_theta", "oracle_n"),
                 format!("{:.4}", r["oracle_reward"].as_f64().unwrap_or(f64::NAN)),
                 param(r, "default_theta", "default_n"),

@@ -50,7 +50,12 @@ pub fn run(args: &GaussianArgs) -> Result<()> {
         id.clear();
         id.push_str(&format!("p{t:0width$}"));
         for (k, i) in (s.offsets[t]..s.offsets[t + 1]).enumerate() {
-            w.write_row(&Row { prompt_id: &id, response_id: Some(k as u64), proxy: s.proxy[i], truth: s.truth[i] })?;
+            w.write_row(&Row {
+                prompt_id: &id,
+                response_id: Some(k as u64),
+                proxy: s.proxy[i],
+                truth: s.truth[i],
+            })?;
         }
     }
     let rows = w.finish()?;
@@ -58,7 +63,11 @@ pub fn run(args: &GaussianArgs) -> Result<()> {
         "hedge: wrote {rows} rows ({} prompts x {} responses, {} noise, seed {}) to {}",
         args.prompts,
         args.responses,
-        if args.monotone { "gaussian".to_string() } else { format!("student-t(df={})", args.df) },
+        if args.monotone {
+            "gaussian".to_string()
+        } else {
+            format!("student-t(df={})", args.df)
+        },
         args.seed,
         args.out
     );

@@ -84,7 +84,11 @@ pub fn run(args: &KlArgs) -> Result<()> {
         kind.name(),
         kind.parameter(),
         args.theta,
-        if kind == MethodKind::Sbon { format!(", n = {}", args.n.unwrap_or(0)) } else { String::new() },
+        if kind == MethodKind::Sbon {
+            format!(", n = {}", args.n.unwrap_or(0))
+        } else {
+            String::new()
+        },
         fmt_sig(kl, 15),
         fmt_sig(mean, 15),
         fmt_sig(samples, 10),

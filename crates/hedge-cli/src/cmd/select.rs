@@ -62,7 +62,11 @@ pub fn run(args: &SelectArgs) -> Result<()> {
 }
 
 fn bad(name: &str, line: usize, message: impl Into<String>) -> CliError {
-    CliError::Input { source_name: name.to_string(), line, message: message.into() }
+    CliError::Input {
+        source_name: name.to_string(),
+        line,
+        message: message.into(),
+    }
 }
 
 fn process<R: BufRead, W: Write>(selector: &Selector, seed: u64, name: &str, reader: R, out: &mut W) -> Result<()> {
@@ -72,14 +76,18 @@ fn process<R: BufRead, W: Write>(selector: &Selector, seed: u64, name: &str, rea
         if line.trim().is_empty() {
             continue;
         }
-        let v: Value = serde_json::from_str(&line)
-            .map_err(|e| {
-                let msg = e.to_string();
-                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-                bad(name, lineno, format!("invalid JSON at column {}: {msg}", e.column()))
-            })?;
-        let obj = v.as_object().ok_or_else(|| bad(name, lineno, "expected a JSON object"))?;
-        let id = obj.get("id").cloned().ok_or_else(|| bad(name, lineno, "missing field \"id\""))?;
+        let v: Value = serde_json::from_str(&line).map_err(|e| {
+            let msg = e.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+            bad(name, lineno, format!("invalid JSON at column {}: {msg}", e.column()))
+        })?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| bad(name, lineno, "expected a JSON object"))?;
+        let id = obj
+            .get("id")
+            .cloned()
+            .ok_or_else(|| bad(name, lineno, "missing field \"id\""))?;
         let scores = obj
             .get("scores")
             .ok_or_else(|| bad(name, lineno, "missing field \"scores\""))?
@@ -97,9 +105,13 @@ fn process<R: BufRead, W: Write>(selector: &Selector, seed: u64, name: &str, rea
         }
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(lineno as u64);
-        let n = selector.draw_n(&mut rng).map_err(|e| bad(name, lineno, e.to_string()))?;
+        let n = selector
+            .draw_n(&mut rng)
+            .map_err(|e| bad(name, lineno, e.to_string()))?;
         let n_used = (n.min(s.len() as u64)) as usize;
-        let index = selector.choose(&s[..n_used], &mut rng).map_err(|e| bad(name, lineno, e.to_string()))?;
+        let index = selector
+            .choose(&s[..n_used], &mut rng)
+            .map_err(|e| bad(name, lineno, e.to_string()))?;
         let rec = json!({"id": id, "index": index, "n_used": n_used, "seed": seed});
         let write = writeln!(out, "{rec}").and_then(|_| out.flush());
         match write {

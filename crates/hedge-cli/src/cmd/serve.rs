@@ -36,7 +36,13 @@ pub struct ServeArgs {
     #[arg(long)]
     pub reward_model: Option<String>,
     /// The method: bon, bop or sbon (tilt is not a sampler).
-    #[arg(long, value_enum, required_unless_present = "from_tune", conflicts_with = "from_tune", requires = "theta")]
+    #[arg(
+        long,
+        value_enum,
+        required_unless_present = "from_tune",
+        conflicts_with = "from_tune",
+        requires = "theta"
+    )]
     pub method: Option<MethodArg>,
     /// Its parameter: n (bon), μ (bop) or β (sbon, on the reward model's own scale).
     #[arg(long, allow_negative_numbers = true)]
@@ -81,8 +87,12 @@ pub struct ServeArgs {
 
 /// Logs to stderr; the level comes from `HEDGE_LOG` (e.g. `info`, `hedge_net=debug`), else `default`.
 pub(crate) fn init_logging(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HEDGE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HEDGE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn method(args: &ServeArgs) -> Result<MethodSpec> {
@@ -91,7 +101,9 @@ fn method(args: &ServeArgs) -> Result<MethodSpec> {
         return Ok(MethodSpec::from_tune_json(&text, path)?);
     }
     let (Some(m), Some(theta)) = (args.method, args.theta) else {
-        return Err(CliError::Net(hedge_net::NetError::Config("give --method and --theta, or --from-tune".into())));
+        return Err(CliError::Net(hedge_net::NetError::Config(
+            "give --method and --theta, or --from-tune".into(),
+        )));
     };
     Ok(MethodSpec::new(m.into(), theta, args.n)?)
 }
@@ -126,7 +138,9 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         if x.is_finite() && x > 0.0 {
             Ok(Duration::from_secs_f64(x))
         } else {
-            Err(CliError::Net(hedge_net::NetError::Config(format!("--{name} {x}: must be a positive number of seconds"))))
+            Err(CliError::Net(hedge_net::NetError::Config(format!(
+                "--{name} {x}: must be a positive number of seconds"
+            ))))
         }
     };
     let cfg = ServeConfig {
@@ -139,16 +153,32 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         request_timeout: secs("request-timeout", args.request_timeout)?,
     };
     let llm = GenClient::new(
-        &client_config(&args.upstream, UPSTREAM_KEY_ENV, args.timeout, args.max_attempts, args.max_in_flight)?,
+        &client_config(
+            &args.upstream,
+            UPSTREAM_KEY_ENV,
+            args.timeout,
+            args.max_attempts,
+            args.max_in_flight,
+        )?,
         args.model.clone(),
     )?;
     let reward = RewardClient::new(&RewardConfig {
-        client: client_config(&args.reward, REWARD_KEY_ENV, args.timeout, args.max_attempts, args.max_in_flight)?,
+        client: client_config(
+            &args.reward,
+            REWARD_KEY_ENV,
+            args.timeout,
+            args.max_attempts,
+            args.max_in_flight,
+        )?,
         api: args.reward_api.into(),
         model: args.reward_model.clone(),
         batch_size: args.batch_size,
     })?;
-    let auth = if cfg.api_key.is_some() { "bearer token required" } else { "no inbound token" };
+    let auth = if cfg.api_key.is_some() {
+        "bearer token required"
+    } else {
+        "no inbound token"
+    };
     let summary = format!(
         "method {} theta {}{}; upstream {}; reward {} ({}); {auth}",
         cfg.method.kind,
@@ -164,7 +194,9 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         .build()
         .map_err(|e| CliError::io("<tokio runtime>", e))?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(&args.listen).await.map_err(|e| CliError::io(&args.listen, e))?;
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .map_err(|e| CliError::io(&args.listen, e))?;
         let addr = listener.local_addr().map_err(|e| CliError::io(&args.listen, e))?;
         eprintln!("hedge serve: listening on http://{addr}; {summary}");
         proxy.serve(listener, shutdown_signal()).await?;

@@ -64,10 +64,21 @@ pub fn run(args: &ToyArgs) -> Result<()> {
             "results": results.iter().map(optimum_json).collect::<Vec<_>>(),
         }));
     }
-    let mut t = Table::new(["method", "parameter", "theta", "regime", "E[true reward]", "KL (nats)", "E[samples]"]);
+    let mut t = Table::new([
+        "method",
+        "parameter",
+        "theta",
+        "regime",
+        "E[true reward]",
+        "KL (nats)",
+        "E[samples]",
+    ]);
     for o in &results {
         let (name, theta) = match o.kind {
-            MethodKind::Bon => ("bon".to_string(), format!("{} (root {})", o.theta, fmt_sig(o.theta_continuous, 10))),
+            MethodKind::Bon => (
+                "bon".to_string(),
+                format!("{} (root {})", o.theta, fmt_sig(o.theta_continuous, 10)),
+            ),
             MethodKind::Sbon => (format!("sbon n={}", o.n.unwrap_or(0)), fmt_sig(o.theta, 8)),
             _ => (o.kind.name().to_string(), fmt_sig(o.theta, 10)),
         };

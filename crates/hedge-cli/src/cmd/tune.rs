@@ -66,7 +66,9 @@ impl TuneArgs {
         }
         if let Some(f) = self.holdout {
             if !(f > 0.0 && f < 1.0) {
-                return Err(CliError::Usage(format!("--holdout must be a fraction strictly between 0 and 1, got {f}")));
+                return Err(CliError::Usage(format!(
+                    "--holdout must be a fraction strictly between 0 and 1, got {f}"
+                )));
             }
         }
         if self.bootstrap == Some(0) {
@@ -148,7 +150,11 @@ fn holdout_json(h: &HoldoutReport, frac: f64) -> Value {
         "default_reward": h.default_reward,
         "default_stderr": nan_null(h.default_stderr),
     });
-    for (k, n) in [("tuned_n", h.tuned_n), ("oracle_n", h.oracle_n), ("default_n", h.default_n)] {
+    for (k, n) in [
+        ("tuned_n", h.tuned_n),
+        ("oracle_n", h.oracle_n),
+        ("default_n", h.default_n),
+    ] {
         if let Some(n) = n {
             v[k] = json!(n);
         }
@@ -216,7 +222,10 @@ pub fn render(v: &Value) -> String {
         ("sbon", _) => format!("{} at n = {}", num(&v["theta"], 8), v["n"]),
         _ => num(&v["theta"], 8),
     };
-    s.push_str(&format!("  method            {method}\n  {:<17} {theta}\n", v["parameter"].as_str().unwrap_or("theta")));
+    s.push_str(&format!(
+        "  method            {method}\n  {:<17} {theta}\n",
+        v["parameter"].as_str().unwrap_or("theta")
+    ));
     s.push_str(&format!("  regime            {}\n", v["regime"].as_str().unwrap_or("")));
     s.push_str(&format!(
         "  E[true reward]    {} ± {}\n  KL (nats)         {}\n  E[samples]        {}\n",
@@ -226,12 +235,25 @@ pub fn render(v: &Value) -> String {
         num(&v["expected_samples"], 6),
     ));
     if let Some(i) = v.get("interval") {
-        s.push_str(&format!("  95% interval      [{}, {}] ({} bootstrap resamples, seed {})\n", num(&i[0], 6), num(&i[1], 6), v["bootstrap"]["resamples"], v["seed"]));
+        s.push_str(&format!(
+            "  95% interval      [{}, {}] ({} bootstrap resamples, seed {})\n",
+            num(&i[0], 6),
+            num(&i[1], 6),
+            v["bootstrap"]["resamples"],
+            v["seed"]
+        ));
     }
     if let Some(rows) = v.get("per_n").and_then(Value::as_array) {
         let mut t = Table::new(["n", "beta", "regime", "E[true reward]", "stderr", "KL"]);
         for r in rows {
-            t.row(vec![r["n"].to_string(), num(&r["beta"], 6), r["regime"].as_str().unwrap_or("").into(), num(&r["expected_true_reward"], 8), num(&r["stderr"], 3), num(&r["kl"], 4)]);
+            t.row(vec![
+                r["n"].to_string(),
+                num(&r["beta"], 6),
+                r["regime"].as_str().unwrap_or("").into(),
+                num(&r["expected_true_reward"], 8),
+                num(&r["stderr"], 3),
+                num(&r["kl"], 4),
+            ]);
         }
         s.push_str(&format!("\nSBoN, β tuned per n:\n{}", t.render()));
     }
@@ -241,9 +263,21 @@ pub fn render(v: &Value) -> String {
             h["prompts"], v["seed"], h["calibration_prompts"]
         ));
         let mut t = Table::new(["", "theta", "held-out E[true reward]"]);
-        t.row(vec!["tuned".into(), num(&h["tuned_theta"], 8), format!("{} ± {}", num(&h["tuned_reward"], 8), num(&h["tuned_stderr"], 3))]);
-        t.row(vec!["oracle (tuned on held-out)".into(), num(&h["oracle_theta"], 8), num(&h["oracle_reward"], 8)]);
-        t.row(vec!["default (most samples)".into(), num(&h["default_theta"], 8), format!("{} ± {}", num(&h["default_reward"], 8), num(&h["default_stderr"], 3))]);
+        t.row(vec![
+            "tuned".into(),
+            num(&h["tuned_theta"], 8),
+            format!("{} ± {}", num(&h["tuned_reward"], 8), num(&h["tuned_stderr"], 3)),
+        ]);
+        t.row(vec![
+            "oracle (tuned on held-out)".into(),
+            num(&h["oracle_theta"], 8),
+            num(&h["oracle_reward"], 8),
+        ]);
+        t.row(vec![
+            "default (most samples)".into(),
+            num(&h["default_theta"], 8),
+            format!("{} ± {}", num(&h["default_reward"], 8), num(&h["default_stderr"], 3)),
+        ]);
         s.push_str(&t.render());
     }
     s

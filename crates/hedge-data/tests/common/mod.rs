@@ -50,11 +50,7 @@ impl Drop for TempFile {
 }
 
 /// Loads `content` saved as `file_name` and returns the error message (panics if loading succeeds).
-pub fn load_err(
-    file_name: &str,
-    content: impl AsRef<[u8]>,
-    opts: &LoadOptions,
-) -> (String, DataError) {
+pub fn load_err(file_name: &str, content: impl AsRef<[u8]>, opts: &LoadOptions) -> (String, DataError) {
     let f = TempFile::with_content(file_name, content);
     match f.load(opts) {
         Ok(cal) => panic!("expected an error for {file_name}, got {cal:?}"),

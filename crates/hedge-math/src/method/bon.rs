@@ -1,6 +1,6 @@
 //! Best-of-n.
 
-use super::{QuantileMethod, MethodKind, check};
+use super::{MethodKind, QuantileMethod, check};
 use crate::error::Result;
 
 /// Best-of-n: draw `n` candidates, keep the highest proxy score.

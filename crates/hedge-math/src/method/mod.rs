@@ -174,11 +174,22 @@ impl Method {
 }
 
 /// Check that `value` is finite and `≥ min`.
-pub(crate) fn check(method: &'static str, name: &'static str, value: f64, min: f64, reason: &'static str) -> Result<()> {
+pub(crate) fn check(
+    method: &'static str,
+    name: &'static str,
+    value: f64,
+    min: f64,
+    reason: &'static str,
+) -> Result<()> {
     if value.is_finite() && value >= min {
         Ok(())
     } else {
-        Err(Error::InvalidParameter { method, name, value, reason })
+        Err(Error::InvalidParameter {
+            method,
+            name,
+            value,
+            reason,
+        })
     }
 }
 

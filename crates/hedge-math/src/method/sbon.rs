@@ -67,7 +67,11 @@ impl Sbon {
                 reason: "must be a finite number in [0, 1e5]",
             });
         }
-        Ok(Self { n, beta, grid: Arc::new(Grid::new(n, beta)) })
+        Ok(Self {
+            n,
+            beta,
+            grid: Arc::new(Grid::new(n, beta)),
+        })
     }
 
     /// Number of candidates.
@@ -124,10 +128,18 @@ impl Sbon {
         let lo = x - b;
         let bu = b * u;
         // L1 = ln((e^{βu} − 1)/β), → ln u as β → 0.
-        let l1 = if bu < 1e-10 { u.ln() + 0.5 * bu } else { ln_expm1(bu) - b.ln() };
+        let l1 = if bu < 1e-10 {
+            u.ln() + 0.5 * bu
+        } else {
+            ln_expm1(bu) - b.ln()
+        };
         let ln_y = if b == 0.0 { f64::NEG_INFINITY } else { lo + l1 + b.ln() };
         let y = ln_y.exp();
-        let l2 = if y < 1e-8 { -0.5 * y } else { (-(-y).exp_m1()).ln() - ln_y };
+        let l2 = if y < 1e-8 {
+            -0.5 * y
+        } else {
+            (-(-y).exp_m1()).ln() - ln_y
+        };
         -lo.exp() + lo + l1 + l2
     }
 
@@ -233,7 +245,9 @@ impl QuantileMethod for Sbon {
             return 0.0;
         }
         let g = &self.grid;
-        let t: Vec<f64> = (0..g.x.len()).map(|i| g.lnw[i] + self.ln_inner_cdf(g.x[i], u) + g.ln_phi_pow[i]).collect();
+        let t: Vec<f64> = (0..g.x.len())
+            .map(|i| g.lnw[i] + self.ln_inner_cdf(g.x[i], u) + g.ln_phi_pow[i])
+            .collect();
         ((self.n as f64).ln() + log_sum_exp(&t)).exp().min(1.0)
     }
     fn log_density(&self, u: f64) -> f64 {

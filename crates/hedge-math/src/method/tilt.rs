@@ -151,7 +151,11 @@ impl QuantileMethod for Tilt {
     }
     fn mean_quantile(&self) -> f64 {
         let l = self.lambda;
-        if l < 0.5 { horner(&MEAN_SERIES, l) } else { self.inv_one_minus_exp() - 1.0 / l }
+        if l < 0.5 {
+            horner(&MEAN_SERIES, l)
+        } else {
+            self.inv_one_minus_exp() - 1.0 / l
+        }
     }
     fn expected_samples(&self) -> f64 {
         let l = self.lambda;

@@ -4,15 +4,26 @@
 use std::time::Duration;
 
 use hedge_math::MethodKind;
-use hedge_net::{ClientConfig, GenClient, MethodSpec, Proxy, RetryPolicy, RewardApi, RewardClient, RewardConfig, RunningProxy, ServeConfig};
+use hedge_net::{
+    ClientConfig, GenClient, MethodSpec, Proxy, RetryPolicy, RewardApi, RewardClient, RewardConfig, RunningProxy,
+    ServeConfig,
+};
 use hedge_standin::{Scorer, Standin, StandinConfig};
 
 pub fn fast_retry(attempts: u32) -> RetryPolicy {
-    RetryPolicy { max_attempts: attempts, base_delay: Duration::from_millis(2), max_delay: Duration::from_millis(10) }
+    RetryPolicy {
+        max_attempts: attempts,
+        base_delay: Duration::from_millis(2),
+        max_delay: Duration::from_millis(10),
+    }
 }
 
 pub fn client_cfg(url: &str) -> ClientConfig {
-    ClientConfig { timeout: Duration::from_secs(10), retry: fast_retry(3), ..ClientConfig::new(url) }
+    ClientConfig {
+        timeout: Duration::from_secs(10),
+        retry: fast_retry(3),
+        ..ClientConfig::new(url)
+    }
 }
 
 pub async fn standin(cfg: StandinConfig) -> Standin {
@@ -24,7 +35,11 @@ pub async fn gen_standin() -> Standin {
 }
 
 pub async fn rm_standin(scorer: Scorer) -> Standin {
-    standin(StandinConfig { scorer, ..Default::default() }).await
+    standin(StandinConfig {
+        scorer,
+        ..Default::default()
+    })
+    .await
 }
 
 pub fn gen_client(url: &str) -> GenClient {
@@ -32,7 +47,11 @@ pub fn gen_client(url: &str) -> GenClient {
 }
 
 pub fn reward_client(url: &str, api: RewardApi) -> RewardClient {
-    RewardClient::new(&RewardConfig { batch_size: 3, ..RewardConfig::new(client_cfg(url), api) }).unwrap()
+    RewardClient::new(&RewardConfig {
+        batch_size: 3,
+        ..RewardConfig::new(client_cfg(url), api)
+    })
+    .unwrap()
 }
 
 pub fn bon(n: u64) -> MethodSpec {
@@ -45,11 +64,19 @@ pub async fn proxy_with(llm: GenClient, reward: RewardClient, cfg: ServeConfig) 
 }
 
 pub async fn proxy(gen_url: &str, rm_url: &str, api: RewardApi, method: MethodSpec) -> RunningProxy {
-    proxy_with(gen_client(gen_url), reward_client(rm_url, api), ServeConfig::new(method)).await
+    proxy_with(
+        gen_client(gen_url),
+        reward_client(rm_url, api),
+        ServeConfig::new(method),
+    )
+    .await
 }
 
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
 }
 
 pub async fn post(url: &str, body: &serde_json::Value) -> (u16, String) {

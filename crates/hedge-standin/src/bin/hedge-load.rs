@@ -78,21 +78,38 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> std::process::ExitCode {
     let a = Args::parse();
-    let host_ok = a.url.starts_with("http://127.") || a.url.starts_with("http://localhost") || a.url.starts_with("http://[::1]");
+    let host_ok =
+        a.url.starts_with("http://127.") || a.url.starts_with("http://localhost") || a.url.starts_with("http://[::1]");
     if !host_ok {
         eprintln!("hedge-load: only loopback URLs are allowed, got {}", a.url);
         return std::process::ExitCode::FAILURE;
     }
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(a.timeout_secs)).tcp_nodelay(true).build().expect("client");
-    let path = if a.completions { "/v1/completions" } else { "/v1/chat/completions" };
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(a.timeout_secs))
+        .tcp_nodelay(true)
+        .build()
+        .expect("client");
+    let path = if a.completions {
+        "/v1/completions"
+    } else {
+        "/v1/chat/completions"
+    };
     let url = format!("{}{}", a.url.trim_end_matches('/'), path);
     let mut warm_ok = true;
     if a.warmup > 0 {
         let t0 = Instant::now();
         let warm = run_batch(&client, &url, a.warmup, a.concurrency, a.completions, 1_000_000).await;
-        let bad = warm.iter().filter(|(o, _)| matches!(o, Outcome::Invalid | Outcome::Lost | Outcome::Hung)).count();
+        let bad = warm
+            .iter()
+            .filter(|(o, _)| matches!(o, Outcome::Invalid | Outcome::Lost | Outcome::Hung))
+            .count();
         let max = warm.iter().map(|(_, l)| *l).fold(0.0, f64::max);
-        println!("warm-up           {} requests in {:.2} s, {} failed, max latency {max:.1} ms (not counted below)", warm.len(), t0.elapsed().as_secs_f64(), bad);
+        println!(
+            "warm-up           {} requests in {:.2} s, {} failed, max latency {max:.1} ms (not counted below)",
+            warm.len(),
+            t0.elapsed().as_secs_f64(),
+            bad
+        );
         warm_ok = bad == 0 && warm.len() == a.warmup;
     }
     let mut baseline = None;
@@ -122,7 +139,15 @@ async fn main() -> std::process::ExitCode {
 }
 
 /// The stand-ins' own latency: generation (one request with n, or n single requests) then one scoring request.
-async fn run_direct(client: &reqwest::Client, llm: &str, rm: &str, total: usize, concurrency: usize, n: u64, fanout: bool) -> Vec<f64> {
+async fn run_direct(
+    client: &reqwest::Client,
+    llm: &str,
+    rm: &str,
+    total: usize,
+    concurrency: usize,
+    n: u64,
+    fanout: bool,
+) -> Vec<f64> {
     let next = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::new();
     for _ in 0..concurrency.max(1) {
@@ -145,7 +170,11 @@ async fn run_direct(client: &reqwest::Client, llm: &str, rm: &str, total: usize,
                         let u = gen_url.clone();
                         async move { c.post(&u).json(&body).send().await.ok()?.json::<Value>().await.ok() }
                     });
-                    futures_util::future::join_all(calls).await.into_iter().flatten().collect()
+                    futures_util::future::join_all(calls)
+                        .await
+                        .into_iter()
+                        .flatten()
+                        .collect()
                 } else {
                     let body = json!({"model": "m", "messages": messages, "max_tokens": 32, "n": n});
                     match client.post(&gen_url).json(&body).send().await {
@@ -156,9 +185,18 @@ async fn run_direct(client: &reqwest::Client, llm: &str, rm: &str, total: usize,
                 let texts: Vec<String> = answers
                     .iter()
                     .flat_map(|a| a["choices"].as_array().cloned().unwrap_or_default())
-                    .filter_map(|c| c.pointer("/message/content").and_then(Value::as_str).map(str::to_string))
+                    .filter_map(|c| {
+                        c.pointer("/message/content")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                    })
                     .collect();
-                let _ = client.post(&rm_url).json(&json!({"input": texts, "use_activation": false})).send().await.map(|r| r.bytes());
+                let _ = client
+                    .post(&rm_url)
+                    .json(&json!({"input": texts, "use_activation": false}))
+                    .send()
+                    .await
+                    .map(|r| r.bytes());
                 out.push(t0.elapsed().as_secs_f64() * 1000.0);
             }
             out
@@ -171,7 +209,14 @@ async fn run_direct(client: &reqwest::Client, llm: &str, rm: &str, total: usize,
     all
 }
 
-async fn run_batch(client: &reqwest::Client, url: &str, total: usize, concurrency: usize, completions: bool, offset: usize) -> Vec<(Outcome, f64)> {
+async fn run_batch(
+    client: &reqwest::Client,
+    url: &str,
+    total: usize,
+    concurrency: usize,
+    completions: bool,
+    offset: usize,
+) -> Vec<(Outcome, f64)> {
     let next = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::new();
     for _ in 0..concurrency.max(1) {
@@ -227,7 +272,13 @@ async fn run_batch(client: &reqwest::Client, url: &str, total: usize, concurrenc
     results
 }
 
-fn report(a: &Args, results: Vec<(Outcome, f64)>, wall: f64, warm_ok: bool, baseline: Option<(f64, f64)>) -> std::process::ExitCode {
+fn report(
+    a: &Args,
+    results: Vec<(Outcome, f64)>,
+    wall: f64,
+    warm_ok: bool,
+    baseline: Option<(f64, f64)>,
+) -> std::process::ExitCode {
     let count = |f: &dyn Fn(Outcome) -> bool| results.iter().filter(|(o, _)| f(*o)).count();
     let valid = count(&|o| o == Outcome::Valid);
     let clear = count(&|o| matches!(o, Outcome::ClearError(_)));
@@ -240,10 +291,24 @@ fn report(a: &Args, results: Vec<(Outcome, f64)>, wall: f64, warm_ok: bool, base
             *statuses.entry(*s).or_default() += 1;
         }
     }
-    let mut ok_lat: Vec<f64> = results.iter().filter(|(o, _)| *o == Outcome::Valid).map(|(_, l)| *l).collect();
+    let mut ok_lat: Vec<f64> = results
+        .iter()
+        .filter(|(o, _)| *o == Outcome::Valid)
+        .map(|(_, l)| *l)
+        .collect();
     ok_lat.sort_by(f64::total_cmp);
-    let (p50, p90, p99, max) = (percentile(&ok_lat, 50.0), percentile(&ok_lat, 90.0), percentile(&ok_lat, 99.0), ok_lat.last().copied().unwrap_or(f64::NAN));
-    println!("requests          {} sent, {} answered in {:.2} s", a.requests, results.len(), wall);
+    let (p50, p90, p99, max) = (
+        percentile(&ok_lat, 50.0),
+        percentile(&ok_lat, 90.0),
+        percentile(&ok_lat, 99.0),
+        ok_lat.last().copied().unwrap_or(f64::NAN),
+    );
+    println!(
+        "requests          {} sent, {} answered in {:.2} s",
+        a.requests,
+        results.len(),
+        wall
+    );
     println!("throughput        {:.1} requests/s", results.len() as f64 / wall);
     println!("valid answers     {valid}");
     println!("clear errors      {clear} {statuses:?}");
@@ -260,7 +325,11 @@ fn report(a: &Args, results: Vec<(Outcome, f64)>, wall: f64, warm_ok: bool, base
     );
     let added_p99 = match baseline {
         Some((b50, b99)) => {
-            println!("added over direct: p50 {:.1} ms  p99 {:.1} ms (proxy percentile minus direct percentile)", p50 - b50, p99 - b99);
+            println!(
+                "added over direct: p50 {:.1} ms  p99 {:.1} ms (proxy percentile minus direct percentile)",
+                p50 - b50,
+                p99 - b99
+            );
             p99 - b99
         }
         None => added_p99,
@@ -274,5 +343,9 @@ fn report(a: &Args, results: Vec<(Outcome, f64)>, wall: f64, warm_ok: bool, base
         }
     }
     println!("{}", if ok { "RESULT: ok" } else { "RESULT: FAIL" });
-    if ok { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE }
+    if ok {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    }
 }

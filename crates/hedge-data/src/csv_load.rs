@@ -37,22 +37,7 @@ pub(crate) fn load_csv<R: Read>(
     if names.iter().all(|n| n.is_empty()) {
         return Err(DataError::Empty { path: name.to_string() });
     }
-    let find = |col: &str| names.iter().position(|n| n == col);
-    let column = |col: &str| {
-        find(col).ok_or_else(|| DataError::MissingColumn {
-            path: name.to_string(),
-            column: col.to_string(),
-            available: names.clone(),
-        })
-    };
-    let pi = column(opts.prompt_column())?;
-    let xi = column(opts.proxy_column())?;
-    let ti = column(opts.true_column())?;
-    let ri = match opts.resolve_response(|c| find(c).is_some()) {
-        Ok(Some(c)) => Some(column(c)?),
-        Ok(None) => None,
-        Err(c) => return Err(column(c).unwrap_err()),
-    };
+    let (pi, xi, ti, ri) = crate::options::column_positions(&names, name, opts)?;
     let (proxy_col, true_col) = (opts.proxy_column(), opts.true_column());
     let width = names.len();
 

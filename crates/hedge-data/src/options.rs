@@ -149,3 +149,29 @@ impl LoadOptions {
         }
     }
 }
+
+/// Positions of the prompt, proxy, true and (optional) response columns in a header,
+/// or [`crate::DataError::MissingColumn`] naming the file and listing what is there.
+pub(crate) fn column_positions(
+    names: &[String],
+    path: &str,
+    opts: &LoadOptions,
+) -> Result<(usize, usize, usize, Option<usize>), crate::DataError> {
+    let find = |col: &str| names.iter().position(|n| n == col);
+    let column = |col: &str| {
+        find(col).ok_or_else(|| crate::DataError::MissingColumn {
+            path: path.to_string(),
+            column: col.to_string(),
+            available: names.to_vec(),
+        })
+    };
+    let pi = column(opts.prompt_column())?;
+    let xi = column(opts.proxy_column())?;
+    let ti = column(opts.true_column())?;
+    let ri = match opts.resolve_response(|c| find(c).is_some()) {
+        Ok(Some(c)) => Some(column(c)?),
+        Ok(None) => None,
+        Err(c) => return Err(column(c).unwrap_err()),
+    };
+    Ok((pi, xi, ti, ri))
+}

@@ -33,22 +33,7 @@ pub(crate) fn load_parquet<T: ChunkReader + 'static>(
         ArrowReaderMetadata::load(&reader, ArrowReaderOptions::new()).map_err(|e| DataError::parquet(name, e))?;
     let schema = meta.schema().clone();
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-    let find = |col: &str| names.iter().position(|n| n == col);
-    let column = |col: &str| {
-        find(col).ok_or_else(|| DataError::MissingColumn {
-            path: name.to_string(),
-            column: col.to_string(),
-            available: names.clone(),
-        })
-    };
-    let pi = column(opts.prompt_column())?;
-    let xi = column(opts.proxy_column())?;
-    let ti = column(opts.true_column())?;
-    let ri = match opts.resolve_response(|c| find(c).is_some()) {
-        Ok(Some(c)) => Some(column(c)?),
-        Ok(None) => None,
-        Err(c) => return Err(column(c).unwrap_err()),
-    };
+    let (pi, xi, ti, ri) = crate::options::column_positions(&names, name, opts)?;
 
     let unsupported = |i: usize, expected: &'static str| DataError::UnsupportedType {
         path: name.to_string(),

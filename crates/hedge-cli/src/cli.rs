@@ -32,6 +32,8 @@ pub enum Command {
     Tune(crate::cmd::tune::TuneArgs),
     /// Expected true reward ± standard error, KL and cost of a method on a parameter grid.
     Curve(crate::cmd::curve::CurveArgs),
+    /// Plots, summary.json and a self-contained HTML page: every method tuned, where hacking starts, why.
+    Report(crate::cmd::report::ReportArgs),
     /// Summarise a calibration file: prompts, rows, responses per prompt, value ranges.
     Info(crate::cmd::info::InfoArgs),
     /// KL, mean chosen quantile and cost of a method; the other methods at the same KL.

@@ -33,6 +33,9 @@ pub enum CliError {
     /// Flags that parse but do not fit together.
     #[error("{0}")]
     Usage(String),
+    /// A plot could not be drawn.
+    #[error(transparent)]
+    Report(#[from] hedge_report::ReportError),
     /// A network client, the proxy or `collect` failed.
     #[cfg(feature = "net")]
     #[error(transparent)]

@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         Command::Curve(a) => cmd::curve::run(a),
         Command::Info(a) => cmd::info::run(a),
         Command::Kl(a) => cmd::kl::run(a),
+        Command::Report(a) => cmd::report::run(a),
         Command::Select(a) => cmd::select::run(a),
         #[cfg(feature = "net")]
         Command::Collect(a) => cmd::collect::run(a),

@@ -17,7 +17,10 @@
 //! - [`Objective`]: `f(θ)`, `f'(θ)`, per-prompt values and standard errors.
 //! - [`tune`], [`curve`], [`holdout`], [`bootstrap`]: HedgeTune on data, curves, honest
 //!   held-out reporting and a bootstrap interval for θ†.
+//! - [`quantile_profile`]: the true reward along the proxy's ranking, `r(u)`, pooled over prompts.
 //! - [`synth`]: seeded synthetic data (hackable Gaussian/Student-t, monotone, the toy).
+//! - `json` (feature `json`): the `hedge tune --json` object, shared by the CLI and the
+//!   Python bindings.
 //!
 //! Results never depend on the number of rayon threads: every parallel step writes
 //! per-prompt results that are reduced sequentially in prompt order.
@@ -41,8 +44,11 @@
 
 mod bootstrap;
 mod error;
+#[cfg(feature = "json")]
+pub mod json;
 mod objective;
 mod prepared;
+mod profile;
 mod sbon;
 pub mod synth;
 mod tune;
@@ -51,6 +57,7 @@ pub use bootstrap::bootstrap;
 pub use error::{EstimateError, Field, Result};
 pub use objective::{Estimate, Estimator, Objective};
 pub use prepared::{Prepared, RankMeans};
+pub use profile::{ProfileBin, quantile_profile};
 pub use sbon::sbon_choice_probabilities;
 pub use tune::{
     CurvePoint, DEFAULT_SBON_BETA_MAX, HoldoutReport, SbonRow, TuneOutcome, TuneSpec, curve, holdout, tune,

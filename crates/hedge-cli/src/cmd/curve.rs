@@ -40,6 +40,9 @@ pub struct CurveArgs {
     /// Print CSV.
     #[arg(long)]
     pub csv: bool,
+    /// Also draw the points with their ± 1 standard-error band to FILE (.svg or .png).
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<std::path::PathBuf>,
 }
 
 impl CurveArgs {
@@ -89,9 +92,16 @@ pub fn run(args: &CurveArgs) -> Result<()> {
     if kind == MethodKind::Sbon && args.n.is_none() {
         return Err(CliError::Usage("--method sbon needs --n".into()));
     }
+    if let Some(path) = &args.plot {
+        super::report::plot_format(path)?;
+    }
     let loaded = args.data.load()?;
     let thetas = args.thetas();
     let points = curve(&loaded.prepared, kind, &thetas, args.n, args.estimator.into())?;
+    if let Some(path) = &args.plot {
+        let plot = super::report::curve_plot(&loaded, kind, args.n, args.estimator.into(), &points);
+        super::report::write_plot(&plot, path)?;
+    }
     if args.json {
         let mut v = json!({
             "method": kind.name(),
@@ -134,11 +144,14 @@ pub fn run(args: &CurveArgs) -> Result<()> {
         ]);
     }
     print(&format!(
-        "{}: {} prompts, {} ({} estimator)\n\n{}",
+        "{}: {} prompts, {} ({} estimator)\n\n{}{}",
         loaded.calibration.source,
         loaded.prepared.prompts(),
         kind.name(),
         hedge_estimate::Estimator::from(args.estimator).name(),
-        t.render()
+        t.render(),
+        args.plot
+            .as_ref()
+            .map_or(String::new(), |p| format!("\nPlot: {}\n", p.display()))
     ))
 }

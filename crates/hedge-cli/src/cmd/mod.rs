@@ -8,6 +8,7 @@ pub mod demo;
 pub mod gaussian;
 pub mod info;
 pub mod kl;
+pub mod report;
 pub mod select;
 #[cfg(feature = "net")]
 pub mod serve;

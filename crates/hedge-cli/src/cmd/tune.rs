@@ -4,7 +4,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use hedge_estimate::{HoldoutReport, TuneOutcome, TuneSpec, bootstrap, holdout, tune};
+use hedge_estimate::json::{BootstrapInterval, TuneReport};
+use hedge_estimate::{TuneSpec, bootstrap, holdout, tune};
 use hedge_math::MethodKind;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
@@ -47,6 +48,9 @@ pub struct TuneArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also draw the method's curve over the range, the optimum starred, to FILE (.svg or .png).
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<std::path::PathBuf>,
 }
 
 impl TuneArgs {
@@ -78,94 +82,36 @@ impl TuneArgs {
     }
 }
 
-/// Everything `hedge tune` computes, as the JSON object it prints.
+/// Everything `hedge tune` computes, as the JSON object it prints (built by
+/// [`hedge_estimate::json`], which the Python bindings share).
 pub fn tune_json(loaded: &Loaded, args: &TuneArgs) -> Result<Value> {
     let spec = args.spec()?;
-    let out = tune(&loaded.prepared, &spec)?;
-    let mut v = outcome_json(&out, loaded.skipped_prompts());
-    v["data"] = json!(loaded.calibration.source);
-    v["columns"] = json!({"prompt": args.data.prompt_col, "proxy": args.data.proxy_col, "true": args.data.true_col});
-    v["seed"] = json!(args.seed);
+    let outcome = tune(&loaded.prepared, &spec)?;
+    let mut report = TuneReport {
+        outcome,
+        skipped_prompts: loaded.skipped_prompts(),
+        seed: args.seed,
+        holdout: None,
+        bootstrap: None,
+    };
     if let Some(frac) = args.holdout {
-        let h = holdout(&loaded.prepared, &spec, frac, args.seed)?;
-        v["holdout"] = holdout_json(&h, frac);
+        report.holdout = Some((frac, holdout(&loaded.prepared, &spec, frac, args.seed)?));
     }
     if let Some(b) = args.bootstrap {
         let (lo, hi) = with_progress(b, |progress| bootstrap(&loaded.prepared, &spec, b, args.seed, progress))?;
-        v["interval"] = json!([lo, hi]);
-        v["bootstrap"] = json!({"resamples": b, "level": 0.95});
+        report.bootstrap = Some(BootstrapInterval { resamples: b, lo, hi });
     }
-    Ok(v)
+    let mut context = serde_json::Map::new();
+    context.insert("data".into(), json!(loaded.calibration.source));
+    context.insert(
+        "columns".into(),
+        json!({"prompt": args.data.prompt_col, "proxy": args.data.proxy_col, "true": args.data.true_col}),
+    );
+    Ok(report.to_json(context))
 }
 
-/// The JSON of a [`TuneOutcome`] (the `hedge tune --json` contract).
-pub fn outcome_json(o: &TuneOutcome, skipped_prompts: usize) -> Value {
-    let mut v = json!({
-        "method": o.method.name(),
-        "parameter": o.parameter,
-        "theta": o.theta,
-        "regime": o.regime.name(),
-        "expected_true_reward": o.expected_true_reward,
-        "stderr": nan_null(o.stderr),
-        "kl": nan_null(o.kl),
-        "expected_samples": o.expected_samples,
-        "prompts": o.prompts,
-        "skipped_prompts": skipped_prompts,
-        "estimator": o.estimator.name(),
-        "range": [o.range.0, o.range.1],
-        "slope_lo": nan_null(o.slope_lo),
-        "slope_hi": nan_null(o.slope_hi),
-    });
-    if let Some(t) = o.theta_continuous {
-        v["theta_continuous"] = json!(t);
-    }
-    if let Some(n) = o.n {
-        v["n"] = json!(n);
-        v["per_n"] = json!(
-            o.sbon
-                .iter()
-                .map(|r| json!({
-                    "n": r.n, "beta": r.beta, "regime": r.regime.name(),
-                    "expected_true_reward": r.expected_true_reward, "stderr": nan_null(r.stderr),
-                    "kl": nan_null(r.kl), "expected_samples": r.expected_samples,
-                }))
-                .collect::<Vec<_>>()
-        );
-    }
-    v
-}
-
-fn holdout_json(h: &HoldoutReport, frac: f64) -> Value {
-    let mut v = json!({
-        "fraction": frac,
-        "prompts": h.prompts,
-        "calibration_prompts": h.calibration_prompts,
-        "tuned_theta": h.tuned_theta,
-        "tuned_regime": h.tuned_regime.name(),
-        "tuned_reward": h.tuned_reward,
-        "tuned_stderr": nan_null(h.tuned_stderr),
-        "oracle_theta": h.oracle_theta,
-        "oracle_reward": h.oracle_reward,
-        "default_theta": h.default_theta,
-        "default_reward": h.default_reward,
-        "default_stderr": nan_null(h.default_stderr),
-    });
-    for (k, n) in [
-        ("tuned_n", h.tuned_n),
-        ("oracle_n", h.oracle_n),
-        ("default_n", h.default_n),
-    ] {
-        if let Some(n) = n {
-            v[k] = json!(n);
-        }
-    }
-    v
-}
-
-/// JSON has no NaN: write `null`.
-pub fn nan_null(x: f64) -> Value {
-    if x.is_finite() { json!(x) } else { Value::Null }
-}
+/// JSON has no NaN: write `null` (shared with the Python bindings through `hedge-estimate`).
+pub use hedge_estimate::json::nan_null;
 
 /// Run `work` with a progress callback; a bar appears on stderr once it has taken over a second.
 pub fn with_progress<T>(total: usize, work: impl FnOnce(&(dyn Fn(usize) + Sync)) -> T) -> T {
@@ -193,12 +139,23 @@ pub fn with_progress<T>(total: usize, work: impl FnOnce(&(dyn Fn(usize) + Sync))
 /// Run `hedge tune`.
 pub fn run(args: &TuneArgs) -> Result<()> {
     args.spec()?;
+    if let Some(path) = &args.plot {
+        super::report::plot_format(path)?;
+    }
     let loaded = args.data.load()?;
     let v = tune_json(&loaded, args)?;
+    if let Some(path) = &args.plot {
+        let plot = super::report::tune_plot(&loaded, args.method.into(), args.estimator.into(), &v)?;
+        super::report::write_plot(&plot, path)?;
+    }
     if args.json {
         return print_json(&v);
     }
-    print(&render(&v))
+    let mut s = render(&v);
+    if let Some(path) = &args.plot {
+        s.push_str(&format!("\nPlot: {}\n", path.display()));
+    }
+    print(&s)
 }
 
 fn num(v: &Value, digits: usize) -> String {

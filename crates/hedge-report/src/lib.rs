@@ -1,0 +1,75 @@
+//! # hedge-report
+//!
+//! Rendering of hedge's results for people: plots as SVG or PNG ([`Plot`]), a
+//! self-contained HTML page ([`Page`]) and a plain-language verdict ([`verdict`]).
+//!
+//! Pure rendering: every number comes from the caller (the `hedge` command line gets
+//! them from `hedge-estimate`); nothing here reads or writes files or estimates anything.
+//!
+//! Text in PNGs is drawn with DejaVu Sans, embedded in the library (`fonts/`, Bitstream
+//! Vera licence, see `fonts/LICENSE-DejaVu.txt`), so a machine without any font renders
+//! the same pictures. SVGs name the generic `sans-serif` family and let the viewer pick.
+//!
+//! ```
+//! use hedge_report::{Plot, PlotFormat, Series, XY};
+//! let mut plot = Plot::new("Best-of-n", "n (samples per prompt)", "expected true reward");
+//! plot.series.push(Series::line("BoN", hedge_report::palette::BLUE, vec![XY::new(1.0, 0.40, 0.01), XY::new(4.0, 0.47, 0.01)]));
+//! let svg = plot.render(PlotFormat::Svg).unwrap();
+//! assert!(String::from_utf8(svg).unwrap().starts_with("<svg"));
+//! let png = plot.render(PlotFormat::Png).unwrap();
+//! assert_eq!(&png[1..4], b"PNG");
+//! ```
+
+#![warn(missing_docs)]
+
+mod format;
+mod html;
+pub mod palette;
+mod plot;
+mod verdict;
+
+pub use format::{fmt_num, fmt_sig};
+pub use html::{Figure, Page, Table, escape_html};
+pub use plot::{DEFAULT_SIZE, HLine, Plot, PlotFormat, Series, SeriesStyle, Star, VLine, XY};
+pub use verdict::{Holdout, MethodFacts, Profile, verdict};
+
+/// A plot could not be drawn or encoded.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The plot has nothing finite to draw.
+    #[error("plot {title:?}: no finite point to draw")]
+    EmptyPlot {
+        /// The plot's title.
+        title: String,
+    },
+    /// The drawing library failed.
+    #[error("plot {title:?}: drawing failed: {message}")]
+    Draw {
+        /// The plot's title.
+        title: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The PNG encoder failed.
+    #[error("PNG encoding failed: {0}")]
+    Png(String),
+}
+
+/// Result alias.
+pub type Result<T> = std::result::Result<T, ReportError>;
+
+/// DejaVu Sans, the one face used for every text of the PNGs.
+pub(crate) static FONT: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
+
+/// Register the embedded font with plotters under the generic family `sans-serif`
+/// (once per process; plotters' font registry is global).
+pub(crate) fn register_fonts() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use plotters::style::FontStyle;
+        for style in [FontStyle::Normal, FontStyle::Bold] {
+            // The bytes are a valid TrueType file, checked by the tests.
+            let _ = plotters::style::register_font(plot::FAMILY, style, FONT);
+        }
+    });
+}

@@ -1,0 +1,505 @@
+"""hedge: hacking-aware inference-time alignment, on NumPy arrays.
+
+Best-of-n sampling picks the candidate a reward model (the *proxy*) scores highest.
+Pushed too far, the *true* reward first rises, then falls: reward hacking. ``hedge``
+finds, from calibration data of (proxy, true) reward pairs, the parameter of
+Best-of-n (``bon``, n), Best-of-Poisson (``bop``, mu), Soft Best-of-n (``sbon``, beta)
+or the exponential tilt (``tilt``, lambda) that maximises the true reward, and applies
+it at inference time. It is the Python face of the ``hedge`` command line: the same
+Rust engine, the same numbers, the same JSON, the same error messages.
+
+Calibration data is long format, one row per (prompt, response): three equally long
+one-dimensional arrays ``prompt_ids`` (strings or integers; a prompt's rows need not
+be contiguous), ``proxy`` and ``true``. Anything NumPy can turn into a float array
+works (lists, pandas Series, arrays of any numeric or boolean dtype); contiguous
+``float64`` arrays are used without a copy.
+
+>>> import numpy as np, hedge
+>>> rng = np.random.default_rng(0)
+>>> T, m = 300, 32                                     # 300 prompts x 32 responses
+>>> true = rng.normal(size=(T, m))
+>>> proxy = true + rng.standard_t(1.5, size=(T, m))   # heavy-tailed proxy errors: hackable
+>>> ids = np.repeat(np.arange(T), m)
+>>> r = hedge.tune(ids, proxy.ravel(), true.ravel(), "bon")
+>>> r.regime, r.parameter
+('hacking', 'n')
+>>> 1 < r.theta < 32
+True
+>>> hedge.select([0.2, 1.7, 0.9], "bon", 2)           # best of the first n = 2 candidates
+1
+
+Errors in the data or the arguments raise ``ValueError`` with the command line's
+message (``OSError``/``FileNotFoundError`` for unreadable files, ``TypeError`` for
+prompt ids that are neither strings nor integers).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import operator
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _hedge
+
+try:
+    from importlib.metadata import version as _version
+
+    __version__: str = _version("hedge")
+except Exception:  # pragma: no cover - not installed as a distribution
+    __version__ = "0+unknown"
+
+__all__ = [
+    "Dataset",
+    "Holdout",
+    "SbonRow",
+    "TuneResult",
+    "curve",
+    "draw_n",
+    "kl",
+    "load",
+    "select",
+    "tune",
+]
+
+ArrayLike = Any
+"""Anything :func:`numpy.asarray` accepts: a list, a NumPy array, a pandas Series, ..."""
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+def _floats(x: ArrayLike, name: str) -> np.ndarray:
+    """A one-dimensional contiguous float64 array (no copy if ``x`` already is one)."""
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {a.shape}")
+    return np.ascontiguousarray(a)
+
+
+def _ids(x: ArrayLike) -> Any:
+    """Prompt ids for the native layer: an int64 array, or a sequence of str/int."""
+    if isinstance(x, (str, bytes)):
+        raise TypeError("prompt_ids must be a sequence of strings or integers, one per row, not a single string")
+    if isinstance(x, (list, tuple)):
+        return x
+    a = np.asarray(x)
+    if a.ndim != 1:
+        raise ValueError(f"prompt_ids must be one-dimensional, got shape {a.shape}")
+    if a.dtype.kind == "i" or (a.dtype.kind == "u" and a.dtype.itemsize < 8):
+        return np.ascontiguousarray(a, dtype=np.int64)
+    if a.dtype.kind == "u":
+        return a.tolist()
+    return a
+
+
+def _n_list(n: Union[int, Sequence[int], None]) -> Optional[List[int]]:
+    if n is None:
+        return None
+    if isinstance(n, (int, np.integer)):
+        return [operator.index(n)]
+    return [operator.index(k) for k in n]
+
+
+def _seed(seed: int) -> int:
+    s = operator.index(seed)
+    if not 0 <= s < 2**64:
+        raise ValueError(f"seed must be an integer in [0, 2**64), got {s}")
+    return s
+
+
+def _opt_index(x: Optional[int], name: str) -> Optional[int]:
+    if x is None:
+        return None
+    k = operator.index(x)
+    if k < 0:
+        raise ValueError(f"{name} must be >= 0, got {k}")
+    return k
+
+
+# ----------------------------------------------------------------------------- results
+
+
+def _pick(cls: type, d: Dict[str, Any]) -> Dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in d.items() if k in names}
+
+
+@dataclass(frozen=True)
+class SbonRow:
+    """Soft Best-of-n: the tuned beta for one ``n`` (one row of ``TuneResult.per_n``)."""
+
+    n: int
+    beta: float
+    regime: str
+    expected_true_reward: float
+    stderr: Optional[float]
+    kl: Optional[float]
+    expected_samples: float
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """Honest reporting: tuned on the calibration prompts, evaluated on held-out prompts.
+
+    ``tuned_*`` is the parameter tuned on the calibration prompts, ``oracle_*`` the one
+    tuned on the held-out prompts themselves (an upper bound), ``default_*`` the untuned
+    largest parameter of the range ("always use the most samples"). Every reward is the
+    estimated expected true reward on the held-out prompts. ``*_n`` are set for SBoN only.
+    """
+
+    fraction: float
+    prompts: int
+    calibration_prompts: int
+    tuned_theta: float
+    tuned_regime: str
+    tuned_reward: float
+    tuned_stderr: Optional[float]
+    oracle_theta: float
+    oracle_reward: float
+    default_theta: float
+    default_reward: float
+    default_stderr: Optional[float]
+    tuned_n: Optional[int] = None
+    oracle_n: Optional[int] = None
+    default_n: Optional[int] = None
+
+
+@dataclass(frozen=True, repr=False)
+class TuneResult:
+    """The result of :func:`tune`: the fields of ``hedge tune --json``.
+
+    ``None`` stands where the command line prints ``null`` (a standard error with a
+    single prompt, a KL that does not exist) and for keys it leaves out
+    (``theta_continuous`` except for BoN, ``n``/``per_n`` except for SBoN,
+    ``holdout``, ``interval`` and ``bootstrap`` unless requested).
+    :meth:`to_dict` gives the command line's object itself.
+    """
+
+    method: str
+    """``"bon"``, ``"bop"``, ``"tilt"`` or ``"sbon"``."""
+    parameter: str
+    """Name of the tuned parameter: ``"n"``, ``"mu"``, ``"lambda"`` or ``"beta"``."""
+    theta: float
+    """The tuned parameter (BoN: the integer n, as a float)."""
+    regime: str
+    """``"no_hacking"``, ``"hacking"``, ... : the shape of the true-reward curve on the range."""
+    expected_true_reward: float
+    stderr: Optional[float]
+    kl: Optional[float]
+    """KL divergence to the reference policy (nats)."""
+    expected_samples: float
+    prompts: int
+    skipped_prompts: int
+    """Prompts left out for having a single response."""
+    estimator: str
+    range: Tuple[float, float]
+    slope_lo: Optional[float]
+    slope_hi: Optional[float]
+    seed: int
+    theta_continuous: Optional[float] = None
+    """BoN: the continuous root n† before rounding to an integer."""
+    n: Optional[int] = None
+    """SBoN: the chosen number of candidates."""
+    per_n: Tuple[SbonRow, ...] = ()
+    """SBoN: beta tuned for each n of the grid."""
+    holdout: Optional[Holdout] = None
+    interval: Optional[Tuple[float, float]] = None
+    """95% bootstrap percentile interval of the tuned parameter."""
+    bootstrap: Optional[Dict[str, Any]] = None
+    """``{"resamples": B, "level": 0.95}`` when an interval was requested."""
+    _raw: Dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def _from_dict(cls, d: Dict[str, Any]) -> "TuneResult":
+        kw = _pick(cls, d)
+        kw["range"] = tuple(d["range"])
+        kw["per_n"] = tuple(SbonRow(**_pick(SbonRow, r)) for r in d.get("per_n", ()))
+        if "holdout" in d:
+            kw["holdout"] = Holdout(**_pick(Holdout, d["holdout"]))
+        if "interval" in d:
+            kw["interval"] = tuple(d["interval"])
+        if "bootstrap" in d:
+            kw["bootstrap"] = dict(d["bootstrap"])
+        return cls(**kw, _raw=d)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The object ``hedge tune --json`` prints, without its file keys ``data`` and ``columns``."""
+        return copy.deepcopy(self._raw)
+
+    def to_json(self, indent: Optional[int] = 2) -> str:
+        """:meth:`to_dict` as JSON text (e.g. for ``hedge serve --from-tune FILE``)."""
+        return json.dumps(self._raw, indent=indent)
+
+    def __repr__(self) -> str:
+        def g(x: Optional[float], digits: int = 6) -> str:
+            return "None" if x is None else f"{x:.{digits}g}"
+
+        theta = f"{self.parameter}={g(self.theta, 8)}"
+        if self.n is not None:
+            theta += f", n={self.n}"
+        if self.theta_continuous is not None:
+            theta += f" (continuous {g(self.theta_continuous, 8)})"
+        parts = [
+            f"method={self.method!r}",
+            theta,
+            f"regime={self.regime!r}",
+            f"expected_true_reward={g(self.expected_true_reward)} ± {g(self.stderr, 3)}",
+            f"kl={g(self.kl, 4)}",
+            f"expected_samples={g(self.expected_samples, 4)}",
+            f"prompts={self.prompts}",
+        ]
+        if self.interval is not None:
+            parts.append(f"interval=[{g(self.interval[0])}, {g(self.interval[1])}]")
+        if self.holdout is not None:
+            h = self.holdout
+            parts.append(
+                f"holdout(tuned={g(h.tuned_reward)}, oracle={g(h.oracle_reward)}, default={g(h.default_reward)})"
+            )
+        return f"TuneResult({', '.join(parts)})"
+
+
+@dataclass(frozen=True, repr=False)
+class Dataset:
+    """A calibration file read by :func:`load`: one entry per kept row.
+
+    Unpacks like the tuple ``(prompt_ids, proxy, true)``, so
+    ``hedge.tune(*hedge.load(path), "bop")`` works.
+    """
+
+    prompt_ids: np.ndarray
+    """Prompt id of each row (NumPy object array of ``str``); rows are grouped by prompt."""
+    proxy: np.ndarray
+    """Proxy reward of each row (float64)."""
+    true: np.ndarray
+    """True reward of each row (float64; ``true``/``false`` read as 1/0)."""
+    source: str
+    """The file name."""
+    skipped_prompts: int
+    """Prompts dropped for having a single response (their rows are not in the arrays)."""
+    rows_read: int
+    """Data rows in the file, including those of dropped prompts."""
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return iter((self.prompt_ids, self.proxy, self.true))
+
+    @property
+    def num_rows(self) -> int:
+        """Number of kept rows."""
+        return len(self.proxy)
+
+    @property
+    def num_prompts(self) -> int:
+        """Number of kept prompts."""
+        return len(set(self.prompt_ids.tolist()))
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset(source={self.source!r}, rows={self.num_rows}, prompts={self.num_prompts}, "
+            f"skipped_prompts={self.skipped_prompts})"
+        )
+
+
+# ----------------------------------------------------------------------------- API
+
+
+def tune(
+    prompt_ids: ArrayLike,
+    proxy: ArrayLike,
+    true: ArrayLike,
+    method: str = "bop",
+    *,
+    range: Optional[Tuple[float, float]] = None,
+    n: Union[int, Sequence[int], None] = None,
+    estimator: str = "plugin",
+    holdout: Optional[float] = None,
+    bootstrap: Optional[int] = None,
+    seed: int = 0,
+) -> TuneResult:
+    """HedgeTune: the parameter of ``method`` that maximises the estimated true reward.
+
+    The same computation as ``hedge tune`` on a file with these rows; ``result.to_dict()``
+    equals its ``--json`` output without the ``data`` and ``columns`` keys.
+
+    Args:
+        prompt_ids: prompt of each row (strings or integers; rows of a prompt need not be
+            contiguous; prompts with a single response are skipped and counted).
+        proxy: proxy reward of each row (what the method sees).
+        true: true reward of each row.
+        method: ``"bon"`` (n), ``"bop"`` (mu), ``"tilt"`` (lambda) or ``"sbon"`` (beta).
+        range: search range ``(lo, hi)`` of the parameter. Defaults: bon ``(1, m_max)``,
+            bop ``(0, m_max - 1)``, tilt ``(0, 10 m_max)``, sbon ``(0, 1000)``, where
+            ``m_max`` is the largest number of responses of a prompt.
+        n: SBoN only: tune beta for this n, or for each n of a list and keep the best
+            (default: powers of two up to ``m_max``).
+        estimator: ``"plugin"`` (default), ``"unbiased"`` (BoN, integer n) or ``"paper"``.
+        holdout: hold out this fraction of prompts: tune on the rest and report true
+            rewards on the held-out prompts (``result.holdout``).
+        bootstrap: number of prompt resamples for a 95% interval of the parameter
+            (``result.interval``).
+        seed: seed of the hold-out split and the bootstrap.
+
+    Raises:
+        ValueError: NaN or infinite values, arrays of different lengths, an unknown
+            method or estimator, an invalid range or argument, no usable prompt.
+
+    >>> import hedge
+    >>> ids = ["q1"] * 5 + ["q2"] * 5
+    >>> proxy = [0.1, 0.2, 0.3, 0.4, 0.5, 1, 2, 3, 4, 5]
+    >>> true = [0, 0, 1, 1, 0] * 2          # the top-scored response is bad: hackable
+    >>> r = hedge.tune(ids, proxy, true, "bon")
+    >>> r.parameter, r.theta, r.regime, round(r.expected_true_reward, 6)
+    ('n', 2.0, 'hacking', 0.48)
+    >>> r.to_dict()["theta"] == r.theta
+    True
+    """
+    if range is not None:
+        try:
+            lo, hi = range
+        except (TypeError, ValueError):
+            raise ValueError(f"range must be a pair (lo, hi), got {range!r}") from None
+        range = (float(lo), float(hi))
+    d = _hedge.tune(
+        _ids(prompt_ids),
+        _floats(proxy, "proxy"),
+        _floats(true, "true"),
+        method,
+        range=range,
+        n=_n_list(n),
+        estimator=estimator,
+        holdout=None if holdout is None else float(holdout),
+        bootstrap=_opt_index(bootstrap, "bootstrap"),
+        seed=_seed(seed),
+    )
+    return TuneResult._from_dict(d)
+
+
+def curve(
+    prompt_ids: ArrayLike,
+    proxy: ArrayLike,
+    true: ArrayLike,
+    method: str,
+    thetas: ArrayLike,
+    *,
+    n: Optional[int] = None,
+    estimator: str = "plugin",
+) -> Dict[str, np.ndarray]:
+    """The estimated true reward against the parameter, as ``hedge curve`` computes it.
+
+    Returns a dict of float64 arrays, one entry per theta: ``theta``, ``reward`` (the
+    estimated expected true reward), ``stderr`` (its standard error across prompts),
+    ``kl`` (KL to the reference, nats) and ``expected_samples``; ``nan`` where the
+    command line prints ``null``. ``n`` is required for ``"sbon"`` (and only allowed there).
+
+    >>> import hedge
+    >>> ids = ["q1"] * 5 + ["q2"] * 5
+    >>> proxy = [0.1, 0.2, 0.3, 0.4, 0.5, 1, 2, 3, 4, 5]
+    >>> true = [0, 0, 1, 1, 0] * 2
+    >>> c = hedge.curve(ids, proxy, true, "bon", [1, 2, 4])
+    >>> sorted(c)
+    ['expected_samples', 'kl', 'reward', 'stderr', 'theta']
+    >>> c["reward"].round(6).tolist()        # (4/5)^n - (2/5)^n
+    [0.4, 0.48, 0.384]
+    """
+    t = np.atleast_1d(np.asarray(thetas, dtype=np.float64))
+    if t.ndim != 1:
+        raise ValueError(f"thetas must be one-dimensional, got shape {t.shape}")
+    return _hedge.curve(
+        _ids(prompt_ids),
+        _floats(proxy, "proxy"),
+        _floats(true, "true"),
+        method,
+        np.ascontiguousarray(t),
+        n=None if n is None else operator.index(n),
+        estimator=estimator,
+    )
+
+
+def kl(method: str, theta: float, n: Optional[int] = None) -> Dict[str, float]:
+    """KL to the reference policy, mean chosen quantile and expected samples (``hedge kl``).
+
+    ``n`` (candidates) is required for ``"sbon"`` and ignored otherwise.
+
+    >>> import hedge
+    >>> d = hedge.kl("bon", 8)
+    >>> round(d["kl"], 10), round(d["mean_quantile"], 10), d["expected_samples"]
+    (1.2044415417, 0.8888888889, 8.0)
+    """
+    return _hedge.kl(method, float(theta), None if n is None else operator.index(n))
+
+
+def select(
+    scores: ArrayLike,
+    method: str,
+    theta: float,
+    n: Optional[int] = None,
+    seed: Optional[int] = None,
+) -> int:
+    """Choose a candidate by its proxy scores; returns its index.
+
+    BoN (n = theta): argmax of the first n scores, ties broken at random. BoP (mu = theta):
+    draws n = 1 + Poisson(mu) first (see :func:`draw_n`), then argmax of the first n.
+    SBoN (beta = theta, needs ``n``): softmax with inverse temperature beta over the first
+    n scores. With a seed the choice is reproducible and equals that of the first line of
+    ``hedge select --seed SEED``; without one it is random.
+
+    >>> import hedge
+    >>> hedge.select([0.2, 1.7, 0.9], "bon", 3)
+    1
+    >>> hedge.select([0.2, 1.7, 0.9, 3.0], "sbon", 0.5, n=4, seed=7) in range(4)
+    True
+    """
+    return _hedge.select(
+        _floats(scores, "scores"),
+        method,
+        float(theta),
+        n=None if n is None else operator.index(n),
+        seed=None if seed is None else _seed(seed),
+    )
+
+
+def draw_n(method: str, theta: float, seed: Optional[int] = None, *, n: Optional[int] = None) -> int:
+    """How many candidates to generate for the next request.
+
+    BoP: a draw of 1 + Poisson(mu); BoN: n = theta; SBoN: ``n``. With the same seed,
+    ``select(scores, "bop", mu, seed=s)`` looks at the first ``draw_n("bop", mu, s)`` scores.
+
+    >>> import hedge
+    >>> hedge.draw_n("bon", 8)
+    8
+    >>> hedge.draw_n("bop", 5.0, seed=1) >= 1
+    True
+    """
+    return _hedge.draw_n(
+        method, float(theta), seed=None if seed is None else _seed(seed), n=None if n is None else operator.index(n)
+    )
+
+
+def load(
+    path: Union[str, "os.PathLike[str]"],
+    prompt_col: str = "prompt_id",
+    proxy_col: str = "proxy",
+    true_col: str = "true",
+    *,
+    format: Optional[str] = None,
+) -> Dataset:
+    """Read a calibration file exactly as the command line's ``--data`` does.
+
+    CSV (with a header row), JSON lines or Parquet, chosen by the extension (or
+    ``format="csv" | "jsonl" | "parquet"``); ``"-"`` reads standard input. Prompts with a
+    single response are dropped and counted in ``skipped_prompts`` (so ``tune`` on the
+    result reports 0 skipped prompts where ``hedge tune`` on the file reports them). A
+    ``response_id`` column, when present, is checked for duplicates. Bad values raise
+    ``ValueError`` naming the file, line and column, e.g.
+    ``scores.csv:17: column "proxy": "abc" is not a number``.
+
+    Returns a :class:`Dataset`, which unpacks as ``prompt_ids, proxy, true``.
+    """
+    ids, proxy, true, source, skipped, rows_read = _hedge.load(
+        os.fspath(path), prompt_col, proxy_col, true_col, format=format
+    )
+    return Dataset(np.array(ids, dtype=object), proxy, true, source, skipped, rows_read)

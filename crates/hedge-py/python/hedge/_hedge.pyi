@@ -1,0 +1,46 @@
+"""Type stubs of the native module ``hedge._hedge`` (use the ``hedge`` package instead).
+
+Array arguments must already be one-dimensional contiguous float64 arrays; the
+``hedge`` package converts lists, pandas Series and other array-likes before calling.
+"""
+
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import numpy.typing as npt
+
+_F64 = npt.NDArray[np.float64]
+
+def tune(
+    prompt_ids: Any,
+    proxy: _F64,
+    truth: _F64,
+    method: str,
+    range: Optional[Tuple[float, float]] = None,
+    n: Optional[Sequence[int]] = None,
+    estimator: str = "plugin",
+    holdout: Optional[float] = None,
+    bootstrap: Optional[int] = None,
+    seed: int = 0,
+) -> Dict[str, Any]: ...
+def curve(
+    prompt_ids: Any,
+    proxy: _F64,
+    truth: _F64,
+    method: str,
+    thetas: _F64,
+    n: Optional[int] = None,
+    estimator: str = "plugin",
+) -> Dict[str, _F64]: ...
+def kl(method: str, theta: float, n: Optional[int] = None) -> Dict[str, float]: ...
+def select(
+    scores: _F64, method: str, theta: float, n: Optional[int] = None, seed: Optional[int] = None
+) -> int: ...
+def draw_n(method: str, theta: float, seed: Optional[int] = None, n: Optional[int] = None) -> int: ...
+def load(
+    path: str,
+    prompt_col: str = "prompt_id",
+    proxy_col: str = "proxy",
+    true_col: str = "true",
+    format: Optional[str] = None,
+) -> Tuple[List[str], _F64, _F64, str, int, int]: ...

@@ -4,10 +4,17 @@
 //! arrays are already grouped and [`Accumulator::finish`] only drops single-response prompts. When a prompt
 //! reappears after another one, the file is remembered as non-grouped and `finish` regroups the rows with a
 //! stable counting sort over the recorded runs.
+//!
+//! With sorting on ([`Accumulator::sorting`]), the rows of the current run are kept in small buffers and each
+//! finished run is handed to a second thread, which sorts it by proxy (stable) and appends it to the arrays;
+//! the reading thread never waits for a sort. Prompts that come in several runs are merged and re-sorted in
+//! `finish`.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 use crate::error::shorten;
 use crate::{Calibration, DataError, Location};
@@ -36,6 +43,79 @@ pub(crate) struct Accumulator {
     /// Set once a prompt reappears after another prompt.
     regroup: bool,
     responses: Option<Responses>,
+    /// Rows pushed so far.
+    rows: usize,
+    /// With sorting on: the thread that sorts finished runs (then `proxy`, `truth` hold the current run only).
+    sorter: Option<Sorter>,
+    /// Sorting on without a thread: `finish` sorts every prompt.
+    sort_all: bool,
+    /// Set if the sorting thread stopped taking runs (`finish` then reports an error).
+    sorter_failed: bool,
+}
+
+/// A message to the sorting thread.
+enum Job {
+    /// Reserve room for this many more rows.
+    Reserve(usize),
+    /// A finished run: sort it by proxy and append it.
+    Run(Vec<f64>, Vec<f64>),
+}
+
+/// The sorting thread of an [`Accumulator`]: receives finished runs in order and appends them, each sorted by
+/// proxy, to its own arrays, which it returns when the channel closes.
+struct Sorter {
+    jobs: SyncSender<Job>,
+    handle: JoinHandle<(Vec<f64>, Vec<f64>)>,
+}
+
+impl Sorter {
+    fn spawn() -> Option<Sorter> {
+        let (jobs, rx) = sync_channel::<Job>(256);
+        let handle = std::thread::Builder::new()
+            .name("hedge-data-sort".into())
+            .spawn(move || {
+                let (mut proxy, mut truth) = (Vec::new(), Vec::new());
+                let mut pairs: Vec<(f64, f64)> = Vec::new();
+                for job in rx {
+                    match job {
+                        Job::Reserve(rows) => {
+                            if proxy.try_reserve(rows).is_err() || truth.try_reserve(rows).is_err() {
+                                proxy.shrink_to_fit();
+                                truth.shrink_to_fit();
+                            }
+                        }
+                        Job::Run(p, t) => {
+                            if p.is_sorted_by(|a, b| a.total_cmp(b).is_le()) {
+                                proxy.extend_from_slice(&p);
+                                truth.extend_from_slice(&t);
+                            } else {
+                                pairs.clear();
+                                pairs.extend(p.iter().copied().zip(t.iter().copied()));
+                                pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+                                proxy.extend(pairs.iter().map(|x| x.0));
+                                truth.extend(pairs.iter().map(|x| x.1));
+                            }
+                        }
+                    }
+                }
+                (proxy, truth)
+            })
+            .ok()?;
+        Some(Sorter { jobs, handle })
+    }
+}
+
+/// Sorts `proxy` (and `truth` alongside) by proxy, stably.
+fn sort_rows(proxy: &mut [f64], truth: &mut [f64]) {
+    if proxy.is_sorted_by(|a, b| a.total_cmp(b).is_le()) {
+        return;
+    }
+    let mut pairs: Vec<(f64, f64)> = proxy.iter().copied().zip(truth.iter().copied()).collect();
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (i, (p, t)) in pairs.into_iter().enumerate() {
+        proxy[i] = p;
+        truth[i] = t;
+    }
 }
 
 impl Accumulator {
@@ -52,12 +132,39 @@ impl Accumulator {
             runs: Vec::new(),
             regroup: false,
             responses: track_responses.then(Responses::default),
+            rows: 0,
+            sorter: None,
+            sort_all: false,
+            sorter_failed: false,
         }
+    }
+
+    /// With `on`, the rows of each prompt come out sorted by proxy (stable), sorted on a second thread while
+    /// reading goes on (if the thread cannot be started, `finish` sorts instead).
+    pub(crate) fn sorting(mut self, on: bool) -> Self {
+        self.sorter = if on { Sorter::spawn() } else { None };
+        self.sort_all = on && self.sorter.is_none();
+        self
     }
 
     /// Number of rows pushed so far.
     pub(crate) fn rows(&self) -> usize {
-        self.proxy.len()
+        self.rows
+    }
+
+    /// Hands the current run to the sorting thread, if there is one.
+    fn flush_run(&mut self) {
+        if let Some(sorter) = &self.sorter {
+            if self.proxy.is_empty() {
+                return;
+            }
+            let cap = self.proxy.len();
+            let p = std::mem::replace(&mut self.proxy, Vec::with_capacity(cap));
+            let t = std::mem::replace(&mut self.truth, Vec::with_capacity(cap));
+            if sorter.jobs.send(Job::Run(p, t)).is_err() {
+                self.sorter_failed = true;
+            }
+        }
     }
 
     /// Reserves room for the rest of a text file of `total` bytes, extrapolating from the `consumed` bytes
@@ -75,6 +182,10 @@ impl Accumulator {
     /// Reserves room for `rows` more rows, if possible (a hint: a row count read from a corrupt file must not
     /// abort the process, so allocation failure is ignored here).
     pub(crate) fn reserve(&mut self, rows: usize) {
+        if let Some(sorter) = &self.sorter {
+            let _ = sorter.jobs.send(Job::Reserve(rows));
+            return;
+        }
         if self.proxy.try_reserve(rows).is_err() || self.truth.try_reserve(rows).is_err() {
             self.proxy.shrink_to_fit();
             self.truth.shrink_to_fit();
@@ -108,7 +219,8 @@ impl Accumulator {
                 format!("column \"{}\": value is not valid UTF-8", self.prompt_col),
             ));
         };
-        let row = self.proxy.len();
+        self.flush_run();
+        let row = self.rows;
         let (idx, reappears) = match self.index.get(id) {
             Some(&idx) => (idx, true),
             None => {
@@ -160,6 +272,7 @@ impl Accumulator {
         }
         self.proxy.push(proxy);
         self.truth.push(truth);
+        self.rows += 1;
         Ok(())
     }
 
@@ -178,16 +291,34 @@ impl Accumulator {
     }
 
     /// Groups the rows, drops single-response prompts and builds the [`Calibration`].
-    pub(crate) fn finish(self, source: String) -> Result<Calibration, DataError> {
+    pub(crate) fn finish(mut self, source: String) -> Result<Calibration, DataError> {
+        self.flush_run();
         let Accumulator {
             path,
-            mut prompt_ids,
+            prompt_ids,
             proxy,
             truth,
             runs,
             regroup,
+            sorter,
+            sort_all,
+            sorter_failed,
             ..
         } = self;
+        let sorting = sort_all || sorter.is_some();
+        let (proxy, truth) = match sorter {
+            None => (proxy, truth),
+            Some(Sorter { jobs, handle }) => {
+                drop(jobs);
+                match handle.join() {
+                    Ok(arrays) if !sorter_failed => arrays,
+                    _ => {
+                        let e = std::io::Error::other("the thread sorting rows by proxy stopped");
+                        return Err(DataError::io(&path, e));
+                    }
+                }
+            }
+        };
         let n = proxy.len();
         if n == 0 {
             return Err(DataError::Empty { path });
@@ -199,7 +330,32 @@ impl Accumulator {
         } else {
             regroup_runs(prompt_ids.len(), &runs, proxy, truth)
         };
+        if sorting && (regroup || sort_all) {
+            // Prompts that came in several runs (or every prompt, without a sorting thread).
+            let mut run_count = vec![0u32; prompt_ids.len()];
+            for &(p, _) in &runs {
+                run_count[p] = run_count[p].saturating_add(1);
+            }
+            for (p, &c) in run_count.iter().enumerate() {
+                if c > 1 || sort_all {
+                    let r = offsets[p]..offsets[p + 1];
+                    sort_rows(&mut proxy[r.clone()], &mut truth[r]);
+                }
+            }
+        }
+        Self::drop_singles(path, prompt_ids, offsets, proxy, truth, n, source)
+    }
 
+    /// Drops single-response prompts and builds the [`Calibration`].
+    fn drop_singles(
+        path: String,
+        mut prompt_ids: Vec<String>,
+        offsets: Vec<usize>,
+        mut proxy: Vec<f64>,
+        mut truth: Vec<f64>,
+        n: usize,
+        source: String,
+    ) -> Result<Calibration, DataError> {
         let singles = offsets.windows(2).filter(|w| w[1] - w[0] < 2).count();
         let mut offsets = offsets;
         if singles > 0 {
@@ -664,6 +820,82 @@ mod tests {
                 proptest::prop_assert_eq!(result.is_ok(), fresh, "row {}", i);
                 if !fresh {
                     break;
+                }
+            }
+        }
+    }
+
+    /// Loads `rows` (prompt, proxy) with truth = row number, in the given sorting mode.
+    fn load_rows(rows: &[(usize, u8)], mode: Option<bool>) -> Result<Calibration, DataError> {
+        // mode: None = file order; Some(true) = sorting thread; Some(false) = sorting in `finish` only.
+        let mut a = acc(false).sorting(mode.is_some());
+        if mode == Some(false) {
+            a.sorter = None;
+            a.sort_all = true;
+        }
+        a.reserve(rows.len());
+        for (i, &(p, x)) in rows.iter().enumerate() {
+            let loc = Location::Line(i as u64 + 2);
+            a.set_prompt(format!("p{p}").as_bytes(), loc)?;
+            a.push(None, f64::from(x) / 4.0, i as f64, loc)?;
+        }
+        a.finish("t.csv".into())
+    }
+
+    #[test]
+    fn sorting_by_proxy_is_stable_within_each_prompt() {
+        let rows = [
+            (0, 3),
+            (0, 1),
+            (0, 3),
+            (1, 2),
+            (1, 0),
+            (0, 0),
+            (2, 5),
+            (1, 2),
+            (3, 1),
+            (3, 1),
+        ];
+        let c = load_rows(&rows, Some(true)).unwrap();
+        assert_eq!(c.prompt_ids, ["p0", "p1", "p3"]);
+        assert_eq!(c.offsets, [0, 4, 7, 9]);
+        assert_eq!(c.proxy, [0.0, 0.25, 0.75, 0.75, 0.0, 0.5, 0.5, 0.25, 0.25]);
+        // Ties keep file order: p0's two 0.75 are rows 0 and 2, p1's two 0.5 rows 3 and 7.
+        assert_eq!(c.truth, [5.0, 1.0, 0.0, 2.0, 4.0, 3.0, 7.0, 8.0, 9.0]);
+        assert_eq!((c.skipped_single, c.rows_read), (1, 10));
+    }
+
+    proptest::proptest! {
+        /// Sorting while reading (on the thread, or all in `finish`) gives the file-order result with each
+        /// prompt stably sorted by proxy, for grouped and non-grouped inputs alike.
+        #[test]
+        fn sorting_matches_a_stable_sort_of_file_order(
+            rows in proptest::collection::vec((0..5usize, 0..6u8), 1..80),
+            grouped in proptest::bool::ANY,
+        ) {
+            let mut rows = rows;
+            if grouped {
+                rows.sort_by_key(|r| r.0);
+            }
+            let plain = load_rows(&rows, None);
+            for mode in [Some(true), Some(false)] {
+                let sorted = load_rows(&rows, mode);
+                match (&plain, sorted) {
+                    (Ok(p), Ok(s)) => {
+                        proptest::prop_assert_eq!(&s.prompt_ids, &p.prompt_ids);
+                        proptest::prop_assert_eq!(&s.offsets, &p.offsets);
+                        proptest::prop_assert_eq!((s.skipped_single, s.rows_read), (p.skipped_single, p.rows_read));
+                        for w in p.offsets.windows(2) {
+                            let mut pairs: Vec<(f64, f64)> =
+                                p.proxy[w[0]..w[1]].iter().copied().zip(p.truth[w[0]..w[1]].iter().copied()).collect();
+                            pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+                            let (ep, et): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
+                            proptest::prop_assert_eq!(&s.proxy[w[0]..w[1]], &ep[..]);
+                            proptest::prop_assert_eq!(&s.truth[w[0]..w[1]], &et[..]);
+                        }
+                    }
+                    (Err(a), Err(b)) => proptest::prop_assert_eq!(a.to_string(), b.to_string()),
+                    (a, b) => proptest::prop_assert!(false, "{:?} vs {:?}", a.is_ok(), b.is_ok()),
                 }
             }
         }

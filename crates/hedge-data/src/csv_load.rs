@@ -41,7 +41,7 @@ pub(crate) fn load_csv<R: Read>(
     let (proxy_col, true_col) = (opts.proxy_column(), opts.true_column());
     let width = names.len();
 
-    let mut acc = Accumulator::new(name, opts.prompt_column(), ri.is_some());
+    let mut acc = Accumulator::new(name, opts.prompt_column(), ri.is_some()).sorting(opts.sorts_by_proxy());
     let header_end = records.consumed();
     while records.next().map_err(|e| DataError::io(name, e))? {
         if acc.rows() == SIZE_SAMPLE_ROWS {

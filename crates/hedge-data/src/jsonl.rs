@@ -68,7 +68,9 @@ pub(crate) fn load_jsonl<R: Read>(
             Some(c) => c,
             None => {
                 let c = resolve_columns(line, name, loc, opts)?;
-                acc = Some(Accumulator::new(name, opts.prompt_column(), c[RESPONSE].is_some()));
+                acc = Some(
+                    Accumulator::new(name, opts.prompt_column(), c[RESPONSE].is_some()).sorting(opts.sorts_by_proxy()),
+                );
                 columns.insert(c)
             }
         };

@@ -93,7 +93,7 @@ pub(crate) fn load_parquet<T: ChunkReader + 'static>(
         .map_err(|e| DataError::parquet(name, e))?;
 
     let (prompt_col, proxy_col, true_col) = (&names[pi], &names[xi], &names[ti]);
-    let mut acc = Accumulator::new(name, prompt_col, ri.is_some());
+    let mut acc = Accumulator::new(name, prompt_col, ri.is_some()).sorting(opts.sorts_by_proxy());
     acc.reserve(usize::try_from(total).unwrap_or(0));
     let mut row_base: u64 = 0;
     let mut id_buf = [0u8; 24];

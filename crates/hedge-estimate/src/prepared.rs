@@ -52,24 +52,29 @@ pub struct Prepared {
 
 /// Sort one prompt by proxy (stable), tie-average its truths, write both out.
 fn sort_prompt(proxy: &[f64], truth: &[f64], out_p: &mut [f64], out_r: &mut [f64]) {
-    let mut pairs: Vec<(f64, f64)> = proxy.iter().copied().zip(truth.iter().copied()).collect();
-    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let m = pairs.len();
+    if proxy.is_sorted_by(|a, b| a.total_cmp(b).is_le()) {
+        // Already in order (e.g. loaded with `hedge_data::LoadOptions::sort_by_proxy`): no sort.
+        out_p.copy_from_slice(proxy);
+        out_r.copy_from_slice(truth);
+    } else {
+        let mut pairs: Vec<(f64, f64)> = proxy.iter().copied().zip(truth.iter().copied()).collect();
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (k, (p, r)) in pairs.into_iter().enumerate() {
+            out_p[k] = p;
+            out_r[k] = r;
+        }
+    }
+    // Ties share the mean of their true rewards.
+    let m = out_p.len();
     let mut i = 0;
     while i < m {
         let mut j = i + 1;
-        while j < m && pairs[j].0 == pairs[i].0 {
+        while j < m && out_p[j] == out_p[i] {
             j += 1;
         }
-        if j - i == 1 {
-            out_p[i] = pairs[i].0;
-            out_r[i] = pairs[i].1;
-        } else {
-            let mean = pairs[i..j].iter().map(|p| p.1).sum::<f64>() / (j - i) as f64;
-            for k in i..j {
-                out_p[k] = pairs[k].0;
-                out_r[k] = mean;
-            }
+        if j - i > 1 {
+            let mean = out_r[i..j].iter().sum::<f64>() / (j - i) as f64;
+            out_r[i..j].fill(mean);
         }
         i = j;
     }

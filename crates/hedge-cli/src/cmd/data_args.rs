@@ -48,7 +48,9 @@ impl DataArgs {
             .prompt_col(self.prompt_col.as_str())
             .proxy_col(self.proxy_col.as_str())
             .true_col(self.true_col.as_str())
-            .maybe_format(self.format);
+            .maybe_format(self.format)
+            // Sorted while reading, on a second thread: the data pass then has no sort left to do.
+            .sort_by_proxy(true);
         let calibration = hedge_data::load(&self.data, &opts)?;
         let prepared = Prepared::new(&calibration.offsets, &calibration.proxy, &calibration.truth)?;
         Ok(Loaded { calibration, prepared })

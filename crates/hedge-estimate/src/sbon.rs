@@ -70,6 +70,21 @@ fn frac_pow(k: f64, m: f64, n: u64) -> f64 {
     (n as f64 * (-(m - k) / m).ln_1p()).exp()
 }
 
+/// `x^k` for `k ≤ 64` by binary exponentiation, inlined (the hot loop calls it once per node;
+/// `f64::powi` is an out-of-line libcall).
+#[inline(always)]
+fn powi_small(x: f64, k: u64) -> f64 {
+    let (mut base, mut k, mut acc) = (x, k, 1.0);
+    while k > 0 {
+        if k & 1 == 1 {
+            acc *= base;
+        }
+        base *= base;
+        k >>= 1;
+    }
+    acc
+}
+
 /// One prompt's tie groups, proxy descending.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Groups<'a> {
@@ -347,7 +362,7 @@ fn cluster<S: Sink>(
                 return;
             }
             let big_phi = if small_n {
-                phi.powi((n - 1) as i32)
+                powi_small(phi, n - 1)
             } else {
                 let ln_phi = if omega < 0.5 { (-omega).ln_1p() } else { phi.ln() };
                 (nm1 * ln_phi).exp()

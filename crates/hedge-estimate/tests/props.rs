@@ -108,3 +108,43 @@ fn large_data_one_thread_equals_two_threads() {
     };
     assert_eq!(run(1), run(2));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// `Prepared::from_vecs` (in place) gives exactly what `Prepared::new` (copying) gives,
+    /// errors included, whether or not the rows arrive already sorted.
+    #[test]
+    fn from_vecs_equals_new((o, p, t) in data(), presort in any::<bool>()) {
+        let (mut p, mut t) = (p, t);
+        if presort {
+            for w in o.windows(2) {
+                let mut pairs: Vec<(f64, f64)> = p[w[0]..w[1]].iter().copied().zip(t[w[0]..w[1]].iter().copied()).collect();
+                pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+                for (k, (x, y)) in pairs.into_iter().enumerate() {
+                    p[w[0] + k] = x;
+                    t[w[0] + k] = y;
+                }
+            }
+        }
+        let a = Prepared::new(&o, &p, &t);
+        let b = Prepared::from_vecs(o.clone(), p.clone(), t.clone());
+        match (a, b) {
+            (Ok(a), Ok(b)) => {
+                prop_assert_eq!(a.prompts(), b.prompts());
+                prop_assert_eq!(a.skipped_prompts(), b.skipped_prompts());
+                for k in 0..a.prompts() {
+                    prop_assert_eq!(a.sorted_proxy(k), b.sorted_proxy(k));
+                    prop_assert_eq!(a.ranked_truth(k), b.ranked_truth(k));
+                    prop_assert_eq!(a.source_prompt(k), b.source_prompt(k));
+                }
+                prop_assert_eq!(a.rank_means().len(), b.rank_means().len());
+                for (x, y) in a.rank_means().iter().zip(b.rank_means()) {
+                    prop_assert_eq!((x.m, x.prompts, &x.mean), (y.m, y.prompts, &y.mean));
+                }
+            }
+            (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => prop_assert!(false, "new ok: {}, from_vecs ok: {}", a.is_ok(), b.is_ok()),
+        }
+    }
+}

@@ -107,7 +107,7 @@ pub fn run(args: &CurveArgs) -> Result<()> {
             "method": kind.name(),
             "parameter": kind.parameter(),
             "estimator": hedge_estimate::Estimator::from(args.estimator).name(),
-            "data": loaded.calibration.source,
+            "data": loaded.source,
             "prompts": loaded.prepared.prompts(),
             "skipped_prompts": loaded.skipped_prompts(),
             "points": points_json(&points),
@@ -145,7 +145,7 @@ pub fn run(args: &CurveArgs) -> Result<()> {
     }
     print(&format!(
         "{}: {} prompts, {} ({} estimator)\n\n{}{}",
-        loaded.calibration.source,
+        loaded.source,
         loaded.prepared.prompts(),
         kind.name(),
         hedge_estimate::Estimator::from(args.estimator).name(),

@@ -28,16 +28,18 @@ pub struct DataArgs {
 
 /// Loaded and prepared calibration data.
 pub struct Loaded {
-    /// The file's contents, grouped by prompt.
-    pub calibration: Calibration,
-    /// After the data pass (sorted, tie-averaged, rank-aggregated).
+    /// Where the data came from (the path, or `<stdin>`).
+    pub source: String,
+    /// Prompts the loader skipped for having a single response.
+    pub skipped_single: usize,
+    /// After the data pass (sorted, tie-averaged, rank-aggregated); it owns the rows.
     pub prepared: Prepared,
 }
 
 impl Loaded {
     /// Prompts skipped for having a single response (by the loader or the data pass).
     pub fn skipped_prompts(&self) -> usize {
-        self.calibration.skipped_single + self.prepared.skipped_prompts()
+        self.skipped_single + self.prepared.skipped_prompts()
     }
 }
 
@@ -51,9 +53,21 @@ impl DataArgs {
             .maybe_format(self.format)
             // Sorted while reading, on a second thread: the data pass then has no sort left to do.
             .sort_by_proxy(true);
-        let calibration = hedge_data::load(&self.data, &opts)?;
-        let prepared = Prepared::new(&calibration.offsets, &calibration.proxy, &calibration.truth)?;
-        Ok(Loaded { calibration, prepared })
+        let Calibration {
+            offsets,
+            proxy,
+            truth,
+            skipped_single,
+            source,
+            ..
+        } = hedge_data::load(&self.data, &opts)?;
+        // The rows move into the data pass, which finishes them in place (no copy).
+        let prepared = Prepared::from_vecs(offsets, proxy, truth)?;
+        Ok(Loaded {
+            source,
+            skipped_single,
+            prepared,
+        })
     }
 }
 

@@ -209,11 +209,7 @@ pub fn tune_plot(loaded: &Loaded, kind: MethodKind, estimator: Estimator, v: &Va
     let zoom = theta > lo && theta < hi && theta - lo < (hi - lo) / 8.0 && kind != MethodKind::Bon;
     let show_hi = if zoom { lo + 4.0 * (theta - lo) } else { hi };
     let mut plot = Plot::new(
-        format!(
-            "HedgeTune: {} on {}",
-            method_label(kind),
-            file_name(&loaded.calibration.source)
-        ),
+        format!("HedgeTune: {} on {}", method_label(kind), file_name(&loaded.source)),
         parameter_axis(kind),
         Y_REWARD,
     );
@@ -320,7 +316,7 @@ pub fn curve_plot(
     points: &[CurvePoint],
 ) -> Plot {
     let mut plot = Plot::new(
-        format!("{} on {}", method_label(kind), file_name(&loaded.calibration.source)),
+        format!("{} on {}", method_label(kind), file_name(&loaded.source)),
         parameter_axis(kind),
         Y_REWARD,
     );
@@ -518,7 +514,7 @@ fn build(loaded: &Loaded, args: &ReportArgs, kinds: &[MethodKind]) -> Result<Bui
     let profile = quantile_profile(data, bins)?;
     let random = curve(data, MethodKind::Bon, &[1.0], None, est)?[0];
 
-    let source = &loaded.calibration.source;
+    let source = &loaded.source;
     let per_prompt = if data.m_min() == data.m_max() {
         format!("{} responses each", data.m_max())
     } else {
@@ -791,7 +787,7 @@ fn summary_json(
     json!({
         "generator": format!("hedge {} report", env!("CARGO_PKG_VERSION")),
         "data": {
-            "source": loaded.calibration.source,
+            "source": loaded.source,
             "columns": {"prompt": args.data.prompt_col, "proxy": args.data.proxy_col, "true": args.data.true_col},
             "prompts": data.prompts(),
             "skipped_prompts": loaded.skipped_prompts(),
@@ -840,7 +836,7 @@ fn page(
         format!("{}–{} per prompt", data.m_min(), data.m_max())
     };
     let mut facts = vec![
-        ("file".to_string(), loaded.calibration.source.clone()),
+        ("file".to_string(), loaded.source.clone()),
         (
             "columns".into(),
             format!(
@@ -993,7 +989,7 @@ fn page(
         })
         .collect();
     Page {
-        title: format!("hedge report: {}", file_name(&loaded.calibration.source)),
+        title: format!("hedge report: {}", file_name(&loaded.source)),
         subtitle: subtitle.to_string(),
         verdict: verdict.to_vec(),
         facts,

@@ -102,7 +102,7 @@ pub fn tune_json(loaded: &Loaded, args: &TuneArgs) -> Result<Value> {
         report.bootstrap = Some(BootstrapInterval { resamples: b, lo, hi });
     }
     let mut context = serde_json::Map::new();
-    context.insert("data".into(), json!(loaded.calibration.source));
+    context.insert("data".into(), json!(loaded.source));
     context.insert(
         "columns".into(),
         json!({"prompt": args.data.prompt_col, "proxy": args.data.proxy_col, "true": args.data.true_col}),

@@ -400,13 +400,16 @@ async fn oversized_bodies_get_413_and_bad_requests_400() {
         let mut s = tokio::net::TcpStream::connect(p.addr).await.unwrap();
         let payload = format!("{{\"messages\": \"{}\"}}", "y".repeat(4096));
         let head = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
-        s.write_all(head.as_bytes()).await.unwrap();
+        let mut request = head.as_bytes().to_vec();
         for chunk in payload.as_bytes().chunks(500) {
-            s.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await.unwrap();
-            s.write_all(chunk).await.unwrap();
-            s.write_all(b"\r\n").await.unwrap();
+            request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            request.extend_from_slice(chunk);
+            request.extend_from_slice(b"\r\n");
         }
-        s.write_all(b"0\r\n\r\n").await.unwrap();
+        request.extend_from_slice(b"0\r\n\r\n");
+        // One write (it fits the socket buffer): the server answers 413 and closes as soon as it has read
+        // past the limit, so a write issued after that would fail with a broken pipe.
+        s.write_all(&request).await.unwrap();
         let mut resp = String::new();
         let _ = s.read_to_string(&mut resp).await;
         assert!(resp.starts_with("HTTP/1.1 413"), "{resp}");

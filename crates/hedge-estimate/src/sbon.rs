@@ -625,7 +625,7 @@ mod tests {
     use hedge_math::quad::rule16;
 
     /// Reference: uniform panels of width 1/4 on a wide range, every group at every node.
-    fn reference(proxy: &[f64], n: u64, beta: f64) -> (Vec<f64>, Vec<f64>) {
+    pub(super) fn reference(proxy: &[f64], n: u64, beta: f64) -> (Vec<f64>, Vec<f64>) {
         let m = proxy.len() as f64;
         let smax = proxy.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let smin = proxy.iter().copied().fold(f64::INFINITY, f64::min);
@@ -687,7 +687,6 @@ mod tests {
 #[cfg(test)]
 mod diagnostics {
     use super::*;
-    use hedge_math::quad::rule16;
     use rand::{Rng, SeedableRng};
 
     #[test]
@@ -789,7 +788,7 @@ mod diagnostics {
             for n in [2u64, 4, 16, 64, 1000] {
                 for beta in [0.0, 0.1, 1.0, 5.0, 15.0, 40.0, 100.0, 1000.0] {
                     let (p, dp) = sbon_choice_probabilities(&proxy, n, beta).unwrap();
-                    let (rp, rdp) = tests_ref(&proxy, n, beta);
+                    let (rp, rdp) = super::tests::reference(&proxy, n, beta);
                     es = es.max((p.iter().sum::<f64>() - 1.0).abs());
                     for k in 0..m {
                         ep = ep.max((p[k] - rp[k]).abs());
@@ -799,37 +798,5 @@ mod diagnostics {
             }
         }
         println!("max |p - ref| {ep:.2e}, max rel d {ed:.2e}, max |sum - 1| {es:.2e}");
-    }
-
-    fn tests_ref(proxy: &[f64], n: u64, beta: f64) -> (Vec<f64>, Vec<f64>) {
-        let m = proxy.len() as f64;
-        let smax = proxy.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let smin = proxy.iter().copied().fold(f64::INFINITY, f64::min);
-        let (lo, hi) = (-60.0 - (n as f64).ln(), beta * (smax - smin) + 8.0);
-        let h = 0.25;
-        let panels = ((hi - lo) / h).ceil() as usize;
-        let r = rule16();
-        let (mut p, mut dp) = (vec![0.0; proxy.len()], vec![0.0; proxy.len()]);
-        for i in 0..panels {
-            for (nu, om) in r.nodes.iter().zip(&r.weights) {
-                let x = lo + h * (i as f64 + nu);
-                let w = h * om;
-                let ys: Vec<f64> = proxy.iter().map(|&s| (x + beta * (s - smax)).exp()).collect();
-                let phi: f64 = ys.iter().map(|y| (-y).exp()).sum::<f64>() / m;
-                let dphi: f64 = -proxy.iter().zip(&ys).map(|(&s, y)| (s - smax) * y * (-y).exp()).sum::<f64>() / m;
-                let nm1 = (n - 1) as f64;
-                let big = phi.powf(nm1);
-                if phi == 0.0 || big == 0.0 {
-                    continue;
-                }
-                let l = nm1 * dphi / phi;
-                for k in 0..proxy.len() {
-                    let ye = ys[k] * (-ys[k]).exp();
-                    p[k] += (n as f64 / m) * w * big * ye;
-                    dp[k] += (n as f64 / m) * w * big * ye * ((proxy[k] - smax) * (1.0 - ys[k]) + l);
-                }
-            }
-        }
-        (p, dp)
     }
 }

@@ -27,6 +27,7 @@ pub struct Bop {
 }
 
 /// Taylor coefficients of the BoP KL in μ, from μ² on (exact rationals to 20 digits).
+#[allow(clippy::excessive_precision)] // the digits as computed; the compiler rounds to the nearest f64
 const KL_SERIES: [f64; 20] = [
     0.166_666_666_666_666_666_67,
     -0.083_333_333_333_333_333_333,
@@ -51,6 +52,7 @@ const KL_SERIES: [f64; 20] = [
 ];
 
 /// `e^{−1} Ei(1)`.
+#[allow(clippy::excessive_precision)] // the digits as computed; the compiler rounds to the nearest f64
 const EI1_SCALED: f64 = 0.697_174_883_235_066_07;
 
 impl Bop {

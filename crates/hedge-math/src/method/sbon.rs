@@ -110,14 +110,14 @@ impl Sbon {
         }
         let (mut p, mut sc) = (0.0, 0.0);
         let nm1 = self.nm1();
-        for i in 0..g.x.len() {
-            let w = (t[i] - m).exp();
+        for ((&ti, &xi), &kappa) in t.iter().zip(&g.x).zip(&g.kappa) {
+            let w = (ti - m).exp();
             if w == 0.0 {
                 continue;
             }
-            let s = g.x[i] + c;
+            let s = xi + c;
             p += w;
-            sc += w * ((u - 1.0) * (1.0 - s.exp()) + nm1 * g.kappa[i]);
+            sc += w * ((u - 1.0) * (1.0 - s.exp()) + nm1 * kappa);
         }
         ((self.n as f64).ln() + m + p.ln(), sc / p)
     }

@@ -25,6 +25,7 @@ pub struct Tilt {
 }
 
 /// `E_λ[u]` Taylor coefficients in λ (even powers beyond the first vanish).
+#[allow(clippy::excessive_precision)] // the digits as computed; the compiler rounds to the nearest f64
 const MEAN_SERIES: [f64; 16] = [
     0.5,
     0.083_333_333_333_333_333_333,
@@ -45,6 +46,7 @@ const MEAN_SERIES: [f64; 16] = [
 ];
 
 /// KL Taylor coefficients in λ, from λ² on.
+#[allow(clippy::excessive_precision)] // the digits as computed; the compiler rounds to the nearest f64
 const KL_SERIES: [f64; 16] = [
     0.041_666_666_666_666_666_667,
     0.0,

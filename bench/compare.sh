@@ -29,8 +29,8 @@ run() {  # name, command...: appends "name wall_s maxrss_kb" to the log
     local name=$1; shift
     /usr/bin/time -f "$name %e %M" -a -o "$LOG" "$@" > "$DIR/$name.out"
 }
-# This VM reclaims idle page cache (DAMON), so a file read a minute ago may come from disk again: every
-# timed run reads its input from the page cache, warmed just before.
+# Every timed run reads its input from a page cache warmed just before (on this VM the first command after
+# the memory-hungry NumPy runs was up to 0.5 s slower, whatever it was).
 warm() { cat "$@" > /dev/null; }
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB; $(uname -srm)"
 echo "data: $T prompts x $M responses ($P, $C); $REPS repetitions, alternating"

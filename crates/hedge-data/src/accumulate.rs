@@ -6,7 +6,7 @@
 //! stable counting sort over the recorded runs.
 //!
 //! With sorting on ([`Accumulator::sorting`]), the rows of the current run are kept in small buffers and each
-//! finished run is handed to a second thread, which sorts it by proxy (stable) and appends it to the arrays;
+//! finished run is handed to a second thread, which sorts it (proxy, then true reward) and appends it to the arrays;
 //! the reading thread never waits for a sort. Prompts that come in several runs are merged and re-sorted in
 //! `finish`.
 
@@ -62,7 +62,7 @@ enum Job {
 }
 
 /// The sorting thread of an [`Accumulator`]: receives finished runs in order and appends them, each sorted by
-/// proxy, to its own arrays, which it returns when the channel closes.
+/// [`row_order`], to its own arrays, which it returns when the channel closes.
 struct Sorter {
     jobs: SyncSender<Job>,
     handle: JoinHandle<(Vec<f64>, Vec<f64>)>,
@@ -85,13 +85,13 @@ impl Sorter {
                             }
                         }
                         Job::Run(p, t) => {
-                            if p.is_sorted_by(|a, b| a.total_cmp(b).is_le()) {
+                            if is_in_row_order(&p, &t) {
                                 proxy.extend_from_slice(&p);
                                 truth.extend_from_slice(&t);
                             } else {
                                 pairs.clear();
                                 pairs.extend(p.iter().copied().zip(t.iter().copied()));
-                                pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+                                pairs.sort_unstable_by(|&a, &b| row_order(a, b));
                                 proxy.extend(pairs.iter().map(|x| x.0));
                                 truth.extend(pairs.iter().map(|x| x.1));
                             }
@@ -105,13 +105,23 @@ impl Sorter {
     }
 }
 
-/// Sorts `proxy` (and `truth` alongside) by proxy, stably.
+/// The order of the rows of a prompt when sorting is on: proxy ascending, ties by true reward ascending (a
+/// total order, so the result does not depend on the order of the rows in the file).
+fn row_order(a: (f64, f64), b: (f64, f64)) -> std::cmp::Ordering {
+    a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1))
+}
+
+fn is_in_row_order(proxy: &[f64], truth: &[f64]) -> bool {
+    (1..proxy.len()).all(|i| row_order((proxy[i - 1], truth[i - 1]), (proxy[i], truth[i])).is_le())
+}
+
+/// Sorts `proxy` (and `truth` alongside) by [`row_order`].
 fn sort_rows(proxy: &mut [f64], truth: &mut [f64]) {
-    if proxy.is_sorted_by(|a, b| a.total_cmp(b).is_le()) {
+    if is_in_row_order(proxy, truth) {
         return;
     }
     let mut pairs: Vec<(f64, f64)> = proxy.iter().copied().zip(truth.iter().copied()).collect();
-    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    pairs.sort_unstable_by(|&a, &b| row_order(a, b));
     for (i, (p, t)) in pairs.into_iter().enumerate() {
         proxy[i] = p;
         truth[i] = t;
@@ -139,7 +149,7 @@ impl Accumulator {
         }
     }
 
-    /// With `on`, the rows of each prompt come out sorted by proxy (stable), sorted on a second thread while
+    /// With `on`, the rows of each prompt come out sorted by proxy, then true reward, on a second thread while
     /// reading goes on (if the thread cannot be started, `finish` sorts instead).
     pub(crate) fn sorting(mut self, on: bool) -> Self {
         self.sorter = if on { Sorter::spawn() } else { None };
@@ -843,7 +853,7 @@ mod tests {
     }
 
     #[test]
-    fn sorting_by_proxy_is_stable_within_each_prompt() {
+    fn sorting_orders_by_proxy_then_truth_within_each_prompt() {
         let rows = [
             (0, 3),
             (0, 1),
@@ -860,14 +870,14 @@ mod tests {
         assert_eq!(c.prompt_ids, ["p0", "p1", "p3"]);
         assert_eq!(c.offsets, [0, 4, 7, 9]);
         assert_eq!(c.proxy, [0.0, 0.25, 0.75, 0.75, 0.0, 0.5, 0.5, 0.25, 0.25]);
-        // Ties keep file order: p0's two 0.75 are rows 0 and 2, p1's two 0.5 rows 3 and 7.
+        // Ties by truth (= row number here): p0's two 0.75 are rows 0 and 2, p1's two 0.5 rows 3 and 7.
         assert_eq!(c.truth, [5.0, 1.0, 0.0, 2.0, 4.0, 3.0, 7.0, 8.0, 9.0]);
         assert_eq!((c.skipped_single, c.rows_read), (1, 10));
     }
 
     proptest::proptest! {
         /// Sorting while reading (on the thread, or all in `finish`) gives the file-order result with each
-        /// prompt stably sorted by proxy, for grouped and non-grouped inputs alike.
+        /// prompt sorted by (proxy, truth), for grouped and non-grouped inputs alike.
         #[test]
         fn sorting_matches_a_stable_sort_of_file_order(
             rows in proptest::collection::vec((0..5usize, 0..6u8), 1..80),
@@ -888,7 +898,7 @@ mod tests {
                         for w in p.offsets.windows(2) {
                             let mut pairs: Vec<(f64, f64)> =
                                 p.proxy[w[0]..w[1]].iter().copied().zip(p.truth[w[0]..w[1]].iter().copied()).collect();
-                            pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+                            pairs.sort_by(|&a, &b| row_order(a, b));
                             let (ep, et): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
                             proptest::prop_assert_eq!(&s.proxy[w[0]..w[1]], &ep[..]);
                             proptest::prop_assert_eq!(&s.truth[w[0]..w[1]], &et[..]);
@@ -897,6 +907,43 @@ mod tests {
                     (Err(a), Err(b)) => proptest::prop_assert_eq!(a.to_string(), b.to_string()),
                     (a, b) => proptest::prop_assert!(false, "{:?} vs {:?}", a.is_ok(), b.is_ok()),
                 }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// With sorting on, the order of the rows in the file does not matter: any permutation of the rows
+        /// (prompt order kept by first appearance) loads to the same arrays, bit for bit.
+        #[test]
+        fn sorted_load_ignores_row_order(
+            rows in proptest::collection::vec((0..4usize, 0..5u8, 0..4u8), 2..60),
+            perm_seed in proptest::num::u64::ANY,
+        ) {
+            use rand::{SeedableRng, seq::SliceRandom};
+            let load = |rows: &[(usize, u8, u8)]| {
+                let mut a = acc(false).sorting(true);
+                for (i, &(p, x, t)) in rows.iter().enumerate() {
+                    let loc = Location::Line(i as u64 + 2);
+                    a.set_prompt(format!("p{p}").as_bytes(), loc).unwrap();
+                    a.push(None, f64::from(x) * 0.1, f64::from(t) * 0.3, loc).unwrap();
+                }
+                a.finish("t.csv".into())
+            };
+            let mut shuffled = rows.clone();
+            shuffled.shuffle(&mut rand::rngs::StdRng::seed_from_u64(perm_seed));
+            match (load(&rows), load(&shuffled)) {
+                (Ok(a), Ok(b)) => {
+                    // Prompts are numbered by first appearance; compare them by id.
+                    for (i, id) in a.prompt_ids.iter().enumerate() {
+                        let j = b.prompt_ids.iter().position(|x| x == id).unwrap();
+                        let (ra, rb) = (a.offsets[i]..a.offsets[i + 1], b.offsets[j]..b.offsets[j + 1]);
+                        proptest::prop_assert_eq!(&a.proxy[ra.clone()], &b.proxy[rb.clone()]);
+                        proptest::prop_assert_eq!(&a.truth[ra], &b.truth[rb]);
+                    }
+                    proptest::prop_assert_eq!(a.prompt_ids.len(), b.prompt_ids.len());
+                }
+                (Err(_), Err(_)) => {}
+                (a, b) => proptest::prop_assert!(false, "{:?} vs {:?}", a.is_ok(), b.is_ok()),
             }
         }
     }

@@ -110,8 +110,9 @@ impl LoadOptions {
         self
     }
 
-    /// Orders the rows of each prompt by proxy score, ascending (a stable sort: ties keep file order),
-    /// instead of file order. Default: `false` (file order).
+    /// Orders the rows of each prompt by proxy score, ascending, and equal proxies by true reward, ascending,
+    /// instead of file order: then the result does not depend on the order of the rows in the file at all.
+    /// Default: `false` (file order).
     ///
     /// The sort runs on a second thread while the file is still being read: each prompt is sorted as soon as
     /// its last row is read (for a non-grouped file, prompts that reappear are finished after the read). This
@@ -124,7 +125,7 @@ impl LoadOptions {
     /// let opts = LoadOptions::new().sort_by_proxy(true);
     /// let cal = load_reader(csv.as_bytes(), "x.csv", Format::Csv, &opts)?;
     /// assert_eq!(cal.proxy, [0.1, 0.9, 0.9]);
-    /// assert_eq!(cal.truth, [0.0, 1.0, 0.0]);
+    /// assert_eq!(cal.truth, [0.0, 0.0, 1.0]); // the two 0.9 ordered by true reward
     /// # Ok::<(), hedge_data::DataError>(())
     /// ```
     pub fn sort_by_proxy(mut self, yes: bool) -> Self {

@@ -50,19 +50,27 @@ pub struct Prepared {
     by_m: Vec<RankMeans>,
 }
 
-/// Sort one prompt by proxy (stable), tie-average its truths, write both out.
+/// Sort one prompt by [`row_order`], tie-average its truths, write both out.
 fn sort_prompt(proxy: &[f64], truth: &[f64], out_p: &mut [f64], out_r: &mut [f64]) {
     out_p.copy_from_slice(proxy);
     out_r.copy_from_slice(truth);
     sort_prompt_in_place(out_p, out_r);
 }
 
-/// Sort one prompt by proxy (stable) in place, then give ties the mean of their truths.
+/// The row order of a prepared prompt: proxy ascending, ties by true reward ascending. A
+/// total order on the rows, so that the tie means (summed in this order) and hence every
+/// estimate are bit-for-bit the same whatever order the rows came in.
+fn row_order(a: (f64, f64), b: (f64, f64)) -> std::cmp::Ordering {
+    a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1))
+}
+
+/// Sort one prompt's rows by [`row_order`] in place, then give ties the mean of their truths.
 fn sort_prompt_in_place(proxy: &mut [f64], truth: &mut [f64]) {
-    if !proxy.is_sorted_by(|a, b| a.total_cmp(b).is_le()) {
+    let sorted = (1..proxy.len()).all(|i| row_order((proxy[i - 1], truth[i - 1]), (proxy[i], truth[i])).is_le());
+    if !sorted {
         // (Prompts loaded with `hedge_data::LoadOptions::sort_by_proxy` are already in order.)
         let mut pairs: Vec<(f64, f64)> = proxy.iter().copied().zip(truth.iter().copied()).collect();
-        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        pairs.sort_unstable_by(|&a, &b| row_order(a, b));
         for (k, (p, r)) in pairs.into_iter().enumerate() {
             proxy[k] = p;
             truth[k] = r;

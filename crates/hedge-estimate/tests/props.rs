@@ -148,3 +148,34 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// The rows of a prompt may come in any order: the prepared data (and so every estimate) is the same
+    /// bit for bit, tie means included (ties are summed in (proxy, truth) order).
+    #[test]
+    fn row_order_within_a_prompt_does_not_matter((o, p, t) in data(), seed in any::<u64>()) {
+        use rand::{SeedableRng, seq::SliceRandom};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let (mut p2, mut t2) = (p.clone(), t.clone());
+        for w in o.windows(2) {
+            let mut idx: Vec<usize> = (w[0]..w[1]).collect();
+            idx.shuffle(&mut rng);
+            for (k, &i) in idx.iter().enumerate() {
+                p2[w[0] + k] = p[i];
+                t2[w[0] + k] = t[i];
+            }
+        }
+        let (Ok(a), Ok(b)) = (Prepared::new(&o, &p, &t), Prepared::from_vecs(o.clone(), p2, t2)) else {
+            return Ok(());
+        };
+        for k in 0..a.prompts() {
+            prop_assert_eq!(a.sorted_proxy(k), b.sorted_proxy(k));
+            prop_assert_eq!(a.ranked_truth(k), b.ranked_truth(k));
+        }
+        for (x, y) in a.rank_means().iter().zip(b.rank_means()) {
+            prop_assert_eq!(&x.mean, &y.mean);
+        }
+    }
+}

@@ -106,7 +106,7 @@ impl Sorter {
 }
 
 /// The order of the rows of a prompt when sorting is on: proxy ascending, ties by true reward ascending (a
-/// total order, so the result does not depend on the order of the rows in the file).
+/// total order, so a prompt's sorted rows do not depend on the order in which the file lists them).
 fn row_order(a: (f64, f64), b: (f64, f64)) -> std::cmp::Ordering {
     a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1))
 }
@@ -912,8 +912,8 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// With sorting on, the order of the rows in the file does not matter: any permutation of the rows
-        /// (prompt order kept by first appearance) loads to the same arrays, bit for bit.
+        /// With sorting on, the order of the rows in the file does not matter to any prompt's rows: a permutation
+        /// of the rows loads every prompt (found by its id) to the same values, bit for bit.
         #[test]
         fn sorted_load_ignores_row_order(
             rows in proptest::collection::vec((0..4usize, 0..5u8, 0..4u8), 2..60),

@@ -111,7 +111,8 @@ impl LoadOptions {
     }
 
     /// Orders the rows of each prompt by proxy score, ascending, and equal proxies by true reward, ascending,
-    /// instead of file order: then the result does not depend on the order of the rows in the file at all.
+    /// instead of file order: then each prompt's rows do not depend on the order in which the file lists them.
+    /// (Prompts stay in the order of their first appearance.)
     /// Default: `false` (file order).
     ///
     /// The sort runs on a second thread while the file is still being read: each prompt is sorted as soon as

@@ -58,8 +58,9 @@ fn sort_prompt(proxy: &[f64], truth: &[f64], out_p: &mut [f64], out_r: &mut [f64
 }
 
 /// The row order of a prepared prompt: proxy ascending, ties by true reward ascending. A
-/// total order on the rows, so that the tie means (summed in this order) and hence every
-/// estimate are bit-for-bit the same whatever order the rows came in.
+/// total order on the rows, so that a prompt's tie means (summed in this order) are
+/// bit-for-bit the same whatever order its rows came in. (Sums over prompts follow the prompt
+/// order; listing the prompts in another order can change estimates in the last bits.)
 fn row_order(a: (f64, f64), b: (f64, f64)) -> std::cmp::Ordering {
     a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1))
 }

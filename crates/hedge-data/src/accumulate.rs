@@ -75,26 +75,13 @@ impl Sorter {
             .name("hedge-data-sort".into())
             .spawn(move || {
                 let (mut proxy, mut truth) = (Vec::new(), Vec::new());
-                let mut pairs: Vec<(f64, f64)> = Vec::new();
                 for job in rx {
                     match job {
-                        Job::Reserve(rows) => {
-                            if proxy.try_reserve(rows).is_err() || truth.try_reserve(rows).is_err() {
-                                proxy.shrink_to_fit();
-                                truth.shrink_to_fit();
-                            }
-                        }
-                        Job::Run(p, t) => {
-                            if is_in_row_order(&p, &t) {
-                                proxy.extend_from_slice(&p);
-                                truth.extend_from_slice(&t);
-                            } else {
-                                pairs.clear();
-                                pairs.extend(p.iter().copied().zip(t.iter().copied()));
-                                pairs.sort_unstable_by(|&a, &b| row_order(a, b));
-                                proxy.extend(pairs.iter().map(|x| x.0));
-                                truth.extend(pairs.iter().map(|x| x.1));
-                            }
+                        Job::Reserve(rows) => reserve_rows(&mut proxy, &mut truth, rows),
+                        Job::Run(mut p, mut t) => {
+                            sort_rows(&mut p, &mut t);
+                            proxy.extend_from_slice(&p);
+                            truth.extend_from_slice(&t);
                         }
                     }
                 }
@@ -113,6 +100,15 @@ fn row_order(a: (f64, f64), b: (f64, f64)) -> std::cmp::Ordering {
 
 fn is_in_row_order(proxy: &[f64], truth: &[f64]) -> bool {
     (1..proxy.len()).all(|i| row_order((proxy[i - 1], truth[i - 1]), (proxy[i], truth[i])).is_le())
+}
+
+/// Reserves room for `rows` more rows, if possible (a hint: a row count read from a corrupt file must not abort
+/// the process, so allocation failure is ignored).
+fn reserve_rows(proxy: &mut Vec<f64>, truth: &mut Vec<f64>, rows: usize) {
+    if proxy.try_reserve(rows).is_err() || truth.try_reserve(rows).is_err() {
+        proxy.shrink_to_fit();
+        truth.shrink_to_fit();
+    }
 }
 
 /// Sorts `proxy` (and `truth` alongside) by [`row_order`].
@@ -196,10 +192,7 @@ impl Accumulator {
             let _ = sorter.jobs.send(Job::Reserve(rows));
             return;
         }
-        if self.proxy.try_reserve(rows).is_err() || self.truth.try_reserve(rows).is_err() {
-            self.proxy.shrink_to_fit();
-            self.truth.shrink_to_fit();
-        }
+        reserve_rows(&mut self.proxy, &mut self.truth, rows);
     }
 
     /// Sets the prompt of the next row(s). Cheap when the prompt is the current one (a byte comparison);

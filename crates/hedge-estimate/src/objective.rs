@@ -180,18 +180,6 @@ impl<'a> Objective<'a> {
         Ok(theta as u64)
     }
 
-    fn check_sbon_beta(&self, beta: f64) -> Result<()> {
-        if !(beta.is_finite() && beta >= 0.0) {
-            return Err(EstimateError::Math(hedge_math::Error::InvalidParameter {
-                method: "sbon",
-                name: "beta",
-                value: beta,
-                reason: "must be a finite number >= 0",
-            }));
-        }
-        Ok(())
-    }
-
     /// Fill `w` (and `dw`) with the weights of ranks `1..=m` at θ.
     fn weights(&self, q: &dyn QuantileMethod, m: usize, theta: f64, w: &mut [f64], mut dw: Option<&mut [f64]>) {
         let mf = m as f64;
@@ -297,7 +285,7 @@ impl<'a> Objective<'a> {
     }
 
     fn sbon_per_prompt(&self, beta: f64) -> Result<Vec<(f64, f64)>> {
-        self.check_sbon_beta(beta)?;
+        crate::sbon::check_beta(beta)?;
         let sb = self.sbon.as_ref().ok_or(EstimateError::MissingN)?;
         let n = self.n;
         Ok((0..sb.prompts())

@@ -564,6 +564,11 @@ fn check_sbon(n: u64, beta: f64) -> Result<()> {
     if n == 0 {
         return Err(EstimateError::MissingN);
     }
+    check_beta(beta)
+}
+
+/// SBoN's β must be finite and non-negative.
+pub(crate) fn check_beta(beta: f64) -> Result<()> {
     if !(beta.is_finite() && beta >= 0.0) {
         return Err(EstimateError::Math(hedge_math::Error::InvalidParameter {
             method: "sbon",

@@ -284,6 +284,16 @@ async fn handle(st: Arc<AppState>, kind: ApiKind, headers: HeaderMap, body: Body
 
 type Refusal = (StatusCode, &'static str, &'static str, String);
 
+/// A failure of the engine itself (HTTP 500): not the client's fault, not the upstream's.
+fn internal(e: hedge_math::Error) -> Refusal {
+    refuse(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "server_error",
+        e.to_string(),
+    )
+}
+
 fn refuse(status: StatusCode, reason: &'static str, kind: &'static str, message: impl Into<String>) -> Refusal {
     (status, reason, kind, message.into())
 }
@@ -414,14 +424,7 @@ async fn process(
         }
     };
     let selector = st.cfg.method.selector();
-    let drawn = selector.draw_n(&mut rng).map_err(|e| {
-        refuse(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "server_error",
-            e.to_string(),
-        )
-    })?;
+    let drawn = selector.draw_n(&mut rng).map_err(internal)?;
     let n = (if drawn > st.cfg.max_n {
         st.metrics.bop_capped();
         st.cfg.max_n
@@ -489,14 +492,7 @@ async fn process(
         ));
     }
     let values: Vec<f64> = usable.iter().map(|(_, s)| *s).collect();
-    let pick = selector.choose(&values, &mut rng).map_err(|e| {
-        refuse(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "server_error",
-            e.to_string(),
-        )
-    })?;
+    let pick = selector.choose(&values, &mut rng).map_err(internal)?;
     let chosen_index = usable[pick].0;
     let chosen = generation.candidates[chosen_index]
         .as_ref()

@@ -196,11 +196,12 @@ impl Prepared {
     /// assert_eq!(b.ranked_truth(0), &[0.0, 1.5, 1.5]);
     /// ```
     pub fn from_vecs(offsets: Vec<usize>, mut proxy: Vec<f64>, mut truth: Vec<f64>) -> Result<Self> {
-        validate(&offsets, &proxy, &truth)?;
-        let t_in = offsets.len() - 1;
-        if t_in == 0 || offsets.windows(2).any(|w| w[1] - w[0] < 2) {
+        // A prompt to skip (or malformed offsets, which `new` reports): the copying path.
+        if offsets.len() < 2 || offsets.windows(2).any(|w| w[1].saturating_sub(w[0]) < 2) {
             return Self::new(&offsets, &proxy, &truth);
         }
+        validate(&offsets, &proxy, &truth)?;
+        let t_in = offsets.len() - 1;
         split_prompts(&offsets, &mut proxy, &mut truth)
             .into_par_iter()
             .with_min_len(16)

@@ -119,6 +119,24 @@ kill_and_restart() {
     echo "   llama-server restarted on port $PORT (pid $LLAMA_PID) after $DOWN s"
 }
 
+# kill_llama_at N PID PROBE TRIES: poll PROBE (prints a count) every 0.05 s, at most TRIES times, while PID runs;
+# once the count reaches N, kill -9 and restart the llama server. AT = the count seen (empty if never reached),
+# DOWN = seconds the server was down (empty if it was not killed: PID had already finished).
+kill_llama_at() {
+    local n=$1 pid=$2 probe=$3 tries=$4 c
+    AT=""
+    DOWN=""
+    for _ in $(seq "$tries"); do
+        c=$($probe)
+        if [ "${c:-0}" -ge "$n" ]; then AT=$c; break; fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    if [ -n "$AT" ] && kill -0 "$pid" 2>/dev/null; then
+        kill_and_restart
+    fi
+}
+
 # wait_url FILE: the first http://127.0.0.1:PORT printed in FILE.
 wait_url() {
     for _ in $(seq 300); do
@@ -163,17 +181,9 @@ t0=$(now)
 collect "$WORK/collect.jsonl" "$WORK/collect.log" >"$WORK/collect.out" &
 COLLECT_PID=$!
 PIDS+=($COLLECT_PID)
-ROWS_AT_KILL=""
-for _ in $(seq 2400); do
-    rows=$(lines "$WORK/collect.jsonl")
-    if [ "$rows" -ge 24 ]; then ROWS_AT_KILL=$rows; break; fi
-    kill -0 $COLLECT_PID 2>/dev/null || break
-    sleep 0.05
-done
-DOWN=""
-if [ -n "$ROWS_AT_KILL" ] && kill -0 $COLLECT_PID 2>/dev/null; then
-    kill_and_restart
-fi
+collected() { lines "$WORK/collect.jsonl"; }
+kill_llama_at 24 $COLLECT_PID collected 2400
+ROWS_AT_KILL=$AT
 COLLECT_DOWN=$DOWN
 collect_rc=0
 wait $COLLECT_PID || collect_rc=$?
@@ -219,17 +229,9 @@ t0=$(now)
 python3 "$CLIENT" serve "$SERVE" "$WORK/progress" "$WORK/serve-summary.json" >"$WORK/serve-client.log" 2>&1 &
 CLIENT_PID=$!
 PIDS+=($CLIENT_PID)
-ANSWERED_AT_KILL=""
-for _ in $(seq 4800); do
-    answered=$(cat "$WORK/progress" 2>/dev/null || echo 0)
-    if [ "${answered:-0}" -ge 30 ]; then ANSWERED_AT_KILL=$answered; break; fi
-    kill -0 $CLIENT_PID 2>/dev/null || break
-    sleep 0.05
-done
-DOWN=""
-if [ -n "$ANSWERED_AT_KILL" ] && kill -0 $CLIENT_PID 2>/dev/null; then
-    kill_and_restart
-fi
+answered() { cat "$WORK/progress" 2>/dev/null || echo 0; }
+kill_llama_at 30 $CLIENT_PID answered 4800
+ANSWERED_AT_KILL=$AT
 SERVE_DOWN=$DOWN
 client_rc=0
 wait $CLIENT_PID || client_rc=$?

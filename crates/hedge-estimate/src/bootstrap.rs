@@ -13,6 +13,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hedge_math::MethodKind;
+use hedge_math::grid::LogGrid;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -47,8 +48,11 @@ fn linear_curves(obj: &Objective<'_>, thetas: &[f64], slopes: bool) -> Result<(V
     let g_count = thetas.len();
     let rms = data.rank_means();
     let mut wf: Vec<Vec<f64>> = rms.iter().map(|r| vec![0.0; r.m * g_count]).collect();
-    let mut wd: Vec<Vec<f64>> =
-        if slopes { rms.iter().map(|r| vec![0.0; r.m * g_count]).collect() } else { Vec::new() };
+    let mut wd: Vec<Vec<f64>> = if slopes {
+        rms.iter().map(|r| vec![0.0; r.m * g_count]).collect()
+    } else {
+        Vec::new()
+    };
     for (g, &theta) in thetas.iter().enumerate() {
         let (_, tabs) = obj.weight_tables(theta)?;
         for (i, w) in tabs.iter().enumerate() {
@@ -78,30 +82,31 @@ fn linear_curves(obj: &Objective<'_>, thetas: &[f64], slopes: bool) -> Result<(V
             }
         }
     };
-    f.par_chunks_mut(g_count).enumerate().with_min_len(16).for_each(|(t, out)| {
-        let i = ms.binary_search(&data.responses(t)).unwrap_or(0);
-        fill(t, out, &wf[i]);
-    });
-    if slopes {
-        d.par_chunks_mut(g_count).enumerate().with_min_len(16).for_each(|(t, out)| {
+    f.par_chunks_mut(g_count)
+        .enumerate()
+        .with_min_len(16)
+        .for_each(|(t, out)| {
             let i = ms.binary_search(&data.responses(t)).unwrap_or(0);
-            fill(t, out, &wd[i]);
+            fill(t, out, &wf[i]);
         });
+    if slopes {
+        d.par_chunks_mut(g_count)
+            .enumerate()
+            .with_min_len(16)
+            .for_each(|(t, out)| {
+                let i = ms.binary_search(&data.responses(t)).unwrap_or(0);
+                fill(t, out, &wd[i]);
+            });
     }
     Ok((f, d))
 }
 
 impl Curves {
     fn continuous(obj: &Objective<'_>, lo: f64, hi: f64) -> Result<Self> {
-        let span = (hi - lo).ln_1p();
-        let g_count = if hi > lo { GRID } else { 1 };
-        let mut z = Vec::with_capacity(g_count);
-        let mut thetas = Vec::with_capacity(g_count);
-        for g in 0..g_count {
-            let zg = if g_count == 1 { 0.0 } else { span * g as f64 / (g_count - 1) as f64 };
-            z.push(zg);
-            thetas.push(if g == g_count - 1 { hi } else { (lo + zg.exp_m1()).min(hi) });
-        }
+        let grid = LogGrid::new(lo, hi, GRID);
+        let g_count = grid.len();
+        let z: Vec<f64> = (0..g_count).map(|g| grid.z(g)).collect();
+        let thetas = grid.points();
         let (f, d) = if obj.kind() == MethodKind::Sbon {
             let t_count = obj.data().prompts();
             let mut f = vec![0.0; t_count * g_count];
@@ -110,25 +115,39 @@ impl Curves {
             obj.method(thetas[0])?;
             let sb = crate::sbon::SbonData::new(obj.data());
             let n = obj.n().unwrap_or(1);
-            f.par_chunks_mut(g_count).zip(d.par_chunks_mut(g_count)).enumerate().for_each_init(
-                Workspace::default,
-                |ws, (t, (fr, dr))| {
+            f.par_chunks_mut(g_count)
+                .zip(d.par_chunks_mut(g_count))
+                .enumerate()
+                .for_each_init(Workspace::default, |ws, (t, (fr, dr))| {
                     for (g, &beta) in thetas.iter().enumerate() {
                         (fr[g], dr[g]) = sb.prompt(t, n, beta, ws);
                     }
-                },
-            );
+                });
             (f, d)
         } else {
             linear_curves(obj, &thetas, true)?
         };
-        Ok(Self { thetas, z, lo, f, d, ends_only: obj.estimator() == Estimator::Paper })
+        Ok(Self {
+            thetas,
+            z,
+            lo,
+            f,
+            d,
+            ends_only: obj.estimator() == Estimator::Paper,
+        })
     }
 
     fn integers(obj: &Objective<'_>, lo: f64, hi: f64) -> Result<Self> {
         let thetas: Vec<f64> = (lo.ceil() as u64..=hi.floor() as u64).map(|n| n as f64).collect();
         let (f, _) = linear_curves(obj, &thetas, false)?;
-        Ok(Self { thetas, z: Vec::new(), lo, f, d: Vec::new(), ends_only: false })
+        Ok(Self {
+            thetas,
+            z: Vec::new(),
+            lo,
+            f,
+            d: Vec::new(),
+            ends_only: false,
+        })
     }
 
     /// Count-weighted sums of the rows (prompt order: deterministic).
@@ -271,14 +290,22 @@ where
     P: Fn(usize) + Sync,
 {
     if b == 0 {
-        return Err(EstimateError::InvalidArgument { name: "b", value: 0.0, reason: "needs at least one resample" });
+        return Err(EstimateError::InvalidArgument {
+            name: "b",
+            value: 0.0,
+            reason: "needs at least one resample",
+        });
     }
     let (lo, hi) = spec.resolve_range(data)?;
     let kind = spec.kind();
     let estimator = spec.get_estimator();
     let n = if kind == MethodKind::Sbon {
         let ns = spec.resolve_n_grid(data)?;
-        if ns.len() == 1 { Some(ns[0]) } else { tune(data, spec)?.n }
+        if ns.len() == 1 {
+            Some(ns[0])
+        } else {
+            tune(data, spec)?.n
+        }
     } else {
         None
     };
@@ -314,7 +341,10 @@ mod tests {
     /// Each resample's grid-based θ† against exact HedgeTune on the resampled prompts.
     #[test]
     fn resamples_match_exact_tuning() {
-        let data = crate::synth::gaussian(400, 200, 0.7, 2.5, 4).unwrap().prepare().unwrap();
+        let data = crate::synth::gaussian(400, 200, 0.7, 2.5, 4)
+            .unwrap()
+            .prepare()
+            .unwrap();
         let t_count = data.prompts();
         for (kind, est) in [
             (MethodKind::Bop, Estimator::Plugin),
@@ -328,8 +358,11 @@ mod tests {
             let mut counts = vec![0u32; t_count];
             for (i, &theta) in thetas.iter().enumerate() {
                 resample_counts(t_count, 99, i, &mut counts);
-                let idx: Vec<usize> =
-                    counts.iter().enumerate().flat_map(|(t, &c)| std::iter::repeat_n(t, c as usize)).collect();
+                let idx: Vec<usize> = counts
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(t, &c)| std::iter::repeat_n(t, c as usize))
+                    .collect();
                 let o = tune(&data.subset(&idx).unwrap(), &spec).unwrap();
                 let exact = o.theta_continuous.unwrap_or(o.theta);
                 assert!(
@@ -344,10 +377,16 @@ mod tests {
         let mut counts = vec![0u32; 60];
         for (i, &theta) in thetas.iter().enumerate() {
             resample_counts(60, 5, i, &mut counts);
-            let idx: Vec<usize> =
-                counts.iter().enumerate().flat_map(|(t, &c)| std::iter::repeat_n(t, c as usize)).collect();
+            let idx: Vec<usize> = counts
+                .iter()
+                .enumerate()
+                .flat_map(|(t, &c)| std::iter::repeat_n(t, c as usize))
+                .collect();
             let exact = tune(&small.subset(&idx).unwrap(), &spec).unwrap().theta;
-            assert!((theta - exact).abs() < 1e-3 * exact.max(1.0), "sbon resample {i}: grid {theta} vs exact {exact}");
+            assert!(
+                (theta - exact).abs() < 1e-3 * exact.max(1.0),
+                "sbon resample {i}: grid {theta} vs exact {exact}"
+            );
         }
     }
 

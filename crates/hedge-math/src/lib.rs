@@ -10,6 +10,7 @@
 //!   quantile: CDF, density, score, `∂θ CDF`, KL, mean quantile, expected samples.
 //! - [`population`]: expected true reward `f(θ)` and `f'(θ)` for a curve `r(u)`.
 //! - [`tune`]: HedgeTune's root finder, regimes and BoN's integer rule.
+//! - [`grid`]: the parameter grids every scan, curve and resample shares.
 //! - [`kl_match`]: the parameter of each method that reaches a given KL.
 //! - [`select`]: choosing a candidate at inference time.
 //! - [`special`], [`quad`]: exponential integrals and Gauss–Legendre panels.
@@ -25,6 +26,7 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod grid;
 pub mod kl_match;
 pub mod method;
 pub mod population;

@@ -8,6 +8,7 @@
 //! so data whose `f` is not unimodal still gets the global best of what was found.
 
 use crate::error::{Error, Result};
+use crate::grid::LogGrid;
 
 /// Shape of `f` on the range, from the signs of `f'` at its ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -164,15 +165,10 @@ where
         });
     }
     let k = opts.scan_points;
-    let span = (hi - lo).ln_1p();
+    let grid = LogGrid::new(lo, hi, k + 2);
     let mut thetas = Vec::with_capacity(k + 2);
     thetas.push(lo);
-    for i in 1..=k {
-        let t = lo + (span * i as f64 / (k + 1) as f64).exp_m1();
-        if t > lo && t < hi {
-            thetas.push(t);
-        }
-    }
+    thetas.extend((1..=k).map(|i| grid.theta(i)).filter(|&t| t > lo && t < hi));
     thetas.push(hi);
     let mut slopes = Vec::with_capacity(thetas.len());
     for &t in &thetas {

@@ -121,9 +121,19 @@ impl<'a> Objective<'a> {
     pub fn new(data: &'a Prepared, kind: MethodKind, n: Option<u64>, estimator: Estimator) -> Result<Self> {
         match (kind, estimator) {
             (MethodKind::Sbon, Estimator::Plugin) => {}
-            (MethodKind::Sbon, e) => return Err(EstimateError::Unsupported { estimator: e.name(), method: kind }),
+            (MethodKind::Sbon, e) => {
+                return Err(EstimateError::Unsupported {
+                    estimator: e.name(),
+                    method: kind,
+                });
+            }
             (MethodKind::Bon, Estimator::Unbiased) => {}
-            (_, Estimator::Unbiased) => return Err(EstimateError::Unsupported { estimator: "unbiased", method: kind }),
+            (_, Estimator::Unbiased) => {
+                return Err(EstimateError::Unsupported {
+                    estimator: "unbiased",
+                    method: kind,
+                });
+            }
             _ => {}
         }
         let n = if kind == MethodKind::Sbon {
@@ -134,9 +144,20 @@ impl<'a> Objective<'a> {
         } else {
             0
         };
-        let lnfact = if estimator == Estimator::Unbiased { ln_factorials(data.m_max()) } else { Vec::new() };
+        let lnfact = if estimator == Estimator::Unbiased {
+            ln_factorials(data.m_max())
+        } else {
+            Vec::new()
+        };
         let sbon = (kind == MethodKind::Sbon).then(|| SbonData::new(data));
-        Ok(Self { data, kind, n, estimator, lnfact, sbon })
+        Ok(Self {
+            data,
+            kind,
+            n,
+            estimator,
+            lnfact,
+            sbon,
+        })
     }
 
     /// The data.
@@ -175,7 +196,10 @@ impl<'a> Objective<'a> {
         }
         let m = self.data.m_min();
         if theta > m as f64 {
-            return Err(EstimateError::NTooLarge { n: theta.min(u64::MAX as f64) as u64, m });
+            return Err(EstimateError::NTooLarge {
+                n: theta.min(u64::MAX as f64) as u64,
+                m,
+            });
         }
         Ok(theta as u64)
     }
@@ -225,7 +249,11 @@ impl<'a> Objective<'a> {
                 let ln_cmn = lf[m] - lf[n] - lf[m - n];
                 let mut z = 0.0;
                 for k in 1..=m {
-                    let v = if k < n { 0.0 } else { (lf[k - 1] - lf[n - 1] - lf[k - n] - ln_cmn).exp() };
+                    let v = if k < n {
+                        0.0
+                    } else {
+                        (lf[k - 1] - lf[n - 1] - lf[k - n] - ln_cmn).exp()
+                    };
                     w[k - 1] = v;
                     z += v;
                 }
@@ -271,7 +299,13 @@ impl<'a> Objective<'a> {
         let (mut f, mut d) = (0.0, 0.0);
         for rm in self.data.rank_means() {
             let m = rm.m;
-            self.weights(q, m, theta, &mut w[..m], if want_slope { Some(&mut dw[..m]) } else { None });
+            self.weights(
+                q,
+                m,
+                theta,
+                &mut w[..m],
+                if want_slope { Some(&mut dw[..m]) } else { None },
+            );
             for (r, x) in rm.mean.iter().zip(&w[..m]) {
                 f += r * x;
             }
@@ -356,8 +390,14 @@ impl<'a> Objective<'a> {
     /// `f(θ)` with its standard error across prompts (one `O(rows)` pass).
     pub fn estimate(&self, theta: f64) -> Result<Estimate> {
         let per = self.per_prompt(theta)?;
-        let value =
-            if self.kind == MethodKind::Sbon { per.iter().sum::<f64>() / per.len() as f64 } else { self.value(theta)? };
-        Ok(Estimate { value, stderr: stderr_of(&per) })
+        let value = if self.kind == MethodKind::Sbon {
+            per.iter().sum::<f64>() / per.len() as f64
+        } else {
+            self.value(theta)?
+        };
+        Ok(Estimate {
+            value,
+            stderr: stderr_of(&per),
+        })
     }
 }

@@ -96,30 +96,55 @@ fn sort_prompt_in_place(proxy: &mut [f64], truth: &mut [f64]) {
 /// lengths and finite values (the first offender is reported).
 fn validate(offsets: &[usize], proxy: &[f64], truth: &[f64]) -> Result<()> {
     if proxy.len() != truth.len() {
-        return Err(EstimateError::LengthMismatch { proxy: proxy.len(), truth: truth.len() });
+        return Err(EstimateError::LengthMismatch {
+            proxy: proxy.len(),
+            truth: truth.len(),
+        });
     }
     if offsets.is_empty() {
-        return Err(EstimateError::InvalidOffsets { index: 0, reason: "offsets must have T + 1 >= 1 entries" });
+        return Err(EstimateError::InvalidOffsets {
+            index: 0,
+            reason: "offsets must have T + 1 >= 1 entries",
+        });
     }
     if offsets[0] != 0 {
-        return Err(EstimateError::InvalidOffsets { index: 0, reason: "offsets must start at 0" });
+        return Err(EstimateError::InvalidOffsets {
+            index: 0,
+            reason: "offsets must start at 0",
+        });
     }
     for (i, w) in offsets.windows(2).enumerate() {
         if w[1] < w[0] {
-            return Err(EstimateError::InvalidOffsets { index: i + 1, reason: "offsets must not decrease" });
+            return Err(EstimateError::InvalidOffsets {
+                index: i + 1,
+                reason: "offsets must not decrease",
+            });
         }
     }
     let last = offsets.len() - 1;
     if offsets[last] != proxy.len() {
-        return Err(EstimateError::InvalidOffsets { index: last, reason: "last offset must equal the number of rows" });
+        return Err(EstimateError::InvalidOffsets {
+            index: last,
+            reason: "last offset must equal the number of rows",
+        });
     }
     for t in 0..last {
         for row in offsets[t]..offsets[t + 1] {
             if !proxy[row].is_finite() {
-                return Err(EstimateError::NonFinite { prompt: t, row, field: Field::Proxy, value: proxy[row] });
+                return Err(EstimateError::NonFinite {
+                    prompt: t,
+                    row,
+                    field: Field::Proxy,
+                    value: proxy[row],
+                });
             }
             if !truth[row].is_finite() {
-                return Err(EstimateError::NonFinite { prompt: t, row, field: Field::Truth, value: truth[row] });
+                return Err(EstimateError::NonFinite {
+                    prompt: t,
+                    row,
+                    field: Field::Truth,
+                    value: truth[row],
+                });
             }
         }
     }
@@ -231,9 +256,21 @@ impl Prepared {
         let tf = t_count as f64;
         let by_m = sums
             .into_iter()
-            .map(|(m, (prompts, s))| RankMeans { m, prompts, mean: s.into_iter().map(|x| x / tf).collect() })
+            .map(|(m, (prompts, s))| RankMeans {
+                m,
+                prompts,
+                mean: s.into_iter().map(|x| x / tf).collect(),
+            })
             .collect();
-        Self { offsets, proxy, truth, source, input_prompts, skipped, by_m }
+        Self {
+            offsets,
+            proxy,
+            truth,
+            source,
+            input_prompts,
+            skipped,
+            by_m,
+        }
     }
 
     /// The prompts at the given indices (into `0..self.prompts()`), in that order;
@@ -245,7 +282,10 @@ impl Prepared {
             return Err(EstimateError::EmptyData { prompts: 0, skipped: 0 });
         }
         if let Some(&index) = prompt_indices.iter().find(|&&i| i >= t_count) {
-            return Err(EstimateError::PromptOutOfRange { index, prompts: t_count });
+            return Err(EstimateError::PromptOutOfRange {
+                index,
+                prompts: t_count,
+            });
         }
         let rows: usize = prompt_indices.iter().map(|&i| self.responses(i)).sum();
         let mut offsets = Vec::with_capacity(prompt_indices.len() + 1);

@@ -230,7 +230,11 @@ fn cluster<S: Sink>(
     let b_pow = frac_pow(g.below[j2], m, n);
     // Exact window to the right (y ≥ e^{−wr}); beyond it, quadratic suffix sums whose
     // error y³/6 stays below 1e-16/(n−1).
-    let wr = if S::EXACT { left } else { ((nm1.ln() + 35.1) / 3.0).max(8.0) };
+    let wr = if S::EXACT {
+        left
+    } else {
+        ((nm1.ln() + 35.1) / 3.0).max(8.0)
+    };
 
     ws.xi.clear();
     ws.a.clear();
@@ -269,7 +273,16 @@ fn cluster<S: Sink>(
                 (0.0, 0.0)
             };
             let d = g.s[j] - smax;
-            let vals = [g.c[j], g.c[j], g.c[j] * d, g.c[j] * d, g.cr[j], g.cr[j], g.cr[j] * d, g.cr[j] * d];
+            let vals = [
+                g.c[j],
+                g.c[j],
+                g.c[j] * d,
+                g.c[j] * d,
+                g.cr[j],
+                g.cr[j],
+                g.cr[j] * d,
+                g.cr[j] * d,
+            ];
             for (i, v) in vals.iter().enumerate() {
                 let r = if i % 2 == 0 { r1 } else { r2 };
                 ws.suf[i][k] = v + r * ws.suf[i][k + 1];
@@ -289,7 +302,16 @@ fn cluster<S: Sink>(
         ws.cw[2].push(g.cr[j]);
         ws.cw[3].push(g.cr[j] * d);
     }
-    let Workspace { xi, a, shift, rho, y, e, cw, suf } = ws;
+    let Workspace {
+        xi,
+        a,
+        shift,
+        rho,
+        y,
+        e,
+        cw,
+        suf,
+    } = ws;
     let rule = rule20();
     let (mut lo, mut hi) = (0usize, 0usize);
     let mut phi_last = 1.0;
@@ -400,7 +422,11 @@ fn cluster<S: Sink>(
                 let t = ta + h * nu;
                 let x = xi[k] + t.ln();
                 // x ≤ x_k + ln 2, so every active group has a normal a_i.
-                let tt = if xi[k] + 1.0 + wr < 700.0 { Some(t * inv_a) } else { None };
+                let tt = if xi[k] + 1.0 + wr < 700.0 {
+                    Some(t * inv_a)
+                } else {
+                    None
+                };
                 node(x, tt, om * h / t, &mut lo, &mut hi, &mut phi_last, sink);
             }
             p = xb;
@@ -530,7 +556,14 @@ impl SbonData {
         };
         d.offsets.push(0);
         for t in 0..t_count {
-            push_groups(p.sorted_proxy(t), p.ranked_truth(t), &mut d.s, &mut d.c, &mut d.cr, &mut d.below);
+            push_groups(
+                p.sorted_proxy(t),
+                p.ranked_truth(t),
+                &mut d.s,
+                &mut d.c,
+                &mut d.cr,
+                &mut d.below,
+            );
             d.offsets.push(d.s.len());
             d.m.push(p.responses(t) as f64);
         }
@@ -600,7 +633,12 @@ pub fn sbon_choice_probabilities(proxy: &[f64], n: u64, beta: f64) -> Result<(Ve
         return Err(EstimateError::EmptyData { prompts: 1, skipped: 1 });
     }
     if let Some((row, &value)) = proxy.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-        return Err(EstimateError::NonFinite { prompt: 0, row, field: Field::Proxy, value });
+        return Err(EstimateError::NonFinite {
+            prompt: 0,
+            row,
+            field: Field::Proxy,
+            value,
+        });
     }
     let mut order: Vec<usize> = (0..proxy.len()).collect();
     order.sort_by(|&a, &b| proxy[a].total_cmp(&proxy[b]));
@@ -608,8 +646,17 @@ pub fn sbon_choice_probabilities(proxy: &[f64], n: u64, beta: f64) -> Result<(Ve
     let zeros = vec![0.0; sorted.len()];
     let (mut s, mut c, mut cr, mut below) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     push_groups(&sorted, &zeros, &mut s, &mut c, &mut cr, &mut below);
-    let g = Groups { s: &s, c: &c, cr: &cr, below: &below, m: sorted.len() as f64 };
-    let mut sink = ProbSink { p: vec![0.0; s.len()], dp: vec![0.0; s.len()] };
+    let g = Groups {
+        s: &s,
+        c: &c,
+        cr: &cr,
+        below: &below,
+        m: sorted.len() as f64,
+    };
+    let mut sink = ProbSink {
+        p: vec![0.0; s.len()],
+        dp: vec![0.0; s.len()],
+    };
     kernel(&g, n, beta, &mut Workspace::default(), &mut sink);
     // Map groups (descending) back to ranks, then to the input order.
     let (mut p, mut dp) = (vec![0.0; proxy.len()], vec![0.0; proxy.len()]);
@@ -645,7 +692,12 @@ mod tests {
                 let w = h * om;
                 let ys: Vec<f64> = proxy.iter().map(|&s| (x + beta * (s - smax)).exp()).collect();
                 let phi: f64 = ys.iter().map(|y| (-y).exp()).sum::<f64>() / m;
-                let dphi: f64 = -proxy.iter().zip(&ys).map(|(&s, y)| (s - smax) * y * (-y).exp()).sum::<f64>() / m;
+                let dphi: f64 = -proxy
+                    .iter()
+                    .zip(&ys)
+                    .map(|(&s, y)| (s - smax) * y * (-y).exp())
+                    .sum::<f64>()
+                    / m;
                 let nm1 = (n - 1) as f64;
                 let big = phi.powf(nm1);
                 if phi == 0.0 || big == 0.0 {
@@ -674,7 +726,12 @@ mod tests {
                 assert!((sum - 1.0).abs() < 1e-13, "n={n} beta={beta}: sum {sum}");
                 assert!(dsum.abs() < 1e-12, "n={n} beta={beta}: dsum {dsum}");
                 for k in 0..proxy.len() {
-                    assert!((p[k] - rp[k]).abs() < 1e-13, "n={n} beta={beta} k={k}: {} vs {}", p[k], rp[k]);
+                    assert!(
+                        (p[k] - rp[k]).abs() < 1e-13,
+                        "n={n} beta={beta} k={k}: {} vs {}",
+                        p[k],
+                        rp[k]
+                    );
                     assert!(
                         (dp[k] - rdp[k]).abs() < 1e-11 * (1.0 + rdp[k].abs()),
                         "n={n} beta={beta} k={k}: d {} vs {}",
@@ -701,8 +758,9 @@ mod diagnostics {
         let (mut ef, mut ed) = (0.0f64, 0.0f64);
         for trial in 0..200 {
             let m = [5usize, 20, 64, 200][trial % 4];
-            let proxy: Vec<f64> =
-                (0..m).map(|_| (rng.random::<f64>() * 4.0 * 8.0).round() / 8.0 + rng.random::<f64>() * 0.01).collect();
+            let proxy: Vec<f64> = (0..m)
+                .map(|_| (rng.random::<f64>() * 4.0 * 8.0).round() / 8.0 + rng.random::<f64>() * 0.01)
+                .collect();
             let truth: Vec<f64> = (0..m).map(|_| rng.random::<f64>() * 2.0 - 0.5).collect();
             let off = [0, m];
             let prep = Prepared::new(&off, &proxy, &truth).unwrap();
@@ -748,7 +806,11 @@ mod diagnostics {
         let prep = s.prepare().unwrap();
         let sd = SbonData::new(&prep);
         for beta in [0.0, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0] {
-            let mut c = Count { nodes: 0, pairs: 0, closed: 0 };
+            let mut c = Count {
+                nodes: 0,
+                pairs: 0,
+                closed: 0,
+            };
             for t in 0..200 {
                 kernel(&sd.groups(t), 16, beta, &mut Workspace::default(), &mut c);
             }
@@ -768,7 +830,9 @@ mod diagnostics {
         let mut worst = (0.0f64, 0, 0, 0.0);
         for trial in 0..300 {
             let m = [5usize, 20, 64, 200][trial % 4];
-            let proxy: Vec<f64> = (0..m).map(|_| (rng.random::<f64>() * 4.0 * 8.0).round() / 8.0).collect();
+            let proxy: Vec<f64> = (0..m)
+                .map(|_| (rng.random::<f64>() * 4.0 * 8.0).round() / 8.0)
+                .collect();
             for n in [2u64, 4, 16, 64, 1000, 100000] {
                 for beta in [0.0, 0.1, 1.0, 5.0, 15.0, 40.0, 100.0, 1000.0] {
                     let (p, _) = sbon_choice_probabilities(&proxy, n, beta).unwrap();
@@ -789,7 +853,9 @@ mod diagnostics {
         let (mut ep, mut ed, mut es) = (0.0f64, 0.0f64, 0.0f64);
         for trial in 0..60 {
             let m = [5usize, 20, 64][trial % 3];
-            let proxy: Vec<f64> = (0..m).map(|_| (rng.random::<f64>() * 4.0 * 8.0).round() / 8.0).collect();
+            let proxy: Vec<f64> = (0..m)
+                .map(|_| (rng.random::<f64>() * 4.0 * 8.0).round() / 8.0)
+                .collect();
             for n in [2u64, 4, 16, 64, 1000] {
                 for beta in [0.0, 0.1, 1.0, 5.0, 15.0, 40.0, 100.0, 1000.0] {
                     let (p, dp) = sbon_choice_probabilities(&proxy, n, beta).unwrap();

@@ -58,13 +58,17 @@ where
     let mut proxy = vec![0.0; rows];
     let mut truth = vec![0.0; rows];
     if responses > 0 {
-        proxy.par_chunks_mut(responses).zip(truth.par_chunks_mut(responses)).enumerate().for_each(|(t, (p, r))| {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            rng.set_stream(t as u64);
-            for (pi, ri) in p.iter_mut().zip(r.iter_mut()) {
-                (*pi, *ri) = row(&mut rng);
-            }
-        });
+        proxy
+            .par_chunks_mut(responses)
+            .zip(truth.par_chunks_mut(responses))
+            .enumerate()
+            .for_each(|(t, (p, r))| {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                rng.set_stream(t as u64);
+                for (pi, ri) in p.iter_mut().zip(r.iter_mut()) {
+                    (*pi, *ri) = row(&mut rng);
+                }
+            });
     }
     Ok(Synthetic { offsets, proxy, truth })
 }

@@ -20,7 +20,14 @@ fn bon_reports_integer_and_continuous_n() {
     let obj = Objective::new(&data, MethodKind::Bon, None, Estimator::Plugin).unwrap();
     let (f_floor, f_ceil) = (obj.value(c.floor()).unwrap(), obj.value(c.ceil()).unwrap());
     assert_eq!(o.expected_true_reward, f_floor.max(f_ceil));
-    assert!((o.kl - hedge_math::Bon::new(o.theta).map(|b| hedge_math::QuantileMethod::kl(&b)).unwrap()).abs() < 1e-15);
+    assert!(
+        (o.kl
+            - hedge_math::Bon::new(o.theta)
+                .map(|b| hedge_math::QuantileMethod::kl(&b))
+                .unwrap())
+        .abs()
+            < 1e-15
+    );
     assert!(o.stderr > 0.0 && o.stderr < 0.1);
     assert_eq!(o.prompts, 300);
 }
@@ -47,7 +54,10 @@ fn unbiased_tuning_searches_integers() {
     for n in 1..=60 {
         assert!(obj.value(n as f64).unwrap() <= o.expected_true_reward + 1e-15);
     }
-    assert!(matches!(tune(&data, &spec.clone().range(1.0, 61.0)), Err(EstimateError::NTooLarge { n: 61, m: 60 })));
+    assert!(matches!(
+        tune(&data, &spec.clone().range(1.0, 61.0)),
+        Err(EstimateError::NTooLarge { n: 61, m: 60 })
+    ));
     // the unbiased and plug-in estimates of BoN agree up to O(n/m) and noise
     let plug = Objective::new(&data, MethodKind::Bon, None, Estimator::Plugin).unwrap();
     assert!((plug.value(8.0).unwrap() - obj.value(8.0).unwrap()).abs() < 0.05);
@@ -60,7 +70,11 @@ fn sbon_tunes_beta_per_n_and_keeps_the_best() {
     assert_eq!(o.parameter, "beta");
     let ns: Vec<u64> = o.sbon.iter().map(|r| r.n).collect();
     assert_eq!(ns, vec![2, 4, 8, 16, 32]);
-    let best = o.sbon.iter().map(|r| r.expected_true_reward).fold(f64::NEG_INFINITY, f64::max);
+    let best = o
+        .sbon
+        .iter()
+        .map(|r| r.expected_true_reward)
+        .fold(f64::NEG_INFINITY, f64::max);
     assert_eq!(o.expected_true_reward, best);
     assert_eq!(o.expected_samples, o.n.unwrap() as f64);
     for r in &o.sbon {
@@ -74,8 +88,14 @@ fn sbon_tunes_beta_per_n_and_keeps_the_best() {
     }
     // SBoN is BoN (ties included) once β times every gap between distinct scores is large
     let small = common::prepared(&common::small_with_ties());
-    let f = Objective::new(&small, MethodKind::Sbon, Some(8), Estimator::Plugin).unwrap().value(1e4).unwrap();
-    let g = Objective::new(&small, MethodKind::Bon, None, Estimator::Plugin).unwrap().value(8.0).unwrap();
+    let f = Objective::new(&small, MethodKind::Sbon, Some(8), Estimator::Plugin)
+        .unwrap()
+        .value(1e4)
+        .unwrap();
+    let g = Objective::new(&small, MethodKind::Bon, None, Estimator::Plugin)
+        .unwrap()
+        .value(8.0)
+        .unwrap();
     assert!((f - g).abs() < 1e-12, "{f} vs {g}");
 }
 
@@ -87,14 +107,18 @@ fn curve_reports_each_point() {
     for (p, &t) in c.iter().zip(&thetas) {
         assert_eq!(p.theta, t);
         assert_eq!(p.expected_samples, 1.0 + t);
-        let e = Objective::new(&data, MethodKind::Bop, None, Estimator::Plugin).unwrap().estimate(t).unwrap();
+        let e = Objective::new(&data, MethodKind::Bop, None, Estimator::Plugin)
+            .unwrap()
+            .estimate(t)
+            .unwrap();
         assert_eq!((p.expected_true_reward, p.stderr), (e.value, e.stderr));
     }
     assert_eq!(c[0].kl, 0.0);
     // μ = 0 is the reference: the plain mean
-    let mean: f64 =
-        (0..data.prompts()).map(|t| data.ranked_truth(t).iter().sum::<f64>() / data.responses(t) as f64).sum::<f64>()
-            / 4.0;
+    let mean: f64 = (0..data.prompts())
+        .map(|t| data.ranked_truth(t).iter().sum::<f64>() / data.responses(t) as f64)
+        .sum::<f64>()
+        / 4.0;
     assert!((c[0].expected_true_reward - mean).abs() < 1e-15);
     assert!(curve(&data, MethodKind::Sbon, &[1.0], None, Estimator::Plugin).is_err());
     assert!(curve(&data, MethodKind::Bon, &[1.5], None, Estimator::Unbiased).is_err());
@@ -108,7 +132,10 @@ fn holdout_compares_tuned_oracle_and_default() {
     assert_eq!((h.prompts, h.calibration_prompts), (150, 450));
     assert_eq!(h.default_theta, 199.0);
     assert!(h.oracle_reward >= h.tuned_reward);
-    assert!(h.tuned_reward > h.default_reward, "hedging beats always using the most samples: {h:?}");
+    assert!(
+        h.tuned_reward > h.default_reward,
+        "hedging beats always using the most samples: {h:?}"
+    );
     assert_eq!(h, holdout(&data, &spec, 0.25, 1).unwrap());
     assert_ne!(h.tuned_theta, holdout(&data, &spec, 0.25, 2).unwrap().tuned_theta);
     let hs = holdout(
@@ -120,7 +147,10 @@ fn holdout_compares_tuned_oracle_and_default() {
     .unwrap();
     assert!(hs.tuned_n.is_some() && hs.oracle_n.is_some());
     assert_eq!((hs.default_n, hs.default_theta), (Some(16), 50.0));
-    assert!(matches!(holdout(&data, &spec, 1.0, 0), Err(EstimateError::InvalidArgument { name: "frac", .. })));
+    assert!(matches!(
+        holdout(&data, &spec, 1.0, 0),
+        Err(EstimateError::InvalidArgument { name: "frac", .. })
+    ));
 }
 
 #[test]
@@ -142,10 +172,23 @@ fn bootstrap_is_deterministic_and_reports_progress() {
     assert!(bootstrap(&data, &spec, 0, 1, |_| {}).is_err());
     // SBoN at one n, and the unbiased estimator, also resample
     let small = data.subset(&(0..50).collect::<Vec<_>>()).unwrap();
-    let (a, b) = bootstrap(&small, &TuneSpec::new(MethodKind::Sbon).n(8).range(0.0, 100.0), 20, 1, |_| {}).unwrap();
+    let (a, b) = bootstrap(
+        &small,
+        &TuneSpec::new(MethodKind::Sbon).n(8).range(0.0, 100.0),
+        20,
+        1,
+        |_| {},
+    )
+    .unwrap();
     assert!(a <= b);
-    let (a, b) =
-        bootstrap(&data, &TuneSpec::new(MethodKind::Bon).estimator(Estimator::Unbiased), 50, 1, |_| {}).unwrap();
+    let (a, b) = bootstrap(
+        &data,
+        &TuneSpec::new(MethodKind::Bon).estimator(Estimator::Unbiased),
+        50,
+        1,
+        |_| {},
+    )
+    .unwrap();
     assert!(a <= b && a >= 1.0 && b <= 100.0);
 }
 
@@ -160,11 +203,21 @@ fn synthetic_data_is_seeded_and_shaped() {
     assert_eq!(&a.proxy[..21], &b.proxy[..]);
     let t = synth::toy(3, 1000, 4).unwrap();
     assert!(t.proxy.iter().all(|&u| (0.0..1.0).contains(&u)));
-    let mean_noise: f64 =
-        t.proxy.iter().zip(&t.truth).map(|(&u, &r)| r - hedge_math::toy::toy_reward(u)).sum::<f64>() / 3000.0;
+    let mean_noise: f64 = t
+        .proxy
+        .iter()
+        .zip(&t.truth)
+        .map(|(&u, &r)| r - hedge_math::toy::toy_reward(u))
+        .sum::<f64>()
+        / 3000.0;
     assert!(mean_noise.abs() < 0.02);
     let e = synth::toy_with(2, 10, synth::ToyTruth::Exact, 4).unwrap();
-    assert!(e.proxy.iter().zip(&e.truth).all(|(&u, &r)| r == hedge_math::toy::toy_reward(u)));
+    assert!(
+        e.proxy
+            .iter()
+            .zip(&e.truth)
+            .all(|(&u, &r)| r == hedge_math::toy::toy_reward(u))
+    );
     assert_eq!(synth::gaussian(0, 5, 0.7, 2.5, 1).unwrap().prompts(), 0);
     assert!(synth::gaussian(0, 5, 0.7, 2.5, 1).unwrap().prepare().is_err());
 }

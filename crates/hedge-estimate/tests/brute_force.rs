@@ -42,10 +42,16 @@ fn best_of(p: &[(f64, f64)], n: u64, rng: &mut ChaCha8Rng, choose: &dyn Fn(&[f64
 fn check(kind: MethodKind, theta: f64, n: Option<u64>, pick: &Pick, seed: u64) {
     let prompts = common::small_with_ties();
     let data = common::prepared(&prompts);
-    let f = Objective::new(&data, kind, n, Estimator::Plugin).unwrap().value(theta).unwrap();
+    let f = Objective::new(&data, kind, n, Estimator::Plugin)
+        .unwrap()
+        .value(theta)
+        .unwrap();
     let (sim, se) = simulate(&prompts, pick, seed);
     let z = (f - sim) / se;
-    assert!(z.abs() < 4.0, "{kind} theta={theta} n={n:?}: plug-in {f:.6}, simulated {sim:.6} ± {se:.6} (z = {z:.2})");
+    assert!(
+        z.abs() < 4.0,
+        "{kind} theta={theta} n={n:?}: plug-in {f:.6}, simulated {sim:.6} ± {se:.6} (z = {z:.2})"
+    );
 }
 
 #[test]

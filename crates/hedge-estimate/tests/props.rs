@@ -6,8 +6,13 @@ use proptest::prelude::*;
 /// Random CSR data: 1–6 prompts of 0–9 responses, scores on a coarse grid (ties) of
 /// random scale, truths of random scale.
 fn data() -> impl Strategy<Value = (Vec<usize>, Vec<f64>, Vec<f64>)> {
-    (prop::collection::vec(0usize..10, 1..7), 0.001f64..1000.0, 0.001f64..100.0, any::<u64>()).prop_map(
-        |(sizes, ps, ts, seed)| {
+    (
+        prop::collection::vec(0usize..10, 1..7),
+        0.001f64..1000.0,
+        0.001f64..100.0,
+        any::<u64>(),
+    )
+        .prop_map(|(sizes, ps, ts, seed)| {
             use rand::{Rng, SeedableRng};
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
             let mut offsets = vec![0];
@@ -20,8 +25,7 @@ fn data() -> impl Strategy<Value = (Vec<usize>, Vec<f64>, Vec<f64>)> {
                 offsets.push(proxy.len());
             }
             (offsets, proxy, truth)
-        },
-    )
+        })
 }
 
 proptest! {

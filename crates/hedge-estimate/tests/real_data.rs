@@ -5,7 +5,10 @@ mod common;
 use hedge_estimate::{MethodKind, Regime, TuneSpec, tune};
 
 const REALSUMM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/realsumm/scores.csv");
-const REWARDMATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/rewardmath/scores.csv");
+const REWARDMATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/data/rewardmath/scores.csv"
+);
 
 fn regimes(path: &str, proxy: &str) -> Vec<(MethodKind, Regime, f64)> {
     let data = common::prepared(&common::load_csv(path, proxy));

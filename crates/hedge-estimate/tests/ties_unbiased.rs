@@ -18,7 +18,10 @@ fn tie_groups_share_their_mean_and_sort_is_stable() {
     // R̄_{m,k} = (1/T) Σ over prompts with that m
     let rm = data.rank_means();
     assert_eq!(rm.iter().map(|r| r.m).collect::<Vec<_>>(), vec![3, 5, 7, 9]);
-    assert_eq!(rm[1].mean, data.ranked_truth(1).iter().map(|r| r / 4.0).collect::<Vec<_>>());
+    assert_eq!(
+        rm[1].mean,
+        data.ranked_truth(1).iter().map(|r| r / 4.0).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -41,13 +44,18 @@ fn sbon_probabilities_sum_to_one() {
         let m = [2usize, 5, 17, 64, 300][trial % 5];
         let scale = [0.01, 1.0, 100.0][trial % 3];
         // rounded scores give ties; the scale moves clusters of steps around
-        let proxy: Vec<f64> = (0..m).map(|_| (rng.random::<f64>() * 40.0).round() / 10.0 * scale).collect();
+        let proxy: Vec<f64> = (0..m)
+            .map(|_| (rng.random::<f64>() * 40.0).round() / 10.0 * scale)
+            .collect();
         for n in [1u64, 2, 3, 16, 64, 1000, 100_000] {
             for beta in [0.0, 1e-3, 0.1, 1.0, 4.0, 15.0, 60.0, 250.0, 1e3, 1e5] {
                 let (p, dp) = sbon_choice_probabilities(&proxy, n, beta).unwrap();
                 let s: f64 = p.iter().sum();
                 let ds: f64 = dp.iter().sum();
-                assert!(p.iter().all(|&x| x.is_finite() && x >= -1e-300), "m={m} n={n} beta={beta}");
+                assert!(
+                    p.iter().all(|&x| x.is_finite() && x >= -1e-300),
+                    "m={m} n={n} beta={beta}"
+                );
                 assert!((s - 1.0).abs() < 1e-12, "m={m} n={n} beta={beta}: sum {s}");
                 assert!(
                     ds.abs() < 1e-10 * (1.0 + dp.iter().map(|x| x.abs()).sum::<f64>()),
@@ -82,7 +90,10 @@ fn sbon_derivative_matches_finite_differences() {
             let h = 1e-5 * beta;
             let fd = (obj.value(beta + h).unwrap() - obj.value(beta - h).unwrap()) / (2.0 * h);
             let d = obj.slope(beta).unwrap();
-            assert!((fd - d).abs() < 1e-7 * (1.0 + d.abs()), "n={n} beta={beta}: {d} vs {fd}");
+            assert!(
+                (fd - d).abs() < 1e-7 * (1.0 + d.abs()),
+                "n={n} beta={beta}: {d} vs {fd}"
+            );
         }
     }
 }
@@ -90,9 +101,11 @@ fn sbon_derivative_matches_finite_differences() {
 #[test]
 fn plugin_derivatives_match_finite_differences() {
     let data = common::prepared(&common::small_with_ties());
-    for (kind, thetas) in
-        [(MethodKind::Bon, [1.5, 4.0, 30.0]), (MethodKind::Bop, [0.2, 3.0, 40.0]), (MethodKind::Tilt, [0.3, 5.0, 80.0])]
-    {
+    for (kind, thetas) in [
+        (MethodKind::Bon, [1.5, 4.0, 30.0]),
+        (MethodKind::Bop, [0.2, 3.0, 40.0]),
+        (MethodKind::Tilt, [0.3, 5.0, 80.0]),
+    ] {
         let obj = Objective::new(&data, kind, None, Estimator::Plugin).unwrap();
         for theta in thetas {
             let h = 1e-6 * theta;
@@ -125,7 +138,16 @@ fn enumerate_bon(p: &[(f64, f64)], n: usize) -> f64 {
 fn unbiased_bon_equals_enumeration_without_replacement() {
     let prompts = vec![
         vec![(0.3, 1.0), (0.1, -0.5), (0.3, 0.2), (0.9, 0.4), (0.5, 2.0), (0.9, -1.0)],
-        vec![(1.0, 0.1), (2.0, 0.7), (3.0, 0.3), (4.0, 0.9), (5.0, 0.5), (6.0, 0.2), (7.0, 0.8), (8.0, 0.6)],
+        vec![
+            (1.0, 0.1),
+            (2.0, 0.7),
+            (3.0, 0.3),
+            (4.0, 0.9),
+            (5.0, 0.5),
+            (6.0, 0.2),
+            (7.0, 0.8),
+            (8.0, 0.6),
+        ],
         vec![(0.0, 1.0), (0.0, 3.0), (0.0, 5.0), (1.0, 0.0), (1.0, 2.0), (2.0, 1.0)],
     ];
     let data = common::prepared(&prompts);
@@ -140,13 +162,22 @@ fn unbiased_bon_equals_enumeration_without_replacement() {
         }
     }
     assert!(matches!(obj.value(7.0), Err(EstimateError::NTooLarge { n: 7, m: 6 })));
-    assert!(matches!(obj.value(2.5), Err(EstimateError::UnbiasedNeedsInteger { .. })));
+    assert!(matches!(
+        obj.value(2.5),
+        Err(EstimateError::UnbiasedNeedsInteger { .. })
+    ));
     assert!(matches!(obj.slope(2.0), Err(EstimateError::NoDerivative { .. })));
     assert!(matches!(
         Objective::new(&data, MethodKind::Bop, None, Estimator::Unbiased),
-        Err(EstimateError::Unsupported { estimator: "unbiased", method: MethodKind::Bop })
+        Err(EstimateError::Unsupported {
+            estimator: "unbiased",
+            method: MethodKind::Bop
+        })
     ));
-    assert!(matches!(Objective::new(&data, MethodKind::Sbon, None, Estimator::Plugin), Err(EstimateError::MissingN)));
+    assert!(matches!(
+        Objective::new(&data, MethodKind::Sbon, None, Estimator::Plugin),
+        Err(EstimateError::MissingN)
+    ));
 }
 
 #[test]
@@ -154,31 +185,65 @@ fn bad_input_is_a_typed_error_not_a_panic() {
     use EstimateError::*;
     assert!(matches!(
         Prepared::new(&[0, 2, 3], &[0.1, f64::NAN, 0.2], &[0.0, 0.0, 0.0]),
-        Err(NonFinite { prompt: 0, row: 1, field: Field::Proxy, .. })
+        Err(NonFinite {
+            prompt: 0,
+            row: 1,
+            field: Field::Proxy,
+            ..
+        })
     ));
     assert!(matches!(
         Prepared::new(&[0, 2, 4], &[0.1, 0.2, 0.3, 0.4], &[0.0, 0.0, f64::INFINITY, 0.0]),
-        Err(NonFinite { prompt: 1, row: 2, field: Field::Truth, .. })
+        Err(NonFinite {
+            prompt: 1,
+            row: 2,
+            field: Field::Truth,
+            ..
+        })
     ));
-    assert!(matches!(Prepared::new(&[0, 2], &[0.1, 0.2], &[0.0]), Err(LengthMismatch { proxy: 2, truth: 1 })));
+    assert!(matches!(
+        Prepared::new(&[0, 2], &[0.1, 0.2], &[0.0]),
+        Err(LengthMismatch { proxy: 2, truth: 1 })
+    ));
     assert!(matches!(Prepared::new(&[], &[], &[]), Err(InvalidOffsets { .. })));
-    assert!(matches!(Prepared::new(&[1, 2], &[0.1, 0.2], &[0.0, 0.0]), Err(InvalidOffsets { index: 0, .. })));
-    assert!(matches!(Prepared::new(&[0, 2, 1, 2], &[0.1, 0.2], &[0.0, 0.0]), Err(InvalidOffsets { index: 2, .. })));
-    assert!(matches!(Prepared::new(&[0, 1], &[0.1, 0.2], &[0.0, 0.0]), Err(InvalidOffsets { index: 1, .. })));
+    assert!(matches!(
+        Prepared::new(&[1, 2], &[0.1, 0.2], &[0.0, 0.0]),
+        Err(InvalidOffsets { index: 0, .. })
+    ));
+    assert!(matches!(
+        Prepared::new(&[0, 2, 1, 2], &[0.1, 0.2], &[0.0, 0.0]),
+        Err(InvalidOffsets { index: 2, .. })
+    ));
+    assert!(matches!(
+        Prepared::new(&[0, 1], &[0.1, 0.2], &[0.0, 0.0]),
+        Err(InvalidOffsets { index: 1, .. })
+    ));
     // only prompts with m < 2: nothing left
     assert!(matches!(
         Prepared::new(&[0, 1, 1, 2], &[0.1, 0.2], &[0.0, 0.0]),
         Err(EmptyData { prompts: 3, skipped: 3 })
     ));
     let data = Prepared::new(&[0, 1, 3], &[5.0, 0.1, 0.2], &[9.0, 0.0, 1.0]).unwrap();
-    assert_eq!((data.prompts(), data.skipped_prompts(), data.source_prompt(0)), (1, 1, 1));
-    assert!(matches!(data.subset(&[1]), Err(PromptOutOfRange { index: 1, prompts: 1 })));
+    assert_eq!(
+        (data.prompts(), data.skipped_prompts(), data.source_prompt(0)),
+        (1, 1, 1)
+    );
+    assert!(matches!(
+        data.subset(&[1]),
+        Err(PromptOutOfRange { index: 1, prompts: 1 })
+    ));
     assert!(matches!(data.subset(&[]), Err(EmptyData { .. })));
     let obj = Objective::new(&data, MethodKind::Bop, None, Estimator::Plugin).unwrap();
     assert!(matches!(obj.value(-1.0), Err(Math(_))));
     assert!(matches!(obj.value(f64::NAN), Err(Math(_))));
-    assert!(matches!(sbon_choice_probabilities(&[0.0, f64::NAN], 2, 1.0), Err(NonFinite { row: 1, .. })));
+    assert!(matches!(
+        sbon_choice_probabilities(&[0.0, f64::NAN], 2, 1.0),
+        Err(NonFinite { row: 1, .. })
+    ));
     assert!(matches!(sbon_choice_probabilities(&[0.0, 1.0], 0, 1.0), Err(MissingN)));
     assert!(matches!(sbon_choice_probabilities(&[0.0, 1.0], 2, -1.0), Err(Math(_))));
-    assert!(matches!(hedge_estimate::synth::gaussian(2, 2, 0.7, -1.0, 0), Err(InvalidArgument { name: "df", .. })));
+    assert!(matches!(
+        hedge_estimate::synth::gaussian(2, 2, 0.7, -1.0, 0),
+        Err(InvalidArgument { name: "df", .. })
+    ));
 }

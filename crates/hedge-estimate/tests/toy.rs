@@ -42,7 +42,10 @@ fn plugin_tuning_recovers_the_toy_optima() {
         let t = tune(&target, &spec).unwrap();
         let theta_m = t.theta_continuous.unwrap_or(t.theta);
         let bias = (theta_m - truth) / truth;
-        assert!(bias > 0.0 && bias < 0.008, "{kind}: finite-m target {theta_m} vs {truth}");
+        assert!(
+            bias > 0.0 && bias < 0.008,
+            "{kind}: finite-m target {theta_m} vs {truth}"
+        );
 
         let o = tune(&data, &spec).unwrap();
         assert_eq!(o.regime, hedge_estimate::Regime::Hacking, "{kind}");
@@ -50,8 +53,14 @@ fn plugin_tuning_recovers_the_toy_optima() {
         let (blo, bhi) = bootstrap(&data, &spec, 200, 11, |_| {}).unwrap();
         let se = (bhi - blo) / (2.0 * 1.96);
         assert!(se > 0.0 && se < 0.2, "{kind}: se {se}");
-        assert!((est - theta_m).abs() < 4.0 * se, "{kind}: estimate {est}, finite-m target {theta_m}, se {se}");
-        assert!((est - truth).abs() < 4.0 * se + 0.008 * truth, "{kind}: estimate {est}, population {truth}");
+        assert!(
+            (est - theta_m).abs() < 4.0 * se,
+            "{kind}: estimate {est}, finite-m target {theta_m}, se {se}"
+        );
+        assert!(
+            (est - truth).abs() < 4.0 * se + 0.008 * truth,
+            "{kind}: estimate {est}, population {truth}"
+        );
         if kind == MethodKind::Bon {
             assert!(o.theta == 12.0 || o.theta == 13.0, "integer n = {}", o.theta);
         }

@@ -26,7 +26,15 @@ pub fn prepared(prompts: &[Vec<(f64, f64)>]) -> Prepared {
 /// A small data set with ties, different m, and n > m situations.
 pub fn small_with_ties() -> Vec<Vec<(f64, f64)>> {
     vec![
-        vec![(0.3, 1.0), (0.1, -0.5), (0.3, 0.2), (0.9, 0.4), (0.5, 2.0), (0.7, -1.0), (0.3, 0.9)],
+        vec![
+            (0.3, 1.0),
+            (0.1, -0.5),
+            (0.3, 0.2),
+            (0.9, 0.4),
+            (0.5, 2.0),
+            (0.7, -1.0),
+            (0.3, 0.9),
+        ],
         vec![(2.0, 0.5), (1.0, 1.5), (3.0, 0.0), (2.0, 1.0), (1.5, 0.25)],
         vec![
             (-1.0, 0.3),
@@ -47,8 +55,12 @@ pub fn small_with_ties() -> Vec<Vec<(f64, f64)>> {
 pub fn load_csv(path: &str, proxy_col: &str) -> Vec<Vec<(f64, f64)>> {
     let mut rdr = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("cannot open {path}: {e}"));
     let headers = rdr.headers().unwrap().clone();
-    let col =
-        |name: &str| headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name} in {path}"));
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name} in {path}"))
+    };
     let (ip, it, is) = (col("prompt_id"), col("true"), col(proxy_col));
     let mut index = std::collections::HashMap::new();
     let mut prompts: Vec<Vec<(f64, f64)>> = Vec::new();

@@ -1,8 +1,15 @@
-//! Rendering helpers: aligned text tables and JSON to stdout.
+//! Rendering helpers shared by every command: aligned text tables, numbers, JSON and plots.
 
 use std::io::Write;
+use std::path::Path;
+
+use hedge_report::{Plot, PlotFormat};
+use serde::Serialize;
 
 use crate::error::{CliError, Result};
+
+/// The one number formatter of text output (`–` for a missing number).
+pub use hedge_report::fmt_sig;
 
 /// A plain text table with left-aligned columns.
 pub struct Table {
@@ -47,23 +54,6 @@ impl Table {
     }
 }
 
-/// Format a float compactly with `digits` significant digits.
-pub fn fmt_sig(x: f64, digits: usize) -> String {
-    if !x.is_finite() {
-        return format!("{x}");
-    }
-    if x == 0.0 {
-        return "0".into();
-    }
-    let mag = x.abs().log10().floor() as i32;
-    if (-4..7).contains(&mag) {
-        let decimals = (digits as i32 - 1 - mag).max(0) as usize;
-        format!("{x:.decimals$}")
-    } else {
-        format!("{x:.prec$e}", prec = digits.saturating_sub(1))
-    }
-}
-
 /// Write a string to stdout, treating a closed pipe as success.
 pub fn print(s: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
@@ -73,9 +63,36 @@ pub fn print(s: &str) -> Result<()> {
     }
 }
 
-/// Pretty JSON with a trailing newline.
-pub fn print_json(v: &serde_json::Value) -> Result<()> {
-    let mut s = serde_json::to_string_pretty(v).expect("JSON values always serialise");
+/// `v` as pretty JSON with a trailing newline (non-finite numbers as `null`).
+pub fn to_json<T: Serialize + ?Sized>(v: &T) -> String {
+    // Our result types serialise to JSON maps with string keys: this cannot fail.
+    let mut s = serde_json::to_string_pretty(v).expect("results serialise to JSON");
     s.push('\n');
-    print(&s)
+    s
+}
+
+/// Print `v` as pretty JSON.
+pub fn print_json<T: Serialize + ?Sized>(v: &T) -> Result<()> {
+    print(&to_json(v))
+}
+
+/// The format named by `--plot`'s extension, or a usage error.
+pub fn plot_format(path: &Path) -> Result<PlotFormat> {
+    PlotFormat::from_path(path).ok_or_else(|| {
+        CliError::Usage(format!(
+            "--plot {}: the file name must end in .svg or .png",
+            path.display()
+        ))
+    })
+}
+
+/// Render `plot` in the format of `path`'s extension and write it.
+pub fn write_plot(plot: &Plot, path: &Path) -> Result<()> {
+    let bytes = plot.render(plot_format(path)?)?;
+    std::fs::write(path, bytes).map_err(|e| CliError::io(path.display().to_string(), e))
+}
+
+/// `"\nPlot: PATH\n"` when a plot was written, else nothing.
+pub fn plot_line(path: Option<&Path>) -> String {
+    path.map_or(String::new(), |p| format!("\nPlot: {}\n", p.display()))
 }

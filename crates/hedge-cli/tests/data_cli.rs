@@ -329,6 +329,6 @@ fn demo_runs_and_reports_every_method() {
         assert_eq!(methods, ["bon", "bop", "tilt", "sbon"]);
     }
     let hacking = &cases[0]["results"][0];
-    assert_eq!(hacking["regime"], "hacking");
+    assert_eq!(hacking["tuned_regime"], "hacking");
     assert!(hacking["tuned_reward"].as_f64().unwrap() > hacking["default_reward"].as_f64().unwrap());
 }

@@ -17,10 +17,14 @@
 //! - [`Objective`]: `f(θ)`, `f'(θ)`, per-prompt values and standard errors.
 //! - [`tune`], [`curve`], [`holdout`], [`bootstrap`]: HedgeTune on data, curves, honest
 //!   held-out reporting and a bootstrap interval for θ†.
+//! - [`TuneReport`]: everything `hedge tune` reports (the outcome, hold-out, bootstrap), one
+//!   typed value for the command line and the Python bindings alike.
+//! - [`survey`]: every method tuned on one calibration set, with the curves, baselines, proxy
+//!   profile and hacking threshold that `hedge report` shows.
 //! - [`quantile_profile`]: the true reward along the proxy's ranking, `r(u)`, pooled over prompts.
 //! - [`synth`]: seeded synthetic data (hackable Gaussian/Student-t, monotone, the toy).
-//! - `json` (feature `json`): the `hedge tune --json` object, shared by the CLI and the
-//!   Python bindings.
+//! - feature `serde`: `Serialize` for the results, which *is* the JSON contract of
+//!   `hedge tune --json`, `hedge curve --json` and `summary.json` (module `wire`).
 //!
 //! Results never depend on the number of rayon threads: every parallel step writes
 //! per-prompt results that are reduced sequentially in prompt order.
@@ -44,21 +48,28 @@
 
 mod bootstrap;
 mod error;
-#[cfg(feature = "json")]
-pub mod json;
 mod objective;
 mod prepared;
 mod profile;
+mod report;
 mod sbon;
+mod survey;
 pub mod synth;
 mod tune;
+#[cfg(feature = "serde")]
+pub mod wire;
 
 pub use bootstrap::bootstrap;
 pub use error::{EstimateError, Field, Result};
 pub use objective::{Estimate, Estimator, Objective};
 pub use prepared::{Prepared, RankMeans};
 pub use profile::{ProfileBin, quantile_profile};
+pub use report::{BOOTSTRAP_LEVEL, BootstrapInterval, Checks, Columns, Source, TuneReport};
 pub use sbon::sbon_choice_probabilities;
+pub use survey::{
+    Curve, DataSummary, MethodSurvey, OutcomeCurves, Profile, Survey, SurveySpec, Threshold, outcome_curves, survey,
+    survey_curves,
+};
 pub use tune::{
     CurvePoint, DEFAULT_SBON_BETA_MAX, HoldoutReport, SbonRow, TuneOutcome, TuneSpec, curve, holdout, tune,
 };

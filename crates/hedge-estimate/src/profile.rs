@@ -5,7 +5,9 @@ use crate::prepared::Prepared;
 
 /// One bin of [`quantile_profile`]: the mean true reward of the responses whose
 /// within-prompt proxy quantile falls in `[lo, hi)` (the last bin includes 1).
+/// Serialised (feature `serde`) in this field order.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ProfileBin {
     /// Low end of the quantile bin.
     pub lo: f64,
@@ -43,7 +45,11 @@ pub struct ProfileBin {
 /// ```
 pub fn quantile_profile(data: &Prepared, bins: usize) -> Result<Vec<ProfileBin>> {
     if bins == 0 {
-        return Err(EstimateError::InvalidArgument { name: "bins", value: 0.0, reason: "must be at least 1" });
+        return Err(EstimateError::InvalidArgument {
+            name: "bins",
+            value: 0.0,
+            reason: "must be at least 1",
+        });
     }
     // Per bin: sum over prompts of the prompt's bin mean, and of its square; counts.
     let mut sum = vec![0.0; bins];
@@ -104,7 +110,12 @@ mod tests {
     #[test]
     fn bins_pool_prompts_with_equal_weight() {
         // prompt 0: m = 2, truths by rank [0, 1]; prompt 1: m = 4, truths [0, 0, 2, 4].
-        let d = Prepared::new(&[0, 2, 6], &[1.0, 2.0, 1.0, 2.0, 3.0, 4.0], &[0.0, 1.0, 0.0, 0.0, 2.0, 4.0]).unwrap();
+        let d = Prepared::new(
+            &[0, 2, 6],
+            &[1.0, 2.0, 1.0, 2.0, 3.0, 4.0],
+            &[0.0, 1.0, 0.0, 0.0, 2.0, 4.0],
+        )
+        .unwrap();
         let p = quantile_profile(&d, 2).unwrap();
         assert_eq!(p.len(), 2);
         // low bin: prompt 0 → 0, prompt 1 → mean(0, 0) = 0
@@ -116,6 +127,9 @@ mod tests {
         assert!(quantile_profile(&d, 0).is_err());
         // 8 bins: u = 1/4, 3/4 (m = 2) and 1/8, 3/8, 5/8, 7/8 (m = 4) fill 6; empty bins are left out
         let p = quantile_profile(&d, 8).unwrap();
-        assert_eq!(p.iter().map(|b| (b.lo * 8.0) as usize).collect::<Vec<_>>(), vec![1, 2, 3, 5, 6, 7]);
+        assert_eq!(
+            p.iter().map(|b| (b.lo * 8.0) as usize).collect::<Vec<_>>(),
+            vec![1, 2, 3, 5, 6, 7]
+        );
     }
 }

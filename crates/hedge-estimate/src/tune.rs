@@ -135,10 +135,20 @@ impl TuneSpec {
             },
         };
         if !(lo.is_finite() && hi.is_finite()) {
-            return Err(EstimateError::InvalidRange { parameter, lo, hi, reason: "ends must be finite" });
+            return Err(EstimateError::InvalidRange {
+                parameter,
+                lo,
+                hi,
+                reason: "ends must be finite",
+            });
         }
         if lo > hi {
-            return Err(EstimateError::InvalidRange { parameter, lo, hi, reason: "low end above high end" });
+            return Err(EstimateError::InvalidRange {
+                parameter,
+                lo,
+                hi,
+                reason: "low end above high end",
+            });
         }
         let min = if self.kind == MethodKind::Bon { 1.0 } else { 0.0 };
         if lo < min {
@@ -146,15 +156,27 @@ impl TuneSpec {
                 parameter,
                 lo,
                 hi,
-                reason: if min == 1.0 { "n must be >= 1" } else { "the parameter must be >= 0" },
+                reason: if min == 1.0 {
+                    "n must be >= 1"
+                } else {
+                    "the parameter must be >= 0"
+                },
             });
         }
         if unbiased {
             if hi > data.m_min() as f64 {
-                return Err(EstimateError::NTooLarge { n: hi.floor() as u64, m: data.m_min() });
+                return Err(EstimateError::NTooLarge {
+                    n: hi.floor() as u64,
+                    m: data.m_min(),
+                });
             }
             if lo.ceil() > hi.floor() {
-                return Err(EstimateError::InvalidRange { parameter, lo, hi, reason: "no integer n in range" });
+                return Err(EstimateError::InvalidRange {
+                    parameter,
+                    lo,
+                    hi,
+                    reason: "no integer n in range",
+                });
             }
         }
         Ok((lo, hi))
@@ -189,20 +211,22 @@ impl TuneSpec {
     }
 }
 
-/// SBoN: the tuned β for one `n`.
+/// SBoN: the tuned β for one `n` (serialised, feature `serde`, as one entry of `"per_n"`).
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct SbonRow {
     /// Candidates per request.
     pub n: u64,
     /// Tuned β (proxy scale).
     pub beta: f64,
     /// Regime of `f(β)` for this `n`.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::wire::regime"))]
     pub regime: Regime,
     /// `f(β)`.
     pub expected_true_reward: f64,
     /// Its standard error across prompts.
     pub stderr: f64,
-    /// KL of quantile-scale SBoN(n, β) from `hedge-math` (see [`TuneOutcome::kl`]).
+    /// The plug-in KL of SBoN(n, β)'s choice among each prompt's responses (see [`TuneOutcome::kl`]).
     pub kl: f64,
     /// Candidates drawn per request (`n`).
     pub expected_samples: f64,
@@ -228,9 +252,11 @@ pub struct TuneOutcome {
     pub expected_true_reward: f64,
     /// Its standard error across prompts (NaN with one prompt).
     pub stderr: f64,
-    /// The method's population KL to the reference at θ (`QuantileMethod::kl` of
-    /// `hedge-math`). For SBoN this is the KL of SBoN(n, β) when the proxy is its own
-    /// quantile, i.e. it reads β in quantile units, not the proxy's; NaN if unavailable.
+    /// KL to the reference at θ: for BoN, BoP and the tilt the method's population KL
+    /// (`QuantileMethod::kl` of `hedge-math`, exact for a continuous tie-free proxy); for
+    /// SBoN, whose β is on the proxy's own scale where no closed form applies, the plug-in
+    /// KL of its choice among each prompt's responses, averaged over prompts,
+    /// `(1/T) Σ_t Σ_k P_t(k) ln(m_t P_t(k))`. NaN if unavailable.
     pub kl: f64,
     /// Candidates drawn per request on average at θ.
     pub expected_samples: f64,
@@ -251,8 +277,10 @@ pub struct TuneOutcome {
     pub sbon: Vec<SbonRow>,
 }
 
-/// One point of [`curve`].
+/// One point of [`curve`] (serialised, feature `serde`, as one of the `"points"` of
+/// `hedge curve --json`, in this field order; a NaN standard error or KL as `null`).
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct CurvePoint {
     /// Parameter.
     pub theta: f64,
@@ -260,24 +288,29 @@ pub struct CurvePoint {
     pub expected_true_reward: f64,
     /// Its standard error.
     pub stderr: f64,
-    /// Population KL at θ (see [`TuneOutcome::kl`]).
+    /// KL to the reference at θ (see [`TuneOutcome::kl`]).
     pub kl: f64,
     /// Candidates drawn per request.
     pub expected_samples: f64,
 }
 
 /// Result of [`holdout`]: every reward is estimated on the held-out prompts.
+///
+/// Serialised (feature `serde`) as the `"holdout"` object of `hedge tune --json`, in this
+/// field order; the three `*_n` fields only for SBoN.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct HoldoutReport {
+    /// The held-out fraction asked for.
+    pub fraction: f64,
     /// Held-out prompts.
     pub prompts: usize,
     /// Calibration prompts (the rest).
     pub calibration_prompts: usize,
     /// θ tuned on the calibration prompts.
     pub tuned_theta: f64,
-    /// SBoN: `n` tuned on the calibration prompts.
-    pub tuned_n: Option<u64>,
     /// Regime found on the calibration prompts.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::wire::regime"))]
     pub tuned_regime: Regime,
     /// Held-out `f` at the tuned θ.
     pub tuned_reward: f64,
@@ -285,19 +318,24 @@ pub struct HoldoutReport {
     pub tuned_stderr: f64,
     /// θ tuned on the held-out prompts themselves (the oracle).
     pub oracle_theta: f64,
-    /// SBoN: the oracle's `n`.
-    pub oracle_n: Option<u64>,
     /// Held-out `f` at the oracle θ.
     pub oracle_reward: f64,
     /// The untuned default: the largest θ of the range ("always use the most samples";
     /// BoN: its largest integer; SBoN: the largest `n` of the grid and the largest β).
     pub default_theta: f64,
-    /// SBoN: the default's `n`.
-    pub default_n: Option<u64>,
     /// Held-out `f` at the default.
     pub default_reward: f64,
     /// Its standard error.
     pub default_stderr: f64,
+    /// SBoN: `n` tuned on the calibration prompts.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub tuned_n: Option<u64>,
+    /// SBoN: the oracle's `n`.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub oracle_n: Option<u64>,
+    /// SBoN: the default's `n`.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub default_n: Option<u64>,
 }
 
 /// KL and expected samples of the method at θ; NaN KL when `hedge-math` refuses θ.
@@ -314,7 +352,14 @@ fn kl_and_samples(obj: &Objective<'_>, theta: f64) -> (f64, f64) {
             let proxy = data.sorted_proxy(t);
             let m = proxy.len() as f64;
             match crate::sbon::sbon_choice_probabilities(proxy, n, theta) {
-                Ok((p, _)) => total += p.iter().filter(|&&q| q > 0.0).map(|&q| q * (m * q).ln()).sum::<f64>().max(0.0),
+                Ok((p, _)) => {
+                    total += p
+                        .iter()
+                        .filter(|&&q| q > 0.0)
+                        .map(|&q| q * (m * q).ln())
+                        .sum::<f64>()
+                        .max(0.0)
+                }
                 Err(_) => return (f64::NAN, n as f64),
             }
         }
@@ -379,9 +424,17 @@ fn tune_one(obj: &Objective<'_>, lo: f64, hi: f64, spec: &TuneSpec) -> Result<(f
         let vals = integer_values(obj, lo, hi)?;
         let (theta, _) = best_of(&vals, spec.tie_rel);
         let k = vals.len();
-        let (d_lo, d_hi) = if k >= 2 { (vals[1].1 - vals[0].1, vals[k - 1].1 - vals[k - 2].1) } else { (0.0, 0.0) };
+        let (d_lo, d_hi) = if k >= 2 {
+            (vals[1].1 - vals[0].1, vals[k - 1].1 - vals[k - 2].1)
+        } else {
+            (0.0, 0.0)
+        };
         let interior = theta > vals[0].0 && theta < vals[k - 1].0;
-        let regime = if interior { Regime::Hacking } else { Regime::from_end_slopes(d_lo, d_hi) };
+        let regime = if interior {
+            Regime::Hacking
+        } else {
+            Regime::from_end_slopes(d_lo, d_hi)
+        };
         return Ok((theta, None, regime, d_lo, d_hi));
     }
     let o = tune_continuous(obj, lo, hi, spec)?;
@@ -397,7 +450,12 @@ fn tune_one(obj: &Objective<'_>, lo: f64, hi: f64, spec: &TuneSpec) -> Result<(f
             return Err(e);
         }
         if (n as f64) < lo || (n as f64) > hi {
-            return Err(EstimateError::InvalidRange { parameter: "n", lo, hi, reason: "no integer n in range" });
+            return Err(EstimateError::InvalidRange {
+                parameter: "n",
+                lo,
+                hi,
+                reason: "no integer n in range",
+            });
         }
         return Ok((n as f64, Some(o.theta), o.regime, o.slope_lo, o.slope_hi));
     }
@@ -472,7 +530,10 @@ pub fn tune(data: &Prepared, spec: &TuneSpec) -> Result<TuneOutcome> {
             }
         }
         let r = rows[bi];
-        let est = crate::Estimate { value: r.expected_true_reward, stderr: r.stderr };
+        let est = crate::Estimate {
+            value: r.expected_true_reward,
+            stderr: r.stderr,
+        };
         let mut out = base(r.beta, Some(r.n), r.regime, est, r.kl, r.expected_samples);
         (out.slope_lo, out.slope_hi) = slopes[bi];
         out.sbon = rows;
@@ -512,7 +573,13 @@ pub fn curve(
         .map(|&theta| {
             let est = obj.estimate(theta)?;
             let (kl, expected_samples) = kl_and_samples(&obj, theta);
-            Ok(CurvePoint { theta, expected_true_reward: est.value, stderr: est.stderr, kl, expected_samples })
+            Ok(CurvePoint {
+                theta,
+                expected_true_reward: est.value,
+                stderr: est.stderr,
+                kl,
+                expected_samples,
+            })
         })
         .collect()
 }
@@ -535,7 +602,11 @@ pub fn curve(
 pub fn holdout(data: &Prepared, spec: &TuneSpec, frac: f64, seed: u64) -> Result<HoldoutReport> {
     let t = data.prompts();
     if !(frac.is_finite() && frac > 0.0 && frac < 1.0) {
-        return Err(EstimateError::InvalidArgument { name: "frac", value: frac, reason: "must be in (0, 1)" });
+        return Err(EstimateError::InvalidArgument {
+            name: "frac",
+            value: frac,
+            reason: "must be in (0, 1)",
+        });
     }
     if t < 2 {
         return Err(EstimateError::InvalidArgument {
@@ -573,6 +644,7 @@ pub fn holdout(data: &Prepared, spec: &TuneSpec, frac: f64, seed: u64) -> Result
     };
     let default_est = eval(default_theta, default_n)?;
     Ok(HoldoutReport {
+        fraction: frac,
         prompts: held.prompts(),
         calibration_prompts: cal.prompts(),
         tuned_theta: tuned.theta,

@@ -9,8 +9,7 @@
 use std::fmt::Display;
 
 use hedge_data::{Calibration, DataError, Format, LoadOptions};
-use hedge_estimate::json::{BootstrapInterval, TuneReport};
-use hedge_estimate::{EstimateError, Estimator, Prepared, TuneSpec};
+use hedge_estimate::{Checks, EstimateError, Estimator, Prepared, TuneReport, TuneSpec};
 use hedge_math::select::Selector;
 use hedge_math::{Method, MethodKind};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
@@ -227,28 +226,16 @@ fn tune<'py>(
     let (proxy, truth) = (slice(&proxy, "proxy")?, slice(&truth, "true")?);
     let report = py.detach(|| -> PyResult<TuneReport> {
         let (cal, data) = prepare(&ids, proxy, truth)?;
-        let outcome = hedge_estimate::tune(&data, &spec).map_err(value_error)?;
-        let skipped_prompts = cal.skipped_single + data.skipped_prompts();
-        let mut report = TuneReport {
-            outcome,
-            skipped_prompts,
-            seed,
-            holdout: None,
-            bootstrap: None,
-        };
-        if let Some(frac) = holdout {
-            report.holdout = Some((
-                frac,
-                hedge_estimate::holdout(&data, &spec, frac, seed).map_err(value_error)?,
-            ));
-        }
-        if let Some(b) = bootstrap {
-            let (lo, hi) = hedge_estimate::bootstrap(&data, &spec, b, seed, |_| {}).map_err(value_error)?;
-            report.bootstrap = Some(BootstrapInterval { resamples: b, lo, hi });
-        }
+        let checks = Checks::new()
+            .maybe_holdout(holdout)
+            .maybe_bootstrap(bootstrap)
+            .seed(seed);
+        let mut report = TuneReport::compute(&data, &spec, &checks, |_| {}).map_err(value_error)?;
+        report.skipped_prompts += cal.skipped_single;
         Ok(report)
     })?;
-    to_py(py, &report.to_json(serde_json::Map::new()))
+    let v = serde_json::to_value(&report).map_err(value_error)?;
+    to_py(py, &v)
 }
 
 /// `f(θ)` with standard error, KL and expected samples at each θ.

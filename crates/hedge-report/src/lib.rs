@@ -3,8 +3,11 @@
 //! Rendering of hedge's results for people: plots as SVG or PNG ([`Plot`]), a
 //! self-contained HTML page ([`Page`]) and a plain-language verdict ([`verdict`]).
 //!
-//! Pure rendering: every number comes from the caller (the `hedge` command line gets
-//! them from `hedge-estimate`); nothing here reads or writes files or estimates anything.
+//! It takes the typed results of `hedge-estimate` ([`hedge_estimate::TuneOutcome`],
+//! [`hedge_estimate::Survey`], curves) and returns bytes and strings: [`figures`] assembles
+//! the plots, [`render_survey`] a whole report. Nothing here reads or writes files, and no
+//! estimate is made here: which parameters to evaluate, the threshold, the baselines and the
+//! evidence come from `hedge-estimate`; this crate only words and draws them.
 //!
 //! Text in PNGs is drawn with DejaVu Sans, embedded in the library (`fonts/`, Bitstream
 //! Vera licence, see `fonts/LICENSE-DejaVu.txt`), so a machine without any font renders
@@ -22,15 +25,20 @@
 
 #![warn(missing_docs)]
 
+pub mod figures;
 mod format;
 mod html;
+pub mod labels;
 pub mod palette;
 mod plot;
+mod survey_page;
 mod verdict;
 
+pub use figures::{CurveFacts, curve_plot, tune_plot};
 pub use format::{fmt_num, fmt_sig};
 pub use html::{Figure, Page, Table, escape_html};
 pub use plot::{DEFAULT_SIZE, HLine, Plot, PlotFormat, Series, SeriesStyle, Star, VLine, XY};
+pub use survey_page::{REPORT_FILES, RenderedSurvey, method_facts, render_survey, survey_page, survey_verdict};
 pub use verdict::{Holdout, MethodFacts, Profile, verdict};
 
 /// A plot could not be drawn or encoded.

@@ -3,43 +3,16 @@
 //! summary.
 
 use std::path::Path;
-use std::time::Duration;
 
 use clap::{ArgGroup, Args, ValueEnum};
 use hedge_net::collect::{CollectOptions, Progress, PromptOutcome, TrueReward};
 use hedge_net::http::{GOLD_KEY_ENV, REWARD_KEY_ENV, UPSTREAM_KEY_ENV};
-use hedge_net::{ClientConfig, GenClient, RetryPolicy, RewardApi, RewardClient, RewardConfig, Secret, Verifier};
+use hedge_net::{GenClient, Verifier};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 
+use super::net_args::{HttpFlags, RewardApiArg, init_logging};
 use crate::error::{CliError, Result};
-
-/// A reward-server API on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RewardApiArg {
-    /// vLLM pooling API: POST /pooling (raw scores, "use_activation": false).
-    VllmPooling,
-    /// vLLM classification API: POST /classify (single-class reward models).
-    VllmClassify,
-    /// SGLang native POST /classify ({"text": [...]}, reward in "embedding").
-    Sglang,
-    /// Hugging Face text-embeddings-inference: POST /predict ("raw_scores": true).
-    Tei,
-    /// OpenRLHF serve_rm: POST /get_reward ({"query": [...]} → {"rewards": [...]}).
-    Openrlhf,
-}
-
-impl From<RewardApiArg> for RewardApi {
-    fn from(a: RewardApiArg) -> Self {
-        match a {
-            RewardApiArg::VllmPooling => RewardApi::VllmPooling,
-            RewardApiArg::VllmClassify => RewardApi::VllmClassify,
-            RewardApiArg::Sglang => RewardApi::Sglang,
-            RewardApiArg::Tei => RewardApi::Tei,
-            RewardApiArg::Openrlhf => RewardApi::Openrlhf,
-        }
-    }
-}
 
 /// A built-in verifier on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -140,31 +113,6 @@ pub struct CollectArgs {
     pub quiet: bool,
 }
 
-/// Client settings shared by `collect` and `serve`.
-pub(crate) fn client_config(
-    url: &str,
-    key_env: &str,
-    timeout: f64,
-    attempts: u32,
-    in_flight: usize,
-) -> Result<ClientConfig> {
-    if !(timeout.is_finite() && timeout > 0.0) {
-        return Err(CliError::Net(hedge_net::NetError::Config(format!(
-            "--timeout {timeout}: must be a positive number of seconds"
-        ))));
-    }
-    Ok(ClientConfig {
-        base_url: url.to_string(),
-        api_key: Secret::from_env(key_env),
-        timeout: Duration::from_secs_f64(timeout),
-        max_in_flight: in_flight,
-        retry: RetryPolicy {
-            max_attempts: attempts,
-            ..RetryPolicy::default()
-        },
-    })
-}
-
 struct Bar {
     bar: ProgressBar,
     responses: std::sync::atomic::AtomicU64,
@@ -196,36 +144,25 @@ impl Progress for Bar {
 
 /// Run `hedge collect`.
 pub fn run(args: &CollectArgs) -> Result<()> {
-    crate::cmd::serve::init_logging("warn");
+    init_logging("warn");
     let prompts = hedge_net::read_prompts(&args.prompts)?;
-    let gen_cfg = client_config(
-        &args.llm,
-        UPSTREAM_KEY_ENV,
-        args.timeout,
-        args.max_attempts,
-        args.max_in_flight,
-    )?;
-    let llm = GenClient::new(&gen_cfg, Some(args.model.clone()))?;
-    let reward_cfg = RewardConfig {
-        client: client_config(
-            &args.reward,
-            REWARD_KEY_ENV,
-            args.timeout,
-            args.max_attempts,
-            args.max_in_flight,
-        )?,
-        api: args.reward_api.into(),
-        model: args.reward_model.clone(),
-        batch_size: args.batch_size,
+    let http = HttpFlags {
+        timeout: args.timeout,
+        max_attempts: args.max_attempts,
+        max_in_flight: args.max_in_flight,
     };
-    let proxy = RewardClient::new(&reward_cfg)?;
+    let llm = GenClient::new(&http.client(&args.llm, UPSTREAM_KEY_ENV)?, Some(args.model.clone()))?;
+    let proxy = http.reward(
+        &args.reward,
+        REWARD_KEY_ENV,
+        args.reward_api,
+        args.reward_model.clone(),
+        args.batch_size,
+    )?;
     let truth = match (&args.gold, args.gold_api, args.verifier) {
-        (Some(url), Some(api), None) => TrueReward::Gold(RewardClient::new(&RewardConfig {
-            client: client_config(url, GOLD_KEY_ENV, args.timeout, args.max_attempts, args.max_in_flight)?,
-            api: api.into(),
-            model: args.gold_model.clone(),
-            batch_size: args.batch_size,
-        })?),
+        (Some(url), Some(api), None) => {
+            TrueReward::Gold(http.reward(url, GOLD_KEY_ENV, api, args.gold_model.clone(), args.batch_size)?)
+        }
         (None, None, Some(v)) => TrueReward::Verifier(v.into()),
         _ => {
             return Err(CliError::Net(hedge_net::NetError::Config(

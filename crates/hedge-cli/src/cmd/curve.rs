@@ -1,15 +1,16 @@
 //! `hedge curve`: expected true reward (± standard error), KL and cost on a θ grid.
 
 use clap::Args;
-use hedge_estimate::{CurvePoint, curve};
+use hedge_estimate::{CurvePoint, Estimator, curve};
 use hedge_math::MethodKind;
-use serde_json::{Value, json};
+use hedge_math::grid::{LogGrid, linear};
+use hedge_report::{CurveFacts, curve_plot};
+use serde::Serialize;
 
 use super::data_args::{DataArgs, EstimatorArg, check_sbon_flags, parse_grid};
-use super::tune::nan_null;
 use crate::cli::MethodArg;
 use crate::error::{CliError, Result};
-use crate::output::{Table, fmt_sig, print, print_json};
+use crate::output::{Table, fmt_sig, plot_format, plot_line, print, print_json, write_plot};
 
 /// Options of `hedge curve`.
 #[derive(Debug, Args)]
@@ -46,43 +47,32 @@ pub struct CurveArgs {
 }
 
 impl CurveArgs {
-    /// The θ values requested.
+    /// The θ values requested: `--theta` as given, or the `--grid` ([`hedge_math::grid`]).
     pub fn thetas(&self) -> Vec<f64> {
         if let Some(t) = &self.theta {
             return t.clone();
         }
         let (lo, hi, k) = self.grid.unwrap_or((0.0, 0.0, 1));
-        if k == 1 {
-            return vec![lo];
+        if self.log {
+            LogGrid::new(lo, hi, k).points()
+        } else {
+            linear(lo, hi, k)
         }
-        (0..k)
-            .map(|i| {
-                let f = i as f64 / (k - 1) as f64;
-                if self.log {
-                    lo + ((hi - lo).ln_1p() * f).exp_m1()
-                } else {
-                    lo + (hi - lo) * f
-                }
-            })
-            .map(|t| t.min(hi))
-            .collect()
     }
 }
 
-/// Points as JSON objects.
-pub fn points_json(points: &[CurvePoint]) -> Vec<Value> {
-    points
-        .iter()
-        .map(|p| {
-            json!({
-                "theta": p.theta,
-                "expected_true_reward": p.expected_true_reward,
-                "stderr": nan_null(p.stderr),
-                "kl": nan_null(p.kl),
-                "expected_samples": p.expected_samples,
-            })
-        })
-        .collect()
+/// The `hedge curve --json` object.
+#[derive(Serialize)]
+struct CurveJson<'a> {
+    method: &'static str,
+    parameter: &'static str,
+    estimator: Estimator,
+    data: &'a str,
+    prompts: usize,
+    skipped_prompts: usize,
+    points: &'a [CurvePoint],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    n: Option<u64>,
 }
 
 /// Run `hedge curve`.
@@ -93,39 +83,35 @@ pub fn run(args: &CurveArgs) -> Result<()> {
         return Err(CliError::Usage("--method sbon needs --n".into()));
     }
     if let Some(path) = &args.plot {
-        super::report::plot_format(path)?;
+        plot_format(path)?;
     }
     let loaded = args.data.load()?;
-    let thetas = args.thetas();
-    let points = curve(&loaded.prepared, kind, &thetas, args.n, args.estimator.into())?;
+    let estimator: Estimator = args.estimator.into();
+    let points = curve(&loaded.prepared, kind, &args.thetas(), args.n, estimator)?;
     if let Some(path) = &args.plot {
-        let plot = super::report::curve_plot(&loaded, kind, args.n, args.estimator.into(), &points);
-        super::report::write_plot(&plot, path)?;
+        let facts = CurveFacts {
+            source: &loaded.source,
+            prompts: loaded.prepared.prompts(),
+            kind,
+            n: args.n,
+            estimator,
+        };
+        write_plot(&curve_plot(&facts, &points), path)?;
     }
     if args.json {
-        let mut v = json!({
-            "method": kind.name(),
-            "parameter": kind.parameter(),
-            "estimator": hedge_estimate::Estimator::from(args.estimator).name(),
-            "data": loaded.source,
-            "prompts": loaded.prepared.prompts(),
-            "skipped_prompts": loaded.skipped_prompts(),
-            "points": points_json(&points),
+        return print_json(&CurveJson {
+            method: kind.name(),
+            parameter: kind.parameter(),
+            estimator,
+            data: &loaded.source,
+            prompts: loaded.prepared.prompts(),
+            skipped_prompts: loaded.skipped_prompts(),
+            points: &points,
+            n: args.n,
         });
-        if let Some(n) = args.n {
-            v["n"] = json!(n);
-        }
-        return print_json(&v);
     }
     if args.csv {
-        let mut s = format!("{},expected_true_reward,stderr,kl,expected_samples\n", kind.parameter());
-        for p in &points {
-            s.push_str(&format!(
-                "{},{},{},{},{}\n",
-                p.theta, p.expected_true_reward, p.stderr, p.kl, p.expected_samples
-            ));
-        }
-        return print(&s);
+        return print(&render_csv(kind, &points));
     }
     let mut t = Table::new([
         kind.parameter(),
@@ -144,14 +130,23 @@ pub fn run(args: &CurveArgs) -> Result<()> {
         ]);
     }
     print(&format!(
-        "{}: {} prompts, {} ({} estimator)\n\n{}{}",
+        "{}: {} prompts, {} ({estimator} estimator)\n\n{}{}",
         loaded.source,
         loaded.prepared.prompts(),
         kind.name(),
-        hedge_estimate::Estimator::from(args.estimator).name(),
         t.render(),
-        args.plot
-            .as_ref()
-            .map_or(String::new(), |p| format!("\nPlot: {}\n", p.display()))
+        plot_line(args.plot.as_deref())
     ))
+}
+
+/// The points as CSV (full precision; `NaN` where a value is missing).
+fn render_csv(kind: MethodKind, points: &[CurvePoint]) -> String {
+    let mut s = format!("{},expected_true_reward,stderr,kl,expected_samples\n", kind.parameter());
+    for p in points {
+        s.push_str(&format!(
+            "{},{},{},{},{}\n",
+            p.theta, p.expected_true_reward, p.stderr, p.kl, p.expected_samples
+        ));
+    }
+    s
 }

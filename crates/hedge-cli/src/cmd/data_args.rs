@@ -2,7 +2,7 @@
 
 use clap::Args;
 use hedge_data::{Calibration, Format, LoadOptions};
-use hedge_estimate::{Estimator, Prepared};
+use hedge_estimate::{Columns, Estimator, Prepared, Source};
 
 use crate::error::{CliError, Result};
 
@@ -40,6 +40,20 @@ impl Loaded {
     /// Prompts skipped for having a single response (by the loader or the data pass).
     pub fn skipped_prompts(&self) -> usize {
         self.skipped_single + self.prepared.skipped_prompts()
+    }
+}
+
+impl DataArgs {
+    /// Where the loaded data came from, as the JSON outputs name it.
+    pub fn source(&self, loaded: &Loaded) -> Source {
+        Source {
+            data: loaded.source.clone(),
+            columns: Columns {
+                prompt: self.prompt_col.clone(),
+                proxy: self.proxy_col.clone(),
+                truth: self.true_col.clone(),
+            },
+        }
     }
 }
 

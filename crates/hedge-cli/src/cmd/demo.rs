@@ -1,11 +1,10 @@
 //! `hedge demo`: HedgeTune end to end on built-in synthetic data, with an honest hold-out.
 
 use clap::Args;
-use hedge_estimate::{Prepared, TuneSpec, holdout, synth};
+use hedge_estimate::{HoldoutReport, Prepared, TuneSpec, holdout, synth};
 use hedge_math::MethodKind;
-use serde_json::{Value, json};
+use serde::Serialize;
 
-use super::tune::nan_null;
 use crate::error::Result;
 use crate::output::{Table, fmt_sig, print, print_json};
 
@@ -35,9 +34,34 @@ struct Case {
     data: Prepared,
 }
 
-/// Run `hedge demo`.
-pub fn run(args: &DemoArgs) -> Result<()> {
-    let cases = [
+/// One method of a case: its hold-out report (the same object as `"holdout"` in `hedge tune --json`).
+#[derive(Serialize)]
+struct MethodResult {
+    method: &'static str,
+    parameter: &'static str,
+    #[serde(flatten)]
+    holdout: HoldoutReport,
+}
+
+#[derive(Serialize)]
+struct CaseResult {
+    case: &'static str,
+    description: &'static str,
+    prompts: usize,
+    responses: usize,
+    results: Vec<MethodResult>,
+}
+
+/// The `hedge demo --json` object.
+#[derive(Serialize)]
+struct Demo {
+    seed: u64,
+    holdout: f64,
+    cases: Vec<CaseResult>,
+}
+
+fn cases(args: &DemoArgs) -> Result<[Case; 2]> {
+    Ok([
         Case {
             name: "hacking",
             description: "true ~ N(0,1), proxy = true + 0.7·t(2.5): the heavy-tailed proxy can be hacked",
@@ -61,82 +85,67 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             )?
             .prepare()?,
         },
-    ];
-    let mut n_grid = vec![16u64];
-    n_grid.retain(|&n| n <= args.responses as u64);
-    if n_grid.is_empty() {
-        n_grid.push(args.responses.max(1) as u64);
-    }
+    ])
+}
+
+/// Run `hedge demo`.
+pub fn run(args: &DemoArgs) -> Result<()> {
+    // SBoN is tuned at n = 16 (or at the number of responses when fewer).
+    let sbon_n = 16u64.min(args.responses.max(1) as u64);
     let mut out = Vec::new();
-    for case in &cases {
-        let mut rows = Vec::new();
+    for case in cases(args)? {
+        let mut results = Vec::new();
         for kind in MethodKind::ALL {
             let mut spec = TuneSpec::new(kind);
             if kind == MethodKind::Sbon {
-                spec = spec.n_grid(n_grid.clone());
+                spec = spec.n(sbon_n);
             }
-            let h = holdout(&case.data, &spec, args.holdout, args.seed)?;
-            let mut r = json!({
-                "method": kind.name(),
-                "parameter": kind.parameter(),
-                "tuned_theta": h.tuned_theta,
-                "regime": h.tuned_regime.name(),
-                "tuned_reward": h.tuned_reward,
-                "tuned_stderr": nan_null(h.tuned_stderr),
-                "oracle_theta": h.oracle_theta,
-                "oracle_reward": h.oracle_reward,
-                "default_theta": h.default_theta,
-                "default_reward": h.default_reward,
+            let holdout = holdout(&case.data, &spec, args.holdout, args.seed)?;
+            results.push(MethodResult {
+                method: kind.name(),
+                parameter: kind.parameter(),
+                holdout,
             });
-            for (k, n) in [
-                ("tuned_n", h.tuned_n),
-                ("oracle_n", h.oracle_n),
-                ("default_n", h.default_n),
-            ] {
-                if let Some(n) = n {
-                    r[k] = json!(n);
-                }
-            }
-            rows.push(r);
         }
-        out.push(json!({
-            "case": case.name,
-            "description": case.description,
-            "prompts": case.data.prompts(),
-            "responses": args.responses,
-            "results": rows,
-        }));
+        out.push(CaseResult {
+            case: case.name,
+            description: case.description,
+            prompts: case.data.prompts(),
+            responses: args.responses,
+            results,
+        });
     }
-    let v = json!({"seed": args.seed, "holdout": args.holdout, "cases": out});
+    let demo = Demo {
+        seed: args.seed,
+        holdout: args.holdout,
+        cases: out,
+    };
     if args.json {
-        return print_json(&v);
+        return print_json(&demo);
     }
-    print(&render(&v))
+    print(&render(&demo))
 }
 
-fn param(r: &Value, theta: &str, n: &str) -> String {
-    let t = r[theta].as_f64().map_or("-".into(), |x| fmt_sig(x, 5));
-    match r.get(n) {
+fn param(theta: f64, n: Option<u64>) -> String {
+    let t = fmt_sig(theta, 5);
+    match n {
         Some(n) => format!("{t} (n={n})"),
         None => t,
     }
 }
 
-fn render(v: &Value) -> String {
+fn render(d: &Demo) -> String {
     let mut s = format!(
         "hedge demo: HedgeTune on synthetic calibration sets, {}% of prompts held out (seed {}).\n\
          'tuned' is tuned on the other prompts; 'oracle' is the best parameter for the held-out prompts;\n\
          'most samples' is the untuned default (the largest parameter).\n",
-        (v["holdout"].as_f64().unwrap_or(0.0) * 100.0).round(),
-        v["seed"]
+        (d.holdout * 100.0).round(),
+        d.seed
     );
-    for c in v["cases"].as_array().into_iter().flatten() {
+    for c in &d.cases {
         s.push_str(&format!(
             "\n== {} ({} prompts x {} responses): {}\n",
-            c["case"].as_str().unwrap_or(""),
-            c["prompts"],
-            c["responses"],
-            c["description"].as_str().unwrap_or("")
+            c.case, c.prompts, c.responses, c.description
         ));
         let mut t = Table::new([
             "method",
@@ -149,21 +158,18 @@ fn render(v: &Value) -> String {
             "most samples",
             "its reward",
         ]);
-        for r in c["results"].as_array().into_iter().flatten() {
+        for r in &c.results {
+            let h = &r.holdout;
             t.row(vec![
-                r["method"].as_str().unwrap_or("").into(),
-                r["parameter"].as_str().unwrap_or("").into(),
-                param(r, "tuned_theta", "tuned_n"),
-                r["regime"].as_str().unwrap_or("").into(),
-                format!(
-                    "{:.4} ± {}",
-                    r["tuned_reward"].as_f64().unwrap_or(f64::NAN),
-                    r["tuned_stderr"].as_f64().map_or("-".into(), |x| fmt_sig(x, 2))
-                ),
-                param(r, "oracle_theta", "oracle_n"),
-                format!("{:.4}", r["oracle_reward"].as_f64().unwrap_or(f64::NAN)),
-                param(r, "default_theta", "default_n"),
-                format!("{:.4}", r["default_reward"].as_f64().unwrap_or(f64::NAN)),
+                r.method.into(),
+                r.parameter.into(),
+                param(h.tuned_theta, h.tuned_n),
+                h.tuned_regime.to_string(),
+                format!("{:.4} ± {}", h.tuned_reward, fmt_sig(h.tuned_stderr, 2)),
+                param(h.oracle_theta, h.oracle_n),
+                format!("{:.4}", h.oracle_reward),
+                param(h.default_theta, h.default_n),
+                format!("{:.4}", h.default_reward),
             ]);
         }
         s.push_str(&t.render());

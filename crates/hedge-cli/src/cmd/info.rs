@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use clap::Args;
 use hedge_data::LoadOptions;
-use serde_json::json;
+use serde::Serialize;
 
 use super::data_args::DataArgs;
 use crate::error::Result;
@@ -20,6 +20,46 @@ pub struct InfoArgs {
     pub json: bool,
 }
 
+/// Smallest, largest and mean of a column.
+#[derive(Serialize)]
+struct Stats {
+    min: f64,
+    max: f64,
+    mean: f64,
+}
+
+impl Stats {
+    fn of(xs: &[f64]) -> Self {
+        let (mut min, mut max, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
+        for &x in xs {
+            min = min.min(x);
+            max = max.max(x);
+            sum += x;
+        }
+        Self {
+            min,
+            max,
+            mean: sum / xs.len().max(1) as f64,
+        }
+    }
+}
+
+/// The `hedge info --json` object.
+#[derive(Serialize)]
+struct Info {
+    data: String,
+    prompts: usize,
+    rows: usize,
+    rows_read: usize,
+    skipped_prompts: usize,
+    responses_min: usize,
+    responses_max: usize,
+    proxy: Stats,
+    #[serde(rename = "true")]
+    truth: Stats,
+    load_seconds: f64,
+}
+
 /// Run `hedge info`: load the file only (no data pass), and summarise it.
 pub fn run(args: &InfoArgs) -> Result<()> {
     let start = Instant::now();
@@ -29,45 +69,36 @@ pub fn run(args: &InfoArgs) -> Result<()> {
         .true_col(args.data.true_col.as_str())
         .maybe_format(args.data.format);
     let cal = hedge_data::load(&args.data.data, &opts)?;
-    let load_seconds = start.elapsed().as_secs_f64();
-    let stats = |xs: &[f64]| {
-        let (mut lo, mut hi, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
-        for &x in xs {
-            lo = lo.min(x);
-            hi = hi.max(x);
-            sum += x;
-        }
-        json!({"min": lo, "max": hi, "mean": sum / xs.len().max(1) as f64})
+    let info = Info {
+        load_seconds: start.elapsed().as_secs_f64(),
+        prompts: cal.num_prompts(),
+        rows: cal.num_rows(),
+        rows_read: cal.rows_read,
+        skipped_prompts: cal.skipped_single,
+        responses_min: cal.min_responses(),
+        responses_max: cal.max_responses(),
+        proxy: Stats::of(&cal.proxy),
+        truth: Stats::of(&cal.truth),
+        data: cal.source,
     };
-    let v = json!({
-        "data": cal.source,
-        "prompts": cal.num_prompts(),
-        "rows": cal.num_rows(),
-        "rows_read": cal.rows_read,
-        "skipped_prompts": cal.skipped_single,
-        "responses_min": cal.min_responses(),
-        "responses_max": cal.max_responses(),
-        "proxy": stats(&cal.proxy),
-        "true": stats(&cal.truth),
-        "load_seconds": load_seconds,
-    });
     if args.json {
-        return print_json(&v);
+        return print_json(&info);
     }
+    let f = |x: f64| fmt_sig(x, 5);
     print(&format!(
         "{}\n  prompts     {} ({} skipped with a single response)\n  rows        {}\n  responses   {}..{} per prompt\n  proxy       min {}  mean {}  max {}\n  true        min {}  mean {}  max {}\n  read in     {:.3} s\n",
-        cal.source,
-        cal.num_prompts(),
-        cal.skipped_single,
-        cal.num_rows(),
-        cal.min_responses(),
-        cal.max_responses(),
-        fmt_sig(v["proxy"]["min"].as_f64().unwrap_or(0.0), 5),
-        fmt_sig(v["proxy"]["mean"].as_f64().unwrap_or(0.0), 5),
-        fmt_sig(v["proxy"]["max"].as_f64().unwrap_or(0.0), 5),
-        fmt_sig(v["true"]["min"].as_f64().unwrap_or(0.0), 5),
-        fmt_sig(v["true"]["mean"].as_f64().unwrap_or(0.0), 5),
-        fmt_sig(v["true"]["max"].as_f64().unwrap_or(0.0), 5),
-        load_seconds
+        info.data,
+        info.prompts,
+        info.skipped_prompts,
+        info.rows,
+        info.responses_min,
+        info.responses_max,
+        f(info.proxy.min),
+        f(info.proxy.mean),
+        f(info.proxy.max),
+        f(info.truth.min),
+        f(info.truth.mean),
+        f(info.truth.max),
+        info.load_seconds
     ))
 }

@@ -4,7 +4,7 @@
 use clap::Args;
 use hedge_math::kl_match::{bon_n_for_kl, bop_mu_for_kl, sbon_beta_for_kl, tilt_lambda_for_kl};
 use hedge_math::{Method, MethodKind};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::cli::MethodArg;
 use crate::error::Result;
@@ -28,83 +28,103 @@ pub struct KlArgs {
     pub json: bool,
 }
 
+/// Another method at the same KL (`theta` null, with a note, when it cannot reach it).
+#[derive(Serialize)]
+struct SameKl {
+    method: &'static str,
+    parameter: &'static str,
+    theta: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    n: Option<u64>,
+}
+
+/// The `hedge kl --json` object.
+#[derive(Serialize)]
+struct KlJson {
+    method: &'static str,
+    parameter: &'static str,
+    theta: f64,
+    kl: f64,
+    mean_quantile: f64,
+    expected_samples: f64,
+    same_kl: Vec<SameKl>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    n: Option<u64>,
+}
+
+/// The other methods' parameters at KL `kl` (SBoN at `sbon_n` candidates).
+fn same_kl(kind: MethodKind, kl: f64, sbon_n: u64) -> Vec<SameKl> {
+    MethodKind::ALL
+        .into_iter()
+        .filter(|&o| o != kind)
+        .map(|other| {
+            let found = match other {
+                MethodKind::Bon => bon_n_for_kl(kl),
+                MethodKind::Bop => bop_mu_for_kl(kl),
+                MethodKind::Tilt => tilt_lambda_for_kl(kl),
+                MethodKind::Sbon => sbon_beta_for_kl(sbon_n, kl),
+            };
+            let (theta, note) = match found {
+                Ok(t) => (Some(t), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
+            SameKl {
+                method: other.name(),
+                parameter: other.parameter(),
+                theta,
+                note,
+                n: (other == MethodKind::Sbon).then_some(sbon_n),
+            }
+        })
+        .collect()
+}
+
 /// Run `hedge kl`.
 pub fn run(args: &KlArgs) -> Result<()> {
     let kind: MethodKind = args.method.into();
     let m = Method::new(kind, args.theta, args.n)?;
     let d = m.as_dyn();
-    let (kl, mean, samples) = (d.kl(), d.mean_quantile(), d.expected_samples());
-
-    let sbon_n = args.n.unwrap_or(16);
-    let mut same = Vec::new();
-    for other in MethodKind::ALL {
-        if other == kind && kind != MethodKind::Sbon {
-            continue;
-        }
-        if other == MethodKind::Sbon && kind == MethodKind::Sbon {
-            continue;
-        }
-        let found = match other {
-            MethodKind::Bon => bon_n_for_kl(kl),
-            MethodKind::Bop => bop_mu_for_kl(kl),
-            MethodKind::Tilt => tilt_lambda_for_kl(kl),
-            MethodKind::Sbon => sbon_beta_for_kl(sbon_n, kl),
-        };
-        let mut e = json!({"method": other.name(), "parameter": other.parameter()});
-        match found {
-            Ok(t) => e["theta"] = json!(t),
-            Err(err) => {
-                e["theta"] = serde_json::Value::Null;
-                e["note"] = json!(err.to_string());
-            }
-        }
-        if other == MethodKind::Sbon {
-            e["n"] = json!(sbon_n);
-        }
-        same.push(e);
-    }
-
+    let v = KlJson {
+        method: kind.name(),
+        parameter: kind.parameter(),
+        theta: args.theta,
+        kl: d.kl(),
+        mean_quantile: d.mean_quantile(),
+        expected_samples: d.expected_samples(),
+        same_kl: same_kl(kind, d.kl(), args.n.unwrap_or(16)),
+        n: args.n.filter(|_| kind == MethodKind::Sbon),
+    };
     if args.json {
-        let mut v = json!({
-            "method": kind.name(),
-            "parameter": kind.parameter(),
-            "theta": args.theta,
-            "kl": kl,
-            "mean_quantile": mean,
-            "expected_samples": samples,
-            "same_kl": same,
-        });
-        if let Some(n) = args.n.filter(|_| kind == MethodKind::Sbon) {
-            v["n"] = json!(n);
-        }
         return print_json(&v);
     }
+    print(&render(&v))
+}
+
+fn render(v: &KlJson) -> String {
     let mut s = format!(
         "{} {} = {}{}\n  KL to reference   {}\n  mean quantile     {}\n  expected samples  {}\n\nSame KL:\n",
-        kind.name(),
-        kind.parameter(),
-        args.theta,
-        if kind == MethodKind::Sbon {
-            format!(", n = {}", args.n.unwrap_or(0))
-        } else {
-            String::new()
-        },
-        fmt_sig(kl, 15),
-        fmt_sig(mean, 15),
-        fmt_sig(samples, 10),
+        v.method,
+        v.parameter,
+        v.theta,
+        v.n.map_or(String::new(), |n| format!(", n = {n}")),
+        fmt_sig(v.kl, 15),
+        fmt_sig(v.mean_quantile, 15),
+        fmt_sig(v.expected_samples, 10),
     );
     let mut t = Table::new(["method", "parameter", "value"]);
-    for e in &same {
-        let label = match e.get("n") {
-            Some(n) => format!("{} (n={n})", e["method"].as_str().unwrap_or("")),
-            None => e["method"].as_str().unwrap_or("").to_string(),
+    for e in &v.same_kl {
+        let label = match e.n {
+            Some(n) => format!("{} (n={n})", e.method),
+            None => e.method.to_string(),
         };
-        let value = match e["theta"].as_f64() {
-            Some(t) => fmt_sig(t, 10),
-            None => e["note"].as_str().unwrap_or("-").to_string(),
+        let value = match (e.theta, &e.note) {
+            (Some(t), _) => fmt_sig(t, 10),
+            (None, note) => note.clone().unwrap_or_else(|| "-".into()),
         };
-        t.row(vec![label, e["parameter"].as_str().unwrap_or("").into(), value]);
+        t.row(vec![label, e.parameter.into(), value]);
     }
     s.push_str(&t.render());
-    print(&s)
+    s
 }

@@ -1,4 +1,5 @@
-//! One module per command.
+//! One module per command, plus leaf modules they share (`data_args`, `net_args`); a command
+//! module never imports another command module.
 
 #[cfg(feature = "net")]
 pub mod collect;
@@ -8,6 +9,8 @@ pub mod demo;
 pub mod gaussian;
 pub mod info;
 pub mod kl;
+#[cfg(feature = "net")]
+pub mod net_args;
 pub mod report;
 pub mod select;
 #[cfg(feature = "net")]

@@ -1,14 +1,12 @@
 //! `hedge serve`: the OpenAI-compatible best-of-n proxy. The server is `hedge_net::Proxy`; this module
 //! parses options, reads keys from the environment, binds the address and handles shutdown signals.
 
-use std::time::Duration;
-
 use clap::Args;
 use hedge_net::http::{REWARD_KEY_ENV, SERVE_KEY_ENV, UPSTREAM_KEY_ENV};
-use hedge_net::{GenClient, MethodSpec, Proxy, RewardClient, RewardConfig, Secret, ServeConfig};
+use hedge_net::{GenClient, MethodSpec, Proxy, Secret, ServeConfig};
 
+use super::net_args::{HttpFlags, RewardApiArg, init_logging, seconds};
 use crate::cli::MethodArg;
-use crate::cmd::collect::{RewardApiArg, client_config};
 use crate::error::{CliError, Result};
 
 /// Options of `hedge serve`.
@@ -85,16 +83,6 @@ pub struct ServeArgs {
     pub batch_size: usize,
 }
 
-/// Logs to stderr; the level comes from `HEDGE_LOG` (e.g. `info`, `hedge_net=debug`), else `default`.
-pub(crate) fn init_logging(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HEDGE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 fn method(args: &ServeArgs) -> Result<MethodSpec> {
     if let Some(path) = &args.from_tune {
         let text = std::fs::read_to_string(path).map_err(|e| CliError::io(path, e))?;
@@ -134,15 +122,6 @@ async fn shutdown_signal() {
 pub fn run(args: &ServeArgs) -> Result<()> {
     init_logging("info");
     let method = method(args)?;
-    let secs = |name: &str, x: f64| {
-        if x.is_finite() && x > 0.0 {
-            Ok(Duration::from_secs_f64(x))
-        } else {
-            Err(CliError::Net(hedge_net::NetError::Config(format!(
-                "--{name} {x}: must be a positive number of seconds"
-            ))))
-        }
-    };
     let cfg = ServeConfig {
         method,
         seed: args.seed,
@@ -150,30 +129,21 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         max_body_bytes: args.max_body_bytes,
         max_concurrent: args.max_concurrent,
         api_key: Secret::from_env(SERVE_KEY_ENV),
-        request_timeout: secs("request-timeout", args.request_timeout)?,
+        request_timeout: seconds("request-timeout", args.request_timeout)?,
     };
-    let llm = GenClient::new(
-        &client_config(
-            &args.upstream,
-            UPSTREAM_KEY_ENV,
-            args.timeout,
-            args.max_attempts,
-            args.max_in_flight,
-        )?,
-        args.model.clone(),
+    let http = HttpFlags {
+        timeout: args.timeout,
+        max_attempts: args.max_attempts,
+        max_in_flight: args.max_in_flight,
+    };
+    let llm = GenClient::new(&http.client(&args.upstream, UPSTREAM_KEY_ENV)?, args.model.clone())?;
+    let reward = http.reward(
+        &args.reward,
+        REWARD_KEY_ENV,
+        args.reward_api,
+        args.reward_model.clone(),
+        args.batch_size,
     )?;
-    let reward = RewardClient::new(&RewardConfig {
-        client: client_config(
-            &args.reward,
-            REWARD_KEY_ENV,
-            args.timeout,
-            args.max_attempts,
-            args.max_in_flight,
-        )?,
-        api: args.reward_api.into(),
-        model: args.reward_model.clone(),
-        batch_size: args.batch_size,
-    })?;
     let auth = if cfg.api_key.is_some() {
         "bearer token required"
     } else {

@@ -4,16 +4,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use hedge_estimate::json::{BootstrapInterval, TuneReport};
-use hedge_estimate::{TuneSpec, bootstrap, holdout, tune};
+use hedge_estimate::{Checks, HoldoutReport, TuneOutcome, TuneReport, TuneSpec, outcome_curves};
 use hedge_math::MethodKind;
+use hedge_report::{fmt_num, tune_plot};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::{Value, json};
 
 use super::data_args::{DataArgs, EstimatorArg, Loaded, check_sbon_flags, parse_range};
 use crate::cli::MethodArg;
 use crate::error::{CliError, Result};
-use crate::output::{Table, fmt_sig, print, print_json};
+use crate::output::{Table, fmt_sig, plot_format, plot_line, print, print_json, write_plot};
 
 /// Options of `hedge tune`.
 #[derive(Debug, Args)]
@@ -82,36 +81,21 @@ impl TuneArgs {
     }
 }
 
-/// Everything `hedge tune` computes, as the JSON object it prints (built by
-/// [`hedge_estimate::json`], which the Python bindings share).
-pub fn tune_json(loaded: &Loaded, args: &TuneArgs) -> Result<Value> {
+/// Everything `hedge tune` computes, typed; `--json` prints its serialisation (the same
+/// value the Python bindings return).
+pub fn tune_report(loaded: &Loaded, args: &TuneArgs) -> Result<TuneReport> {
     let spec = args.spec()?;
-    let outcome = tune(&loaded.prepared, &spec)?;
-    let mut report = TuneReport {
-        outcome,
-        skipped_prompts: loaded.skipped_prompts(),
-        seed: args.seed,
-        holdout: None,
-        bootstrap: None,
-    };
-    if let Some(frac) = args.holdout {
-        report.holdout = Some((frac, holdout(&loaded.prepared, &spec, frac, args.seed)?));
-    }
-    if let Some(b) = args.bootstrap {
-        let (lo, hi) = with_progress(b, |progress| bootstrap(&loaded.prepared, &spec, b, args.seed, progress))?;
-        report.bootstrap = Some(BootstrapInterval { resamples: b, lo, hi });
-    }
-    let mut context = serde_json::Map::new();
-    context.insert("data".into(), json!(loaded.source));
-    context.insert(
-        "columns".into(),
-        json!({"prompt": args.data.prompt_col, "proxy": args.data.proxy_col, "true": args.data.true_col}),
-    );
-    Ok(report.to_json(context))
+    let checks = Checks::new()
+        .maybe_holdout(args.holdout)
+        .maybe_bootstrap(args.bootstrap)
+        .seed(args.seed);
+    let total = args.bootstrap.unwrap_or(0);
+    let mut report = with_progress(total, |progress| {
+        TuneReport::compute(&loaded.prepared, &spec, &checks, progress)
+    })?;
+    report.skipped_prompts += loaded.skipped_single;
+    Ok(report.with_source(Some(args.data.source(loaded))))
 }
-
-/// JSON has no NaN: write `null` (shared with the Python bindings through `hedge-estimate`).
-pub use hedge_estimate::json::nan_null;
 
 /// Run `work` with a progress callback; a bar appears on stderr once it has taken over a second.
 pub fn with_progress<T>(total: usize, work: impl FnOnce(&(dyn Fn(usize) + Sync)) -> T) -> T {
@@ -140,102 +124,109 @@ pub fn with_progress<T>(total: usize, work: impl FnOnce(&(dyn Fn(usize) + Sync))
 pub fn run(args: &TuneArgs) -> Result<()> {
     args.spec()?;
     if let Some(path) = &args.plot {
-        super::report::plot_format(path)?;
+        plot_format(path)?;
     }
     let loaded = args.data.load()?;
-    let v = tune_json(&loaded, args)?;
+    let report = tune_report(&loaded, args)?;
     if let Some(path) = &args.plot {
-        let plot = super::report::tune_plot(&loaded, args.method.into(), args.estimator.into(), &v)?;
-        super::report::write_plot(&plot, path)?;
+        let curves = outcome_curves(&loaded.prepared, &report.outcome)?;
+        write_plot(&tune_plot(&loaded.source, &report.outcome, &curves), path)?;
     }
     if args.json {
-        return print_json(&v);
+        return print_json(&report);
     }
-    let mut s = render(&v);
-    if let Some(path) = &args.plot {
-        s.push_str(&format!("\nPlot: {}\n", path.display()));
-    }
-    print(&s)
+    print(&(render(&report) + &plot_line(args.plot.as_deref())))
 }
 
-fn num(v: &Value, digits: usize) -> String {
-    v.as_f64().map_or("-".into(), |x| fmt_sig(x, digits))
+fn num(x: f64, digits: usize) -> String {
+    fmt_sig(x, digits)
 }
 
-/// Human-readable rendering of the tune JSON.
-pub fn render(v: &Value) -> String {
-    let method = v["method"].as_str().unwrap_or("");
+/// The tuned parameter line: `5 (continuous root 5.3911368)`, `12.3 at n = 8`, `4.4`.
+fn theta_text(o: &TuneOutcome) -> String {
+    match (o.theta_continuous, o.n) {
+        (Some(c), _) => format!("{} (continuous root {})", fmt_num(o.theta), num(c, 8)),
+        (None, Some(n)) => format!("{} at n = {n}", num(o.theta, 8)),
+        (None, None) => num(o.theta, 8),
+    }
+}
+
+/// Human-readable rendering of a tuning report.
+pub fn render(r: &TuneReport) -> String {
+    let o = &r.outcome;
+    let data = r.source.as_ref().map_or("", |s| s.data.as_str());
     let mut s = format!(
-        "{}: {} prompts ({} skipped with a single response), estimator {}, range [{}, {}]\n\n",
-        v["data"].as_str().unwrap_or(""),
-        v["prompts"],
-        v["skipped_prompts"],
-        v["estimator"].as_str().unwrap_or(""),
-        num(&v["range"][0], 6),
-        num(&v["range"][1], 6),
+        "{data}: {} prompts ({} skipped with a single response), estimator {}, range [{}, {}]\n\n",
+        o.prompts,
+        r.skipped_prompts,
+        o.estimator,
+        num(o.range.0, 6),
+        num(o.range.1, 6),
     );
-    let theta = match (method, v.get("theta_continuous")) {
-        ("bon", Some(c)) => format!("{} (continuous root {})", v["theta"], num(c, 8)),
-        ("sbon", _) => format!("{} at n = {}", num(&v["theta"], 8), v["n"]),
-        _ => num(&v["theta"], 8),
-    };
     s.push_str(&format!(
-        "  method            {method}\n  {:<17} {theta}\n",
-        v["parameter"].as_str().unwrap_or("theta")
+        "  method            {}\n  {:<17} {}\n",
+        o.method.name(),
+        o.parameter,
+        theta_text(o)
     ));
-    s.push_str(&format!("  regime            {}\n", v["regime"].as_str().unwrap_or("")));
+    s.push_str(&format!("  regime            {}\n", o.regime));
     s.push_str(&format!(
         "  E[true reward]    {} ± {}\n  KL (nats)         {}\n  E[samples]        {}\n",
-        num(&v["expected_true_reward"], 8),
-        num(&v["stderr"], 3),
-        num(&v["kl"], 6),
-        num(&v["expected_samples"], 6),
+        num(o.expected_true_reward, 8),
+        num(o.stderr, 3),
+        num(o.kl, 6),
+        num(o.expected_samples, 6),
     ));
-    if let Some(i) = v.get("interval") {
+    if let Some(b) = &r.bootstrap {
         s.push_str(&format!(
             "  95% interval      [{}, {}] ({} bootstrap resamples, seed {})\n",
-            num(&i[0], 6),
-            num(&i[1], 6),
-            v["bootstrap"]["resamples"],
-            v["seed"]
+            num(b.lo, 6),
+            num(b.hi, 6),
+            b.resamples,
+            r.seed
         ));
     }
-    if let Some(rows) = v.get("per_n").and_then(Value::as_array) {
+    if o.n.is_some() {
         let mut t = Table::new(["n", "beta", "regime", "E[true reward]", "stderr", "KL"]);
-        for r in rows {
+        for row in &o.sbon {
             t.row(vec![
-                r["n"].to_string(),
-                num(&r["beta"], 6),
-                r["regime"].as_str().unwrap_or("").into(),
-                num(&r["expected_true_reward"], 8),
-                num(&r["stderr"], 3),
-                num(&r["kl"], 4),
+                row.n.to_string(),
+                num(row.beta, 6),
+                row.regime.to_string(),
+                num(row.expected_true_reward, 8),
+                num(row.stderr, 3),
+                num(row.kl, 4),
             ]);
         }
         s.push_str(&format!("\nSBoN, β tuned per n:\n{}", t.render()));
     }
-    if let Some(h) = v.get("holdout") {
-        s.push_str(&format!(
-            "\nHeld out {} prompts (seed {}); tuned on the other {}:\n",
-            h["prompts"], v["seed"], h["calibration_prompts"]
-        ));
-        let mut t = Table::new(["", "theta", "held-out E[true reward]"]);
-        t.row(vec![
-            "tuned".into(),
-            num(&h["tuned_theta"], 8),
-            format!("{} ± {}", num(&h["tuned_reward"], 8), num(&h["tuned_stderr"], 3)),
-        ]);
-        t.row(vec![
-            "oracle (tuned on held-out)".into(),
-            num(&h["oracle_theta"], 8),
-            num(&h["oracle_reward"], 8),
-        ]);
-        t.row(vec![
-            "default (most samples)".into(),
-            num(&h["default_theta"], 8),
-            format!("{} ± {}", num(&h["default_reward"], 8), num(&h["default_stderr"], 3)),
-        ]);
-        s.push_str(&t.render());
+    if let Some(h) = &r.holdout {
+        s.push_str(&render_holdout(h, r.seed));
     }
+    s
+}
+
+fn render_holdout(h: &HoldoutReport, seed: u64) -> String {
+    let mut s = format!(
+        "\nHeld out {} prompts (seed {seed}); tuned on the other {}:\n",
+        h.prompts, h.calibration_prompts
+    );
+    let mut t = Table::new(["", "theta", "held-out E[true reward]"]);
+    t.row(vec![
+        "tuned".into(),
+        num(h.tuned_theta, 8),
+        format!("{} ± {}", num(h.tuned_reward, 8), num(h.tuned_stderr, 3)),
+    ]);
+    t.row(vec![
+        "oracle (tuned on held-out)".into(),
+        num(h.oracle_theta, 8),
+        num(h.oracle_reward, 8),
+    ]);
+    t.row(vec![
+        "default (most samples)".into(),
+        num(h.default_theta, 8),
+        format!("{} ± {}", num(h.default_reward, 8), num(h.default_stderr, 3)),
+    ]);
+    s.push_str(&t.render());
     s
 }

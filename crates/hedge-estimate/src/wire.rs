@@ -1,0 +1,336 @@
+//! The JSON contracts (feature `serde`): `Serialize` for the typed results, with the field
+//! names and order that `hedge tune --json`, `hedge curve --json`, `summary.json` and the
+//! Python bindings have always had. Library enums are written as their `name()` strings;
+//! serde_json writes non-finite numbers as `null`.
+//!
+//! ```
+//! use hedge_estimate::{synth, Checks, TuneReport, TuneSpec};
+//! use hedge_math::MethodKind;
+//! let d = synth::toy(50, 20, 3).unwrap().prepare().unwrap();
+//! let report = TuneReport::compute(&d, &TuneSpec::new(MethodKind::Bop), &Checks::new(), |_| {}).unwrap();
+//! let v = serde_json::to_value(&report).unwrap();
+//! assert_eq!(v["method"], "bop");
+//! assert_eq!(v["parameter"], "mu");
+//! assert!(v.get("holdout").is_none());
+//! ```
+
+use hedge_math::{MethodKind, Regime};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
+use crate::objective::Estimator;
+use crate::report::{BOOTSTRAP_LEVEL, Source, TuneReport};
+use crate::survey::{Curve, MethodSurvey, Profile, Survey, Threshold};
+use crate::tune::{CurvePoint, HoldoutReport, SbonRow, TuneOutcome};
+
+/// A [`Regime`] as its name.
+pub(crate) fn regime<S: Serializer>(r: &Regime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(r.name())
+}
+
+/// A [`MethodKind`] as its name.
+pub(crate) fn method<S: Serializer>(m: &MethodKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(m.name())
+}
+
+impl Serialize for Estimator {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// The outcome's part of the `hedge tune --json` object.
+#[derive(Serialize)]
+struct Outcome<'a> {
+    #[serde(serialize_with = "method")]
+    method: MethodKind,
+    parameter: &'static str,
+    theta: f64,
+    #[serde(serialize_with = "regime")]
+    regime: Regime,
+    expected_true_reward: f64,
+    stderr: f64,
+    kl: f64,
+    expected_samples: f64,
+    prompts: usize,
+    skipped_prompts: usize,
+    estimator: Estimator,
+    range: [f64; 2],
+    slope_lo: f64,
+    slope_hi: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    theta_continuous: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    n: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    per_n: Option<&'a [SbonRow]>,
+}
+
+impl<'a> Outcome<'a> {
+    fn new(o: &'a TuneOutcome, skipped_prompts: usize) -> Self {
+        Self {
+            method: o.method,
+            parameter: o.parameter,
+            theta: o.theta,
+            regime: o.regime,
+            expected_true_reward: o.expected_true_reward,
+            stderr: o.stderr,
+            kl: o.kl,
+            expected_samples: o.expected_samples,
+            prompts: o.prompts,
+            skipped_prompts,
+            estimator: o.estimator,
+            range: [o.range.0, o.range.1],
+            slope_lo: o.slope_lo,
+            slope_hi: o.slope_hi,
+            theta_continuous: o.theta_continuous,
+            n: o.n,
+            per_n: o.n.map(|_| o.sbon.as_slice()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct BootstrapMeta {
+    resamples: usize,
+    level: f64,
+}
+
+impl Serialize for TuneReport {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            #[serde(flatten)]
+            outcome: Outcome<'a>,
+            #[serde(flatten)]
+            source: Option<&'a Source>,
+            seed: u64,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            holdout: Option<&'a HoldoutReport>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            interval: Option<[f64; 2]>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            bootstrap: Option<BootstrapMeta>,
+        }
+        Wire {
+            outcome: Outcome::new(&self.outcome, self.skipped_prompts),
+            source: self.source.as_ref(),
+            seed: self.seed,
+            holdout: self.holdout.as_ref(),
+            interval: self.bootstrap.map(|b| [b.lo, b.hi]),
+            bootstrap: self.bootstrap.map(|b| BootstrapMeta {
+                resamples: b.resamples,
+                level: BOOTSTRAP_LEVEL,
+            }),
+        }
+        .serialize(s)
+    }
+}
+
+/// `{"n": …, "points": […]}` of one SBoN curve.
+#[derive(Serialize)]
+struct NCurve<'a> {
+    n: Option<u64>,
+    points: &'a [CurvePoint],
+}
+
+/// A method's entry of `"curves"`: `{"parameter", "points"}`, or for SBoN `{"parameter", "curves"}`.
+struct MethodCurves<'a>(&'a MethodSurvey);
+
+impl Serialize for MethodCurves<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let kind = self.0.kind();
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("parameter", kind.parameter())?;
+        if kind == MethodKind::Sbon {
+            let curves: Vec<NCurve<'_>> = self
+                .0
+                .curves
+                .iter()
+                .map(|c: &Curve| NCurve {
+                    n: c.n,
+                    points: &c.points,
+                })
+                .collect();
+            m.serialize_entry("curves", &curves)?;
+        } else {
+            let points: &[CurvePoint] = self.0.curves.first().map_or(&[], |c| &c.points);
+            m.serialize_entry("points", points)?;
+        }
+        m.end()
+    }
+}
+
+/// A map from method names to `f(method)`, in survey order.
+struct ByMethod<'a, T, F: Fn(&'a MethodSurvey) -> T>(&'a [MethodSurvey], F);
+
+impl<'a, T: Serialize, F: Fn(&'a MethodSurvey) -> T> Serialize for ByMethod<'a, T, F> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for ms in self.0 {
+            m.serialize_entry(ms.kind().name(), &(self.1)(ms))?;
+        }
+        m.end()
+    }
+}
+
+impl Serialize for Threshold {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire {
+            #[serde(serialize_with = "method")]
+            method: MethodKind,
+            theta: f64,
+            theta_continuous: Option<f64>,
+            kl: f64,
+            expected_samples: f64,
+        }
+        Wire {
+            method: self.method,
+            theta: self.theta,
+            theta_continuous: self.theta_continuous,
+            kl: self.kl,
+            expected_samples: self.expected_samples,
+        }
+        .serialize(s)
+    }
+}
+
+impl Serialize for Profile {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("bins", &self.bins)?;
+        m.serialize_entry("points", &self.points)?;
+        m.end()
+    }
+}
+
+/// `summary.json` of `hedge report`, less what only the command line knows (`generator`,
+/// `verdict`, `files`): `data`, `estimator`, `seed`, `holdout_fraction`, `methods` (each the
+/// `hedge tune --json` object), `curves`, `proxy_profile`, `hacking_threshold`.
+impl Serialize for Survey {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct PerPrompt {
+            min: usize,
+            max: usize,
+        }
+        #[derive(Serialize)]
+        struct Data<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            source: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            columns: Option<&'a crate::report::Columns>,
+            prompts: usize,
+            skipped_prompts: usize,
+            responses: usize,
+            responses_per_prompt: PerPrompt,
+            random_response_reward: f64,
+            random_response_stderr: f64,
+        }
+        #[derive(Serialize)]
+        struct Wire<'a, M: Serialize, C: Serialize> {
+            data: Data<'a>,
+            estimator: Estimator,
+            seed: u64,
+            holdout_fraction: Option<f64>,
+            methods: M,
+            curves: C,
+            proxy_profile: &'a Profile,
+            hacking_threshold: Option<&'a Threshold>,
+        }
+        let d = &self.data;
+        Wire {
+            data: Data {
+                source: self.source.as_ref().map(|x| x.data.as_str()),
+                columns: self.source.as_ref().map(|x| &x.columns),
+                prompts: d.prompts,
+                skipped_prompts: d.skipped_prompts,
+                responses: d.responses,
+                responses_per_prompt: PerPrompt {
+                    min: d.m_min,
+                    max: d.m_max,
+                },
+                random_response_reward: self.random.expected_true_reward,
+                random_response_stderr: self.random.stderr,
+            },
+            estimator: Estimator::Plugin,
+            seed: self.seed,
+            holdout_fraction: self.holdout_fraction,
+            methods: ByMethod(&self.methods, |m| &m.report),
+            curves: ByMethod(&self.methods, MethodCurves),
+            proxy_profile: &self.profile,
+            hacking_threshold: self.threshold.as_ref(),
+        }
+        .serialize(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Checks, TuneSpec, synth};
+
+    #[test]
+    fn key_order_and_nulls() {
+        let d = synth::toy(40, 16, 5).unwrap().prepare().unwrap();
+        let spec = TuneSpec::new(MethodKind::Sbon).n_grid([2, 4]);
+        let checks = Checks::new().holdout(0.25).bootstrap(3).seed(3);
+        let mut report = TuneReport::compute(&d, &spec, &checks, |_| {}).unwrap();
+        report.skipped_prompts += 2;
+        let report = report.with_source(Some(Source {
+            data: "x.csv".into(),
+            columns: crate::report::Columns {
+                prompt: "p".into(),
+                proxy: "s".into(),
+                truth: "r".into(),
+            },
+        }));
+        let v = serde_json::to_value(&report).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "method",
+                "parameter",
+                "theta",
+                "regime",
+                "expected_true_reward",
+                "stderr",
+                "kl",
+                "expected_samples",
+                "prompts",
+                "skipped_prompts",
+                "estimator",
+                "range",
+                "slope_lo",
+                "slope_hi",
+                "n",
+                "per_n",
+                "data",
+                "columns",
+                "seed",
+                "holdout",
+                "interval",
+                "bootstrap"
+            ]
+        );
+        assert_eq!(v["skipped_prompts"], 2);
+        assert_eq!(v["columns"]["true"], "r");
+        assert_eq!(v["per_n"].as_array().unwrap().len(), 2);
+        assert_eq!(v["holdout"]["fraction"], 0.25);
+        assert!(v["holdout"].get("tuned_n").is_some());
+        assert_eq!(v["bootstrap"]["level"], 0.95);
+        let nan = CurvePoint {
+            theta: 1.0,
+            expected_true_reward: 0.5,
+            stderr: f64::NAN,
+            kl: 0.0,
+            expected_samples: 1.0,
+        };
+        assert_eq!(
+            serde_json::to_string(&nan).unwrap(),
+            r#"{"theta":1.0,"expected_true_reward":0.5,"stderr":null,"kl":0.0,"expected_samples":1.0}"#
+        );
+    }
+}

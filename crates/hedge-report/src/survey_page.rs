@@ -1,0 +1,302 @@
+//! The report of a [`Survey`]: its verdict, its three plots and the HTML page around them.
+
+use hedge_estimate::{HoldoutReport, MethodSurvey, Survey, TuneOutcome};
+use hedge_math::MethodKind;
+
+use crate::figures::{survey_plots, survey_subtitle, tuned_setting};
+use crate::format::fmt_sig;
+use crate::html::{Figure, Page, Table};
+use crate::labels::{file_name, method_color, method_label, parameter_symbol};
+use crate::verdict::{Holdout, MethodFacts, Profile, verdict};
+
+/// The files of a report, in the order they are written.
+pub const REPORT_FILES: [&str; 8] = [
+    "reward_vs_kl.svg",
+    "reward_vs_kl.png",
+    "reward_vs_samples.svg",
+    "reward_vs_samples.png",
+    "proxy_vs_true.svg",
+    "proxy_vs_true.png",
+    "summary.json",
+    "report.html",
+];
+
+/// A rendered survey: everything of a report but `summary.json` (the caller serialises the
+/// survey itself).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedSurvey {
+    /// `(file name, bytes)` of each plot, SVG then PNG, in [`REPORT_FILES`] order.
+    pub plots: Vec<(String, Vec<u8>)>,
+    /// The verdict, one paragraph per entry.
+    pub verdict: Vec<String>,
+    /// The self-contained page (`report.html`).
+    pub html: String,
+}
+
+/// Render a survey: its plots (SVG and PNG), its verdict and its page.
+pub fn render_survey(s: &Survey) -> crate::Result<RenderedSurvey> {
+    let verdict = survey_verdict(s);
+    let mut plots = Vec::new();
+    let mut svgs = Vec::new();
+    for (stem, plot) in survey_plots(s) {
+        let svg = plot.svg()?;
+        plots.push((format!("{stem}.svg"), svg.clone().into_bytes()));
+        plots.push((format!("{stem}.png"), plot.png()?));
+        svgs.push(svg);
+    }
+    let html = survey_page(s, &verdict, svgs).render();
+    Ok(RenderedSurvey { plots, verdict, html })
+}
+
+fn holdout_facts(h: &HoldoutReport) -> Holdout {
+    Holdout {
+        prompts: h.prompts,
+        calibration_prompts: h.calibration_prompts,
+        tuned_theta: h.tuned_theta,
+        tuned_reward: h.tuned_reward,
+        tuned_stderr: h.tuned_stderr,
+        default_theta: h.default_theta,
+        default_reward: h.default_reward,
+        oracle_reward: h.oracle_reward,
+    }
+}
+
+/// What the verdict says about one surveyed method.
+pub fn method_facts(m: &MethodSurvey) -> MethodFacts {
+    let o = m.outcome();
+    // SBoN's curves run over β for several n: no single pair of range ends.
+    let curve = m.curves.first().filter(|_| o.method != MethodKind::Sbon);
+    MethodFacts {
+        label: method_label(o.method).into(),
+        parameter: parameter_symbol(o.method).into(),
+        regime: o.regime.name().into(),
+        theta: o.theta,
+        theta_continuous: o.theta_continuous,
+        n: o.n,
+        reward: o.expected_true_reward,
+        stderr: o.stderr,
+        kl: o.kl,
+        samples: o.expected_samples,
+        at_lo: curve.and_then(|c| c.at_lo()).map(|p| (p.theta, p.expected_true_reward)),
+        at_hi: curve
+            .and_then(|c| c.at_hi())
+            .map(|p| (p.theta, p.expected_true_reward, p.expected_samples)),
+        holdout: m.report.holdout.as_ref().map(holdout_facts),
+    }
+}
+
+fn profile_facts(s: &Survey) -> Option<Profile> {
+    let (top, peak) = (s.profile.top()?, s.profile.peak()?);
+    Some(Profile {
+        peak_quantile: peak.quantile,
+        peak_reward: peak.mean_true_reward,
+        top_quantile: top.quantile,
+        top_reward: top.mean_true_reward,
+        top_stderr: top.stderr,
+        top_width: top.hi - top.lo,
+    })
+}
+
+/// The verdict of a survey: led by its primary method ([`Survey::primary`]).
+pub fn survey_verdict(s: &Survey) -> Vec<String> {
+    if s.methods.is_empty() {
+        return Vec::new();
+    }
+    let primary = s.primary();
+    let facts: Vec<MethodFacts> = s.methods.iter().map(method_facts).collect();
+    let others: Vec<MethodFacts> = facts
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != primary)
+        .map(|(_, m)| m.clone())
+        .collect();
+    verdict(&facts[primary], &others, profile_facts(s).as_ref())
+}
+
+fn data_facts(s: &Survey) -> Vec<(String, String)> {
+    let d = &s.data;
+    let per_prompt = if d.m_min == d.m_max {
+        format!("{} per prompt", d.m_max)
+    } else {
+        format!("{}–{} per prompt", d.m_min, d.m_max)
+    };
+    let mut facts = Vec::new();
+    if let Some(src) = &s.source {
+        let c = &src.columns;
+        facts.push(("file".to_string(), src.data.clone()));
+        facts.push((
+            "columns".into(),
+            format!("prompt = {}, proxy = {}, true reward = {}", c.prompt, c.proxy, c.truth),
+        ));
+    }
+    facts.extend([
+        (
+            "prompts".into(),
+            format!("{} ({} skipped with a single response)", d.prompts, d.skipped_prompts),
+        ),
+        ("responses".into(), format!("{} ({per_prompt})", d.responses)),
+        (
+            "random response".into(),
+            format!(
+                "{} ± {} expected true reward (n = 1)",
+                fmt_sig(s.random.expected_true_reward, 4),
+                fmt_sig(s.random.stderr, 2)
+            ),
+        ),
+        (
+            "estimator".into(),
+            "plug-in (sampling with replacement from each prompt's responses)".into(),
+        ),
+    ]);
+    if let Some(frac) = s.holdout_fraction {
+        facts.push((
+            "hold-out".into(),
+            format!("{} % of prompts, seed {}", fmt_sig(100.0 * frac, 3), s.seed),
+        ));
+    }
+    facts
+}
+
+fn header(cols: &[&str]) -> Vec<String> {
+    cols.iter().map(|s| s.to_string()).collect()
+}
+
+/// `n = 4, β = 12.3` or `μ = 4.402` for a hold-out table cell.
+fn held_setting(kind: MethodKind, theta: f64, n: Option<u64>) -> String {
+    let sym = parameter_symbol(kind);
+    match n {
+        Some(n) => format!("n = {n}, {sym} = {}", fmt_sig(theta, 3)),
+        None => format!("{sym} = {}", fmt_sig(theta, 4)),
+    }
+}
+
+fn tuned_row(o: &TuneOutcome) -> Vec<String> {
+    vec![
+        method_label(o.method).to_string(),
+        tuned_setting(o),
+        o.regime.name().to_string(),
+        format!("{} ± {}", fmt_sig(o.expected_true_reward, 4), fmt_sig(o.stderr, 2)),
+        fmt_sig(o.kl, 3),
+        fmt_sig(o.expected_samples, 3),
+    ]
+}
+
+fn held_row(kind: MethodKind, h: &HoldoutReport) -> Vec<String> {
+    vec![
+        method_label(kind).to_string(),
+        format!(
+            "{} ({})",
+            held_setting(kind, h.tuned_theta, h.tuned_n),
+            h.tuned_regime.name()
+        ),
+        format!("{} ± {}", fmt_sig(h.tuned_reward, 4), fmt_sig(h.tuned_stderr, 2)),
+        format!(
+            "{} ± {} ({})",
+            fmt_sig(h.default_reward, 4),
+            fmt_sig(h.default_stderr, 2),
+            held_setting(kind, h.default_theta, h.default_n)
+        ),
+        format!(
+            "{} ({})",
+            fmt_sig(h.oracle_reward, 4),
+            held_setting(kind, h.oracle_theta, h.oracle_n)
+        ),
+    ]
+}
+
+/// The table of tuned parameters and, with a hold-out, the held-out check.
+fn tables(s: &Survey) -> Vec<(String, Table)> {
+    let mut table = Table {
+        header: header(&[
+            "method",
+            "tuned",
+            "regime",
+            "E[true reward] ± SE",
+            "KL (nats)",
+            "E[samples]",
+        ]),
+        ..Default::default()
+    };
+    let mut held = Table {
+        header: header(&[
+            "method",
+            "tuned on calibration prompts",
+            "held-out: tuned",
+            "held-out: default (most samples)",
+            "held-out: oracle",
+        ]),
+        ..Default::default()
+    };
+    for m in &s.methods {
+        table.rows.push(tuned_row(m.outcome()));
+        table.swatches.push(Some(method_color(m.kind())));
+        if let Some(h) = &m.report.holdout {
+            held.rows.push(held_row(m.kind(), h));
+            held.swatches.push(Some(method_color(m.kind())));
+        }
+    }
+    table.notes.push(
+        "Tuned on all prompts by HedgeTune (the root of the slope of the expected true reward). Regime: increasing = no hacking in range, hacking = interior peak, valley, decreasing = the proxy hurts.".into(),
+    );
+    if s.methods.iter().any(|m| m.kind() == MethodKind::Sbon) {
+        table.notes.push("SBoN: β is on the proxy's own scale and its KL is the plug-in KL of its choice among each prompt's responses.".into());
+    }
+    let mut out = vec![("Tuned parameters".to_string(), table)];
+    if let Some(h) = s.methods.first().and_then(|m| m.report.holdout.as_ref()) {
+        held.notes.push(format!(
+            "Tuned on {} prompts, every reward estimated on the other {} (seed {}). Default = the largest parameter of the range (\"use the most samples\"); oracle = tuned on the held-out prompts themselves, the best possible in hindsight.",
+            h.calibration_prompts, h.prompts, s.seed
+        ));
+        out.push(("Held-out check".to_string(), held));
+    }
+    out
+}
+
+const CAPTIONS: [(&str, &str, &str); 3] = [
+    (
+        "reward_vs_kl",
+        "Expected true reward against KL to the reference",
+        "Each method traced over its parameter; stars mark each method's HedgeTune optimum, the dashed red line where hacking starts. Pushing past it moves further from the reference for less true reward.",
+    ),
+    (
+        "reward_vs_samples",
+        "Expected true reward against cost",
+        "The same curves against the expected number of samples drawn per prompt: past the peak, more compute buys less true reward.",
+    ),
+    (
+        "proxy_vs_true",
+        "True reward along the proxy's ranking",
+        "Mean true reward of the responses at each proxy quantile within their prompt, pooled over prompts. Where the curve bends down at the right, the proxy's favourite responses are worse than the runners-up: selecting too hard picks them.",
+    ),
+];
+
+/// The report page of a survey, with `svgs` the three plots in [`survey_plots`] order.
+pub fn survey_page(s: &Survey, verdict: &[String], svgs: Vec<String>) -> Page {
+    let figures = CAPTIONS
+        .iter()
+        .zip(svgs)
+        .map(|((id, title, caption), svg)| Figure {
+            id: (*id).into(),
+            title: (*title).into(),
+            caption: (*caption).into(),
+            svg,
+            files: vec![format!("{id}.svg"), format!("{id}.png")],
+        })
+        .collect();
+    let name = s
+        .source
+        .as_ref()
+        .map_or_else(|| "calibration data".to_string(), |src| file_name(&src.data));
+    Page {
+        title: format!("hedge report: {name}"),
+        subtitle: survey_subtitle(s),
+        verdict: verdict.to_vec(),
+        facts: data_facts(s),
+        tables: tables(s),
+        figures,
+        footer: vec![
+            format!("Generated by hedge {} (hedge report). Every number is in summary.json beside this page; the tuned objects are exactly those of `hedge tune --json`.", env!("CARGO_PKG_VERSION")),
+            "Expected true rewards are plug-in estimates with standard errors across prompts; KL is measured from the reference policy (one sample).".into(),
+        ],
+    }
+}

@@ -34,8 +34,7 @@ pub(crate) fn load_jsonl<R: Read>(
     let mut consumed: u64 = 0;
     let mut columns: Option<[Option<String>; 4]> = None;
     let mut acc: Option<Accumulator> = None;
-    let mut int_buf = IntBuf::default();
-    let mut resp_buf = IntBuf::default();
+    let mut bufs = IdBufs::default();
     loop {
         buf.clear();
         let n = reader.read_until(b'\n', &mut buf).map_err(|e| DataError::io(name, e))?;
@@ -44,26 +43,12 @@ pub(crate) fn load_jsonl<R: Read>(
         }
         line_no += 1;
         consumed += n as u64;
-        let mut line = &buf[..];
-        if line_no == 1 {
-            line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
-        }
-        let line = line.trim_ascii();
+        let line = line_content(&buf, line_no);
         if line.is_empty() {
             continue;
         }
         let loc = Location::Line(line_no);
-        if line[0] != b'{' {
-            let message = if line[0] == b'[' {
-                "expected one JSON object per line (JSON lines); a JSON array is not supported".to_string()
-            } else {
-                format!(
-                    "expected a JSON object, found \"{}\"",
-                    shorten(&line[..line.len().min(40)])
-                )
-            };
-            return Err(DataError::malformed(name, loc, message));
-        }
+        check_object(line, name, loc)?;
         let cols = match &columns {
             Some(c) => c,
             None => {
@@ -86,52 +71,114 @@ pub(crate) fn load_jsonl<R: Read>(
             .deserialize(&mut de)
             .and_then(|c| de.end().map(|_| c))
             .map_err(|e| json_error(e, name, loc))?;
-        let col = |role: usize| cols[role].as_deref().unwrap_or("");
-
-        // prompt id
-        let prompt: &[u8] = match &cells[PROMPT] {
-            Cell::Str(s) => s.as_bytes(),
-            Cell::U64(v) => int_buf.format(*v),
-            Cell::I64(v) => int_buf.format(*v),
-            Cell::Absent | Cell::Null => b"",
-            other => {
-                return Err(DataError::malformed(
-                    name,
-                    loc,
-                    format!(
-                        "column \"{}\": expected a string or an integer, found {}",
-                        col(PROMPT),
-                        other.describe()
-                    ),
-                ));
-            }
-        };
-        acc.set_prompt(prompt, loc)?;
-        let proxy = number(&cells[PROXY], false, name, loc, col(PROXY))?;
-        let truth = number(&cells[TRUE], true, name, loc, col(TRUE))?;
-        let response: Option<&[u8]> = match &cells[RESPONSE] {
-            Cell::Str(s) => Some(s.as_bytes()),
-            Cell::U64(v) => Some(resp_buf.format(*v)),
-            Cell::I64(v) => Some(resp_buf.format(*v)),
-            Cell::F64(v) => Some(resp_buf.format(*v)),
-            Cell::Bool(v) => Some(resp_buf.format(*v)),
-            Cell::Absent | Cell::Null => None,
-            Cell::Nested(what) => {
-                return Err(DataError::malformed(
-                    name,
-                    loc,
-                    format!(
-                        "column \"{}\": expected a string or a number, found {what}",
-                        col(RESPONSE)
-                    ),
-                ));
-            }
-        };
-        acc.push(response, proxy, truth, loc)?;
+        push_row(acc, &cells, cols, &mut bufs, name, loc)?;
     }
     match acc {
         Some(acc) => acc.finish(name.to_string()),
         None => Err(DataError::Empty { path: name.to_string() }),
+    }
+}
+
+/// Line `line_no` (1-based) of the input without its line end and surrounding blanks, and without the
+/// byte order mark on the first line.
+#[inline]
+fn line_content(buf: &[u8], line_no: u64) -> &[u8] {
+    let mut line = buf;
+    if line_no == 1 {
+        line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+    }
+    line.trim_ascii()
+}
+
+/// Refuses a non-blank line that does not start a JSON object (naming a JSON array, a common mistake).
+#[inline]
+fn check_object(line: &[u8], name: &str, loc: Location) -> Result<(), DataError> {
+    if line[0] != b'{' {
+        let message = if line[0] == b'[' {
+            "expected one JSON object per line (JSON lines); a JSON array is not supported".to_string()
+        } else {
+            format!(
+                "expected a JSON object, found \"{}\"",
+                shorten(&line[..line.len().min(40)])
+            )
+        };
+        return Err(DataError::malformed(name, loc, message));
+    }
+    Ok(())
+}
+
+/// Buffers in which integer ids are written as text.
+#[derive(Default)]
+struct IdBufs {
+    prompt: IntBuf,
+    response: IntBuf,
+}
+
+/// Adds one decoded row to the accumulator.
+#[inline]
+fn push_row(
+    acc: &mut Accumulator,
+    cells: &[Cell<'_>; 4],
+    cols: &[Option<String>; 4],
+    bufs: &mut IdBufs,
+    name: &str,
+    loc: Location,
+) -> Result<(), DataError> {
+    let col = |role: usize| cols[role].as_deref().unwrap_or("");
+    let prompt = prompt_id(&cells[PROMPT], &mut bufs.prompt, name, loc, col(PROMPT))?;
+    acc.set_prompt(prompt, loc)?;
+    let proxy = number(&cells[PROXY], false, name, loc, col(PROXY))?;
+    let truth = number(&cells[TRUE], true, name, loc, col(TRUE))?;
+    let response = response_id(&cells[RESPONSE], &mut bufs.response, name, loc, col(RESPONSE))?;
+    acc.push(response, proxy, truth, loc)
+}
+
+/// The prompt id of a cell as text (a missing or null id is empty: the accumulator refuses it).
+#[inline]
+fn prompt_id<'a>(
+    cell: &'a Cell<'_>,
+    buf: &'a mut IntBuf,
+    name: &str,
+    loc: Location,
+    column: &str,
+) -> Result<&'a [u8], DataError> {
+    match cell {
+        Cell::Str(s) => Ok(s.as_bytes()),
+        Cell::U64(v) => Ok(buf.format(*v)),
+        Cell::I64(v) => Ok(buf.format(*v)),
+        Cell::Absent | Cell::Null => Ok(b""),
+        other => Err(DataError::malformed(
+            name,
+            loc,
+            format!(
+                "column \"{column}\": expected a string or an integer, found {}",
+                other.describe()
+            ),
+        )),
+    }
+}
+
+/// The response id of a cell as text, `None` if missing or null.
+#[inline]
+fn response_id<'a>(
+    cell: &'a Cell<'_>,
+    buf: &'a mut IntBuf,
+    name: &str,
+    loc: Location,
+    column: &str,
+) -> Result<Option<&'a [u8]>, DataError> {
+    match cell {
+        Cell::Str(s) => Ok(Some(s.as_bytes())),
+        Cell::U64(v) => Ok(Some(buf.format(*v))),
+        Cell::I64(v) => Ok(Some(buf.format(*v))),
+        Cell::F64(v) => Ok(Some(buf.format(*v))),
+        Cell::Bool(v) => Ok(Some(buf.format(*v))),
+        Cell::Absent | Cell::Null => Ok(None),
+        Cell::Nested(what) => Err(DataError::malformed(
+            name,
+            loc,
+            format!("column \"{column}\": expected a string or a number, found {what}"),
+        )),
     }
 }
 

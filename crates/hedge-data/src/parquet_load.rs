@@ -3,6 +3,7 @@
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, LargeStringArray, StringArray, StringViewArray, UInt64Array};
 use arrow::buffer::ScalarBuffer;
 use arrow::compute::cast;
+use arrow::record_batch::RecordBatch;
 use std::sync::Arc;
 
 use arrow::array::DictionaryArray;
@@ -34,10 +35,57 @@ pub(crate) fn load_parquet<T: ChunkReader + 'static>(
     let schema = meta.schema().clone();
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let (pi, xi, ti, ri) = crate::options::column_positions(&names, name, opts)?;
+    check_column_types(&schema, name, (pi, xi, ti, ri))?;
+    let meta = with_dictionary_prompts(meta, &schema, pi);
 
+    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(reader, meta);
+    let total = builder.metadata().file_metadata().num_rows();
+    if total <= 0 {
+        return Err(DataError::Empty { path: name.to_string() });
+    }
+    let mut roots = vec![pi, xi, ti];
+    roots.extend(ri);
+    let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+    let batches = builder
+        .with_projection(mask)
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(|e| DataError::parquet(name, e))?;
+
+    let columns = Columns {
+        prompt: &names[pi],
+        proxy: &names[xi],
+        truth: &names[ti],
+        response: ri.map(|ri| names[ri].as_str()),
+    };
+    let mut acc = Accumulator::new(name, columns.prompt, ri.is_some()).sorting(opts.sorts_by_proxy());
+    acc.reserve(usize::try_from(total).unwrap_or(0));
+    let mut row_base: u64 = 0;
+    for batch in batches {
+        let batch = batch.map_err(|e| DataError::parquet(name, e))?;
+        accumulate_batch(&mut acc, &batch, &columns, name, row_base)?;
+        row_base += batch.num_rows() as u64;
+    }
+    acc.finish(name.to_string())
+}
+
+/// Names of the columns read, by role.
+struct Columns<'a> {
+    prompt: &'a str,
+    proxy: &'a str,
+    truth: &'a str,
+    response: Option<&'a str>,
+}
+
+/// Checks the types of the prompt, proxy, true and (optional) response columns, given by position.
+fn check_column_types(
+    schema: &Schema,
+    name: &str,
+    (pi, xi, ti, ri): (usize, usize, usize, Option<usize>),
+) -> Result<(), DataError> {
     let unsupported = |i: usize, expected: &'static str| DataError::UnsupportedType {
         path: name.to_string(),
-        column: names[i].clone(),
+        column: schema.field(i).name().clone(),
         data_type: schema.field(i).data_type().to_string(),
         expected,
     };
@@ -54,10 +102,14 @@ pub(crate) fn load_parquet<T: ChunkReader + 'static>(
             return Err(unsupported(ri, ID_TYPES));
         }
     }
+    Ok(())
+}
 
-    // Read a string prompt column as a dictionary array: a grouped file then costs one integer comparison
-    // per row instead of materialising and comparing every prompt string.
-    let meta = match schema.field(pi).data_type() {
+/// Asks the reader for a string prompt column (position `pi`) as a dictionary array: a grouped file then
+/// costs one integer comparison per row instead of materialising and comparing every prompt string.
+/// Other prompt types, or a file the hint does not fit, keep `meta` as it is.
+fn with_dictionary_prompts(meta: ArrowReaderMetadata, schema: &Schema, pi: usize) -> ArrowReaderMetadata {
+    match schema.field(pi).data_type() {
         dt @ (DataType::Utf8 | DataType::LargeUtf8) => {
             let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(dt.clone()));
             let fields: Vec<Field> = schema
@@ -77,70 +129,57 @@ pub(crate) fn load_parquet<T: ChunkReader + 'static>(
                 .unwrap_or(meta)
         }
         _ => meta,
-    };
-    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(reader, meta);
-    let total = builder.metadata().file_metadata().num_rows();
-    if total <= 0 {
-        return Err(DataError::Empty { path: name.to_string() });
     }
-    let mut roots = vec![pi, xi, ti];
-    roots.extend(ri);
-    let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
-    let batches = builder
-        .with_projection(mask)
-        .with_batch_size(BATCH_ROWS)
-        .build()
-        .map_err(|e| DataError::parquet(name, e))?;
+}
 
-    let (prompt_col, proxy_col, true_col) = (&names[pi], &names[xi], &names[ti]);
-    let mut acc = Accumulator::new(name, prompt_col, ri.is_some()).sorting(opts.sorts_by_proxy());
-    acc.reserve(usize::try_from(total).unwrap_or(0));
-    let mut row_base: u64 = 0;
+/// Adds the rows of one record batch, whose first row is row `row_base + 1` of the file.
+fn accumulate_batch(
+    acc: &mut Accumulator,
+    batch: &RecordBatch,
+    columns: &Columns<'_>,
+    name: &str,
+    row_base: u64,
+) -> Result<(), DataError> {
+    let get = |col: &str| {
+        batch
+            .column_by_name(col)
+            .cloned()
+            .ok_or_else(|| DataError::parquet(name, format!("column \"{col}\" not in batch")))
+    };
+    let prompt_arr = id_array(get(columns.prompt)?, name)?;
+    let prompts = IdColumn::new(&prompt_arr);
+    let proxy = numeric_values(&get(columns.proxy)?, false, name, columns.proxy, row_base)?;
+    let truth = numeric_values(&get(columns.truth)?, true, name, columns.truth, row_base)?;
+    let resp_arr = match columns.response {
+        Some(col) => Some(id_array(get(col)?, name)?),
+        None => None,
+    };
+    let responses = resp_arr.as_ref().map(IdColumn::new);
+
     let mut id_buf = [0u8; 24];
     let mut resp_buf = [0u8; 24];
-    for batch in batches {
-        let batch = batch.map_err(|e| DataError::parquet(name, e))?;
-        let n = batch.num_rows();
-        let get = |col: &str| {
-            batch
-                .column_by_name(col)
-                .cloned()
-                .ok_or_else(|| DataError::parquet(name, format!("column \"{col}\" not in batch")))
-        };
-        let prompt_arr = id_array(get(prompt_col)?, name)?;
-        let prompts = IdColumn::new(&prompt_arr);
-        let proxy = numeric_values(&get(proxy_col)?, false, name, proxy_col, row_base)?;
-        let truth = numeric_values(&get(true_col)?, true, name, true_col, row_base)?;
-        let resp_arr = match ri {
-            Some(ri) => Some(id_array(get(&names[ri])?, name)?),
-            None => None,
-        };
-        let responses = resp_arr.as_ref().map(IdColumn::new);
-
-        for i in 0..n {
-            let loc = Location::Row(row_base + i as u64 + 1);
-            // For integer ids, only format the value when it differs from the previous row's.
-            if i == 0 || !prompts.same_as_previous(i) {
-                match prompts.get(i, &mut id_buf) {
-                    Some(id) => acc.set_prompt(id, loc)?,
-                    None => {
-                        return Err(DataError::Missing {
-                            path: name.to_string(),
-                            location: loc,
-                            column: prompt_col.clone(),
-                        });
-                    }
+    for i in 0..batch.num_rows() {
+        let loc = Location::Row(row_base + i as u64 + 1);
+        // For integer ids, only format the value when it differs from the previous row's.
+        if i == 0 || !prompts.same_as_previous(i) {
+            match prompts.get(i, &mut id_buf) {
+                Some(id) => acc.set_prompt(id, loc)?,
+                None => {
+                    return Err(DataError::Missing {
+                        path: name.to_string(),
+                        location: loc,
+                        column: columns.prompt.to_string(),
+                    });
                 }
             }
-            let response = match &responses {
-                Some(r) => r.key(i, &mut resp_buf),
-                None => None,
-            };
-            acc.push_key(response, proxy[i], truth[i], loc)?;
         }
-        row_base += n as u64;
+        let response = match &responses {
+            Some(r) => r.key(i, &mut resp_buf),
+            None => None,
+        };
+        acc.push_key(response, proxy[i], truth[i], loc)?;
     }
-    acc.finish(name.to_string())
+    Ok(())
 }
 
 fn id_type_ok(dt: &DataType) -> bool {

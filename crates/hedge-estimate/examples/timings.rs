@@ -30,11 +30,17 @@ fn timed<T>(what: &str, run: impl FnOnce() -> T) -> T {
 
 fn main() {
     println!("rayon threads: {}", rayon::current_num_threads());
-    let s = timed("synth::gaussian 10k x 1k", || synth::gaussian(10_000, 1_000, 0.7, 2.5, 1).unwrap());
-    let data = timed("Prepared::new 10k x 1k", || Prepared::new(&s.offsets, &s.proxy, &s.truth).unwrap());
+    let s = timed("synth::gaussian 10k x 1k", || {
+        synth::gaussian(10_000, 1_000, 0.7, 2.5, 1).unwrap()
+    });
+    let data = timed("Prepared::new 10k x 1k", || {
+        Prepared::new(&s.offsets, &s.proxy, &s.truth).unwrap()
+    });
     drop(s);
     for kind in [MethodKind::Bop, MethodKind::Bon, MethodKind::Tilt] {
-        let o = timed(&format!("tune {kind} after preparation"), || tune(&data, &TuneSpec::new(kind)).unwrap());
+        let o = timed(&format!("tune {kind} after preparation"), || {
+            tune(&data, &TuneSpec::new(kind)).unwrap()
+        });
         println!(
             "    {} = {:.4} (continuous {:?}), f = {:.4} ± {:.4}, {}",
             o.parameter, o.theta, o.theta_continuous, o.expected_true_reward, o.stderr, o.regime
@@ -48,7 +54,11 @@ fn main() {
 
     let s = synth::gaussian(1_000, 64, 0.7, 2.5, 2).unwrap();
     let small = Prepared::new(&s.offsets, &s.proxy, &s.truth).unwrap();
-    let o =
-        timed("SBoN tune beta for n = 16, 1k x 64", || tune(&small, &TuneSpec::new(MethodKind::Sbon).n(16)).unwrap());
-    println!("    beta = {:.4}, f = {:.4} ± {:.4}, {}", o.theta, o.expected_true_reward, o.stderr, o.regime);
+    let o = timed("SBoN tune beta for n = 16, 1k x 64", || {
+        tune(&small, &TuneSpec::new(MethodKind::Sbon).n(16)).unwrap()
+    });
+    println!(
+        "    beta = {:.4}, f = {:.4} ± {:.4}, {}",
+        o.theta, o.expected_true_reward, o.stderr, o.regime
+    );
 }

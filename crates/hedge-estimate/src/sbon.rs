@@ -209,6 +209,16 @@ const RIGHT_W: f64 = 3.0;
 /// Upper bound on remaining cluster mass below which integration stops.
 const TRUNCATE: f64 = 1e-17;
 
+/// Integrates one cluster of steps, groups `j1 ..= j2`, into `sink` (see the module docs).
+///
+/// Kept whole on purpose: this is the kernel's hot loop (`node` runs 20 times per panel, for every
+/// prompt of every evaluation). `node` reads about ten per-cluster constants (`b`, `nm1`, `small_n`,
+/// `pref`, `wr`, …) and disjoint borrows of the workspace filled by the set-up above it, and it shares
+/// the sliding window `lo`/`hi` and `phi_last` with the walk over `x`, whose truncation test reads
+/// `phi_last` after every panel. Split into functions, all of this would travel as a struct of a dozen
+/// borrowed fields, the innermost loop's speed would depend on cross-function inlining, and the rewrite
+/// would risk reordering floating-point operations whose results must stay bit-identical. The comments
+/// inside mark the phases (set-up, one node, the walk over `x`).
 #[allow(clippy::too_many_arguments)]
 fn cluster<S: Sink>(
     g: &Groups<'_>,

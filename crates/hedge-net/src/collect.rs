@@ -190,8 +190,7 @@ pub fn scan_journal(path: &Path) -> Result<JournalState> {
     let mut buf = Vec::new();
     let mut offset = 0u64;
     let mut line = 0usize;
-    // The open prompt block: id, group size, rows seen.
-    let mut open: Option<(String, u64, u64)> = None;
+    let mut open: Option<OpenPrompt> = None;
     loop {
         buf.clear();
         let n = reader.read_until(b'\n', &mut buf).map_err(|e| NetError::io(&name, e))?;
@@ -199,7 +198,6 @@ pub fn scan_journal(path: &Path) -> Result<JournalState> {
             break;
         }
         line += 1;
-        let start = offset;
         offset += n as u64;
         if buf.last() != Some(&b'\n') {
             // A torn last line.
@@ -212,49 +210,98 @@ pub fn scan_journal(path: &Path) -> Result<JournalState> {
             }
             continue;
         }
-        let corrupt = |message: String| NetError::Output {
-            path: name.clone(),
-            line,
-            message,
+        let Some((id, size)) = journal_row(&text, offset == file_len, &name, line)? else {
+            break;
         };
-        let v: Value = match serde_json::from_str(&text) {
-            Ok(v) => v,
-            Err(e) if offset == file_len => {
-                // A complete-looking but unparsable last line: a torn write that happened to end in '\n'.
-                tracing::debug!(line, error = %e, "dropping an unparsable last line");
-                break;
-            }
-            Err(e) => {
-                return Err(corrupt(format!(
-                    "not a JSON object ({e}); not a file written by hedge collect?"
-                )));
-            }
-        };
-        let id = match v.get("prompt_id") {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            _ => return Err(corrupt("no \"prompt_id\"; not a file written by hedge collect?".into())),
-        };
-        let size = v
-            .get("group_size")
-            .and_then(Value::as_u64)
-            .filter(|&k| k >= 1)
-            .ok_or_else(|| corrupt("no \"group_size\"; not a file written by hedge collect?".into()))?;
-        let (open_id, k, seen) = open.get_or_insert_with(|| (id.clone(), size, 0));
-        if *open_id != id || *k != size {
-            return Err(corrupt(format!(
-                "rows of prompt {id:?} interleave with the unfinished prompt {open_id:?}"
-            )));
-        }
-        *seen += 1;
-        if *seen == *k {
+        if let Some(id) = OpenPrompt::add_row(&mut open, id, size).map_err(|m| corrupt(&name, line, m))? {
             state.complete.insert(id);
             state.valid_len = offset;
-            open = None;
         }
-        let _ = start;
     }
     Ok(state)
+}
+
+/// A journal line that hedge collect cannot have written (`line` is 1-based).
+fn corrupt(name: &str, line: usize, message: String) -> NetError {
+    NetError::Output {
+        path: name.to_string(),
+        line,
+        message,
+    }
+}
+
+/// The prompt id and group size of a non-blank journal line; `None` for an unparsable last line
+/// (`last`), which is a torn write that happened to end in '\n'.
+fn journal_row(text: &str, last: bool, name: &str, line: usize) -> Result<Option<(String, u64)>> {
+    let v: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) if last => {
+            tracing::debug!(line, error = %e, "dropping an unparsable last line");
+            return Ok(None);
+        }
+        Err(e) => {
+            return Err(corrupt(
+                name,
+                line,
+                format!("not a JSON object ({e}); not a file written by hedge collect?"),
+            ));
+        }
+    };
+    let id = match v.get("prompt_id") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => {
+            return Err(corrupt(
+                name,
+                line,
+                "no \"prompt_id\"; not a file written by hedge collect?".into(),
+            ));
+        }
+    };
+    let size = v
+        .get("group_size")
+        .and_then(Value::as_u64)
+        .filter(|&k| k >= 1)
+        .ok_or_else(|| {
+            corrupt(
+                name,
+                line,
+                "no \"group_size\"; not a file written by hedge collect?".into(),
+            )
+        })?;
+    Ok(Some((id, size)))
+}
+
+/// The prompt block being read: its id, its group size and the rows seen so far.
+struct OpenPrompt {
+    id: String,
+    size: u64,
+    seen: u64,
+}
+
+impl OpenPrompt {
+    /// Counts a row of prompt `id` with group size `size` in the open block (opening one if there is
+    /// none). Returns the id when that completes the block, which is then closed; a row of another
+    /// prompt before the block is complete is an error.
+    fn add_row(open: &mut Option<OpenPrompt>, id: String, size: u64) -> std::result::Result<Option<String>, String> {
+        let block = open.get_or_insert_with(|| OpenPrompt {
+            id: id.clone(),
+            size,
+            seen: 0,
+        });
+        if block.id != id || block.size != size {
+            return Err(format!(
+                "rows of prompt {id:?} interleave with the unfinished prompt {:?}",
+                block.id
+            ));
+        }
+        block.seen += 1;
+        if block.seen == block.size {
+            *open = None;
+            return Ok(Some(id));
+        }
+        Ok(None)
+    }
 }
 
 /// Opens the journal for appending, cutting off a torn or incomplete end first. Returns the file, the

@@ -406,6 +406,7 @@ impl HttpClient {
         }
     }
 
+    /// One attempt: the answer, or the error and the server's `Retry-After` (HTTP errors only).
     async fn attempt(
         &self,
         url: &str,
@@ -414,6 +415,28 @@ impl HttpClient {
         attempt: u32,
     ) -> (Result<Value>, Option<Duration>) {
         let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
+        let req = match self.request(url, payload) {
+            Ok(r) => r,
+            Err(e) => return (Err(e), None),
+        };
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return (Err(self.transport_error(e, endpoint, attempt)), None),
+        };
+        let status = resp.status();
+        let retry_after = retry_after_header(resp.headers());
+        let body = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => return (Err(self.transport_error(e, endpoint, attempt)), None),
+        };
+        if !status.is_success() {
+            return (Err(self.status_error(status, &body, endpoint, attempt)), retry_after);
+        }
+        (self.decode(&body, endpoint), None)
+    }
+
+    /// The POST of `payload` to `url`, with the timeout and the bearer key (marked sensitive).
+    fn request(&self, url: &str, payload: bytes::Bytes) -> Result<reqwest::RequestBuilder> {
         let mut req = self
             .client
             .post(url)
@@ -427,69 +450,62 @@ impl HttpClient {
                     req = req.header(AUTHORIZATION, v);
                 }
                 Err(_) => {
-                    return (
-                        Err(NetError::Config(
-                            "the API key contains characters not allowed in a header".into(),
-                        )),
-                        None,
-                    );
+                    return Err(NetError::Config(
+                        "the API key contains characters not allowed in a header".into(),
+                    ));
                 }
             }
         }
-        let transport = |e: reqwest::Error| {
-            if e.is_timeout() {
-                NetError::Timeout {
-                    endpoint: endpoint.to_string(),
-                    timeout: self.timeout,
-                    attempts: attempt,
-                }
-            } else {
-                NetError::Connect {
-                    endpoint: endpoint.to_string(),
-                    attempts: attempt,
-                    message: self.clean(&transport_message(e)),
-                }
-            }
-        };
-        let resp = match req.send().await {
-            Ok(r) => r,
-            Err(e) => return (Err(transport(e)), None),
-        };
-        let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = match resp.bytes().await {
-            Ok(b) => b,
-            Err(e) => return (Err(transport(e)), None),
-        };
-        if !status.is_success() {
-            let message = self.clean(&error_message(&String::from_utf8_lossy(&body)));
-            let err = NetError::Status {
+        Ok(req)
+    }
+
+    /// A failure to send or to read the answer: a timeout or a connection error (key redacted).
+    fn transport_error(&self, e: reqwest::Error, endpoint: &str, attempt: u32) -> NetError {
+        if e.is_timeout() {
+            NetError::Timeout {
                 endpoint: endpoint.to_string(),
-                status: status.as_u16(),
-                message,
+                timeout: self.timeout,
                 attempts: attempt,
-            };
-            return (Err(err), retry_after);
-        }
-        match parse_json_lenient(&body) {
-            Ok(v) => (Ok(v), None),
-            Err(e) => {
-                let head = self.clean(&shorten(&String::from_utf8_lossy(&body), 200));
-                (
-                    Err(NetError::Decode {
-                        endpoint: endpoint.to_string(),
-                        message: format!("invalid JSON ({e}): {head:?}"),
-                    }),
-                    None,
-                )
+            }
+        } else {
+            NetError::Connect {
+                endpoint: endpoint.to_string(),
+                attempts: attempt,
+                message: self.clean(&transport_message(e)),
             }
         }
     }
+
+    /// An HTTP error answer, with the message of its body (key redacted).
+    fn status_error(&self, status: reqwest::StatusCode, body: &[u8], endpoint: &str, attempt: u32) -> NetError {
+        let message = self.clean(&error_message(&String::from_utf8_lossy(body)));
+        NetError::Status {
+            endpoint: endpoint.to_string(),
+            status: status.as_u16(),
+            message,
+            attempts: attempt,
+        }
+    }
+
+    /// A successful answer's JSON, or an error quoting its start (key redacted).
+    fn decode(&self, body: &[u8], endpoint: &str) -> Result<Value> {
+        parse_json_lenient(body).map_err(|e| {
+            let head = self.clean(&shorten(&String::from_utf8_lossy(body), 200));
+            NetError::Decode {
+                endpoint: endpoint.to_string(),
+                message: format!("invalid JSON ({e}): {head:?}"),
+            }
+        })
+    }
+}
+
+/// The server's `Retry-After` in seconds, if it sent one (the HTTP-date form is ignored).
+fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
 }
 
 #[cfg(test)]

@@ -320,110 +320,129 @@ pub fn parse_scores(api: RewardApi, v: &Value, expected: usize, endpoint: &str) 
         endpoint: endpoint.to_string(),
         message: m,
     };
-    let scores: Vec<f64> = match api {
-        RewardApi::VllmPooling | RewardApi::VllmClassify => {
-            let data = v
-                .get("data")
-                .and_then(Value::as_array)
-                .ok_or_else(|| bad("no \"data\" array".into()))?;
-            let mut items: Vec<(usize, &Value)> = data
-                .iter()
-                .enumerate()
-                .map(|(pos, d)| (d.get("index").and_then(Value::as_u64).map_or(pos, |i| i as usize), d))
-                .collect();
-            items.sort_by_key(|(i, _)| *i);
-            items
-                .into_iter()
-                .map(|(i, d)| {
-                    if api == RewardApi::VllmClassify {
-                        let probs = d
-                            .get("probs")
-                            .and_then(Value::as_array)
-                            .ok_or_else(|| bad(format!("data[{i}] has no \"probs\"")))?;
-                        if probs.len() != 1 {
-                            return Err(bad(format!(
-                                "data[{i}] has {} classes; hedge needs a reward model with a single score",
-                                probs.len()
-                            )));
-                        }
-                        number(&probs[0]).ok_or_else(|| bad(format!("data[{i}].probs[0] is not a number")))
-                    } else {
-                        pooled_score(d.get("data").unwrap_or(&Value::Null))
-                            .map_err(|m| bad(format!("data[{i}].data: {m}")))
-                    }
-                })
-                .collect::<Result<_>>()?
-        }
-        RewardApi::Sglang => {
-            let items: Vec<&Value> = match v {
-                Value::Array(a) => a.iter().collect(),
-                Value::Object(_) => vec![v],
-                _ => return Err(bad("expected a list of objects with \"embedding\"".into())),
-            };
-            items
-                .into_iter()
-                .enumerate()
-                .map(|(i, item)| {
-                    let e = item
-                        .get("embedding")
-                        .ok_or_else(|| bad(format!("item {i} has no \"embedding\"")))?;
-                    match e {
-                        Value::Array(a) if a.len() == 1 => number(&a[0]),
-                        other => number(other),
-                    }
-                    .ok_or_else(|| bad(format!("item {i}: \"embedding\" is not a single score")))
-                })
-                .collect::<Result<_>>()?
-        }
-        RewardApi::Tei => {
-            let arr = v
-                .as_array()
-                .ok_or_else(|| bad("expected a list of predictions".into()))?;
-            let rows: Vec<&Value> = if arr.first().is_some_and(Value::is_object) {
-                vec![v]
-            } else {
-                arr.iter().collect()
-            };
-            rows.into_iter()
-                .enumerate()
-                .map(|(i, row)| {
-                    let preds = row
-                        .as_array()
-                        .ok_or_else(|| bad(format!("item {i} is not a list of predictions")))?;
-                    if preds.len() != 1 {
-                        return Err(bad(format!(
-                            "item {i} has {} labels; hedge needs a reward model with a single score",
-                            preds.len()
-                        )));
-                    }
-                    preds[0]
-                        .get("score")
-                        .and_then(number)
-                        .ok_or_else(|| bad(format!("item {i} has no numeric \"score\"")))
-                })
-                .collect::<Result<_>>()?
-        }
-        RewardApi::Openrlhf => {
-            let r = v
-                .get("rewards")
-                .and_then(Value::as_array)
-                .ok_or_else(|| bad("no \"rewards\" array".into()))?;
-            r.iter()
-                .enumerate()
-                .map(|(i, x)| {
-                    match x {
-                        Value::Array(a) if a.len() == 1 => number(&a[0]),
-                        other => number(other),
-                    }
-                    .ok_or_else(|| bad(format!("rewards[{i}] is not a number")))
-                })
-                .collect::<Result<_>>()?
-        }
-    };
+    let scores = match api {
+        RewardApi::VllmPooling => vllm_scores(v, vllm_pooling_score),
+        RewardApi::VllmClassify => vllm_scores(v, vllm_classify_score),
+        RewardApi::Sglang => sglang_scores(v),
+        RewardApi::Tei => tei_scores(v),
+        RewardApi::Openrlhf => openrlhf_scores(v),
+    }
+    .map_err(bad)?;
     if scores.len() != expected {
         return Err(bad(format!("{} scores for {expected} texts", scores.len())));
     }
     Ok(scores)
+}
+
+/// Scores of one API's answer, or what is wrong with it.
+type Parsed<T> = std::result::Result<T, String>;
+
+/// vLLM (`/pooling`, `/classify`): `data[i]`, put in the order of their `index` (else of their position),
+/// each read by `score(i, data[i])`.
+fn vllm_scores(v: &Value, score: fn(usize, &Value) -> Parsed<f64>) -> Parsed<Vec<f64>> {
+    let data = v
+        .get("data")
+        .and_then(Value::as_array)
+        .ok_or_else(|| "no \"data\" array".to_string())?;
+    let mut items: Vec<(usize, &Value)> = data
+        .iter()
+        .enumerate()
+        .map(|(pos, d)| (d.get("index").and_then(Value::as_u64).map_or(pos, |i| i as usize), d))
+        .collect();
+    items.sort_by_key(|(i, _)| *i);
+    items.into_iter().map(|(i, d)| score(i, d)).collect()
+}
+
+/// vLLM `/pooling`: the score of item `i` is its `data` (see [`pooled_score`]).
+fn vllm_pooling_score(i: usize, d: &Value) -> Parsed<f64> {
+    pooled_score(d.get("data").unwrap_or(&Value::Null)).map_err(|m| format!("data[{i}].data: {m}"))
+}
+
+/// vLLM `/classify`: the score of item `i` is its only class, `probs[0]`.
+fn vllm_classify_score(i: usize, d: &Value) -> Parsed<f64> {
+    let probs = d
+        .get("probs")
+        .and_then(Value::as_array)
+        .ok_or_else(|| format!("data[{i}] has no \"probs\""))?;
+    if probs.len() != 1 {
+        return Err(format!(
+            "data[{i}] has {} classes; hedge needs a reward model with a single score",
+            probs.len()
+        ));
+    }
+    number(&probs[0]).ok_or_else(|| format!("data[{i}].probs[0] is not a number"))
+}
+
+/// SGLang `/classify`: a list of objects (or one object) whose `embedding` is `x` or `[x]`.
+fn sglang_scores(v: &Value) -> Parsed<Vec<f64>> {
+    let items: Vec<&Value> = match v {
+        Value::Array(a) => a.iter().collect(),
+        Value::Object(_) => vec![v],
+        _ => return Err("expected a list of objects with \"embedding\"".into()),
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let e = item
+                .get("embedding")
+                .ok_or_else(|| format!("item {i} has no \"embedding\""))?;
+            match e {
+                Value::Array(a) if a.len() == 1 => number(&a[0]),
+                other => number(other),
+            }
+            .ok_or_else(|| format!("item {i}: \"embedding\" is not a single score"))
+        })
+        .collect()
+}
+
+/// TEI `/predict`: one list of predictions per text (or one bare list for a single text), each with a
+/// single `score`.
+fn tei_scores(v: &Value) -> Parsed<Vec<f64>> {
+    let arr = v
+        .as_array()
+        .ok_or_else(|| "expected a list of predictions".to_string())?;
+    let rows: Vec<&Value> = if arr.first().is_some_and(Value::is_object) {
+        vec![v]
+    } else {
+        arr.iter().collect()
+    };
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let preds = row
+                .as_array()
+                .ok_or_else(|| format!("item {i} is not a list of predictions"))?;
+            if preds.len() != 1 {
+                return Err(format!(
+                    "item {i} has {} labels; hedge needs a reward model with a single score",
+                    preds.len()
+                ));
+            }
+            preds[0]
+                .get("score")
+                .and_then(number)
+                .ok_or_else(|| format!("item {i} has no numeric \"score\""))
+        })
+        .collect()
+}
+
+/// OpenRLHF `/get_reward`: `rewards[i]`, a number or `[x]`.
+fn openrlhf_scores(v: &Value) -> Parsed<Vec<f64>> {
+    let r = v
+        .get("rewards")
+        .and_then(Value::as_array)
+        .ok_or_else(|| "no \"rewards\" array".to_string())?;
+    r.iter()
+        .enumerate()
+        .map(|(i, x)| {
+            match x {
+                Value::Array(a) if a.len() == 1 => number(&a[0]),
+                other => number(other),
+            }
+            .ok_or_else(|| format!("rewards[{i}] is not a number"))
+        })
+        .collect()
 }
 
 fn pooled_score(d: &Value) -> std::result::Result<f64, String> {

@@ -130,8 +130,24 @@ const CHECK: &str = r#"
 impl Page {
     /// The page as one HTML document.
     pub fn render(&self) -> String {
-        let e = escape_html;
         let mut h = String::with_capacity(64 * 1024 + self.figures.iter().map(|f| f.svg.len()).sum::<usize>());
+        self.push_head(&mut h);
+        self.push_verdict(&mut h);
+        self.push_facts(&mut h);
+        for (heading, t) in &self.tables {
+            push_table(&mut h, heading, t);
+        }
+        for f in &self.figures {
+            push_figure(&mut h, f);
+        }
+        self.push_footer(&mut h);
+        h.push_str(&format!("</main>\n<script>{CHECK}</script>\n</body>\n</html>\n"));
+        h
+    }
+
+    /// The document head (title, inline CSS) and the page heading with its subtitle.
+    fn push_head(&self, h: &mut String) {
+        let e = escape_html;
         h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
         h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
         h.push_str(&format!(
@@ -143,73 +159,89 @@ impl Page {
             e(&self.title),
             e(&self.subtitle)
         ));
+    }
+
+    /// The verdict box, if there is a verdict.
+    fn push_verdict(&self, h: &mut String) {
         if !self.verdict.is_empty() {
             h.push_str("<section class=\"verdict\" id=\"verdict\">\n");
             for p in &self.verdict {
-                h.push_str(&format!("<p>{}</p>\n", e(p)));
+                h.push_str(&format!("<p>{}</p>\n", escape_html(p)));
             }
             h.push_str("</section>\n");
         }
+    }
+
+    /// The "Data" list of facts, if there are any.
+    fn push_facts(&self, h: &mut String) {
         if !self.facts.is_empty() {
             h.push_str("<h2>Data</h2>\n<dl class=\"facts\" id=\"data\">\n");
             for (k, v) in &self.facts {
-                h.push_str(&format!("<dt>{}</dt><dd>{}</dd>\n", e(k), e(v)));
+                h.push_str(&format!("<dt>{}</dt><dd>{}</dd>\n", escape_html(k), escape_html(v)));
             }
             h.push_str("</dl>\n");
         }
-        for (heading, t) in &self.tables {
-            h.push_str(&format!(
-                "<h2>{}</h2>\n<div class=\"tablewrap\"><table>\n<thead><tr>",
-                e(heading)
-            ));
-            for c in &t.header {
-                h.push_str(&format!("<th>{}</th>", e(c)));
-            }
-            h.push_str("</tr></thead>\n<tbody>\n");
-            for (i, row) in t.rows.iter().enumerate() {
-                h.push_str("<tr>");
-                for (j, c) in row.iter().enumerate() {
-                    let sw = match (j, t.swatches.get(i).copied().flatten()) {
-                        (0, Some(rgb)) => format!("<span class=\"sw\" style=\"background:{}\"></span>", hex(rgb)),
-                        _ => String::new(),
-                    };
-                    h.push_str(&format!("<td>{sw}{}</td>", e(c)));
-                }
-                h.push_str("</tr>\n");
-            }
-            h.push_str("</tbody>\n</table></div>\n");
-            for n in &t.notes {
-                h.push_str(&format!("<p class=\"note\">{}</p>\n", e(n)));
-            }
-        }
-        for f in &self.figures {
-            h.push_str(&format!("<h2 id=\"{}\">{}</h2>\n", e(&f.id), e(&f.title)));
-            h.push_str(&format!("<figure data-plot=\"{}\">\n", e(&f.id)));
-            h.push_str(&inline_svg(&f.svg, &f.title));
-            h.push_str(&format!("\n<figcaption>{}", e(&f.caption)));
-            if !f.files.is_empty() {
-                let links: Vec<String> = f
-                    .files
-                    .iter()
-                    .map(|p| format!("<a href=\"{0}\">{0}</a>", e(p)))
-                    .collect();
-                h.push_str(&format!(
-                    "<br><span class=\"files\">Files: {}</span>",
-                    links.join(" · ")
-                ));
-            }
-            h.push_str("</figcaption>\n</figure>\n");
-        }
+    }
+
+    /// The footer's small print, if there is any.
+    fn push_footer(&self, h: &mut String) {
         if !self.footer.is_empty() {
             h.push_str("<footer>\n");
             for p in &self.footer {
-                h.push_str(&format!("<p>{}</p>\n", e(p)));
+                h.push_str(&format!("<p>{}</p>\n", escape_html(p)));
             }
             h.push_str("</footer>\n");
         }
-        h.push_str(&format!("</main>\n<script>{CHECK}</script>\n</body>\n</html>\n"));
-        h
     }
+}
+
+/// A table under its heading, with colour swatches before the first cells and notes under it.
+fn push_table(h: &mut String, heading: &str, t: &Table) {
+    let e = escape_html;
+    h.push_str(&format!(
+        "<h2>{}</h2>\n<div class=\"tablewrap\"><table>\n<thead><tr>",
+        e(heading)
+    ));
+    for c in &t.header {
+        h.push_str(&format!("<th>{}</th>", e(c)));
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
+    for (i, row) in t.rows.iter().enumerate() {
+        h.push_str("<tr>");
+        for (j, c) in row.iter().enumerate() {
+            let sw = match (j, t.swatches.get(i).copied().flatten()) {
+                (0, Some(rgb)) => format!("<span class=\"sw\" style=\"background:{}\"></span>", hex(rgb)),
+                _ => String::new(),
+            };
+            h.push_str(&format!("<td>{sw}{}</td>", e(c)));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</tbody>\n</table></div>\n");
+    for n in &t.notes {
+        h.push_str(&format!("<p class=\"note\">{}</p>\n", e(n)));
+    }
+}
+
+/// A figure under its heading: the inlined SVG, the caption and links to the plot's files.
+fn push_figure(h: &mut String, f: &Figure) {
+    let e = escape_html;
+    h.push_str(&format!("<h2 id=\"{}\">{}</h2>\n", e(&f.id), e(&f.title)));
+    h.push_str(&format!("<figure data-plot=\"{}\">\n", e(&f.id)));
+    h.push_str(&inline_svg(&f.svg, &f.title));
+    h.push_str(&format!("\n<figcaption>{}", e(&f.caption)));
+    if !f.files.is_empty() {
+        let links: Vec<String> = f
+            .files
+            .iter()
+            .map(|p| format!("<a href=\"{0}\">{0}</a>", e(p)))
+            .collect();
+        h.push_str(&format!(
+            "<br><span class=\"files\">Files: {}</span>",
+            links.join(" · ")
+        ));
+    }
+    h.push_str("</figcaption>\n</figure>\n");
 }
 
 /// An SVG document as an inline element: no XML prolog, with an accessible label.

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -331,41 +332,59 @@ impl Plot {
         DB::ErrorType: 'static,
     {
         let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-        let px = |v: f64| (v * s).round() as i32;
-        let upx = |v: f64| (v * s).round().max(1.0) as u32;
-        let font = |size: f64| TextStyle::from((FAMILY, size * s).into_font()).color(&BLACK);
+        let pen = Pen(s);
         root.fill(&WHITE).map_err(err)?;
-
-        // Title and subtitle, left-aligned.
+        let top = self.draw_titles(root, pen).map_err(err)?;
         let (w, _) = root.dim_in_pixel();
+        let (_, body) = root.split_vertically(pen.px(top));
+        let (plot_area, legend_area) = body.split_horizontally(w as i32 - pen.px(LEGEND_WIDTH));
+        let mut chart = self.draw_axes(&plot_area, frame, pen).map_err(err)?;
+        // Bands first, so that every line stays visible; stars on top.
+        self.draw_bands(&mut chart, frame).map_err(err)?;
+        self.draw_reference_lines(&mut chart, frame, pen).map_err(err)?;
+        self.draw_lines_and_markers(&mut chart, frame, pen).map_err(err)?;
+        self.draw_stars(&chart, frame, pen).map_err(err)?;
+        self.draw_legend(&legend_area, s).map_err(err)?;
+        Ok(())
+    }
+
+    /// Title and subtitle, left-aligned; returns where the plot body starts (at scale 1).
+    fn draw_titles<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, pen: Pen) -> DrawResult<DB, f64> {
+        let (px, font) = (|v| pen.px(v), |size| pen.font(size));
         root.draw_text(
             &self.title,
             &font(24.0).pos(Pos::new(HPos::Left, VPos::Top)),
             (px(18.0), px(12.0)),
-        )
-        .map_err(err)?;
+        )?;
         let mut top = 46.0;
         if let Some(sub) = &self.subtitle {
             let style = font(16.0)
                 .color(&RGBColor(80, 80, 80))
                 .pos(Pos::new(HPos::Left, VPos::Top));
-            root.draw_text(sub, &style, (px(18.0), px(42.0))).map_err(err)?;
+            root.draw_text(sub, &style, (px(18.0), px(42.0)))?;
             top = 66.0;
         }
-        let (_, body) = root.split_vertically(px(top));
-        let (plot_area, legend_area) = body.split_horizontally(w as i32 - px(LEGEND_WIDTH));
+        Ok(top)
+    }
 
+    /// The chart on `area`: axes, tick labels, axis titles and grid for `frame`.
+    fn draw_axes<'a, DB: DrawingBackend>(
+        &self,
+        area: &'a DrawingArea<DB, Shift>,
+        frame: &Frame,
+        pen: Pen,
+    ) -> DrawResult<DB, Chart<'a, DB>> {
+        let (px, upx, font) = (|v| pen.px(v), |v| pen.upx(v), |size| pen.font(size));
         let (x0, x1) = frame.x;
         let (y0, y1) = frame.y;
-        let mut chart = ChartBuilder::on(&plot_area)
+        let mut chart = ChartBuilder::on(area)
             .margin_left(px(8.0))
             .margin_right(px(12.0))
             .margin_top(px(8.0))
             .margin_bottom(px(6.0))
             .x_label_area_size(px(58.0))
             .y_label_area_size(px(84.0))
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(err)?;
+            .build_cartesian_2d(x0..x1, y0..y1)?;
         let x_step = (x1 - x0).abs();
         let y_step = (y1 - y0).abs();
         let fx = move |v: &f64| tick(*v, x_step);
@@ -385,77 +404,85 @@ impl Plot {
             .light_line_style(RGBColor(242, 242, 242).stroke_width(upx(1.0)))
             .axis_style(RGBColor(90, 90, 90).stroke_width(upx(1.0)))
             .set_all_tick_mark_size(px(5.0))
-            .draw()
-            .map_err(err)?;
+            .draw()?;
+        Ok(chart)
+    }
 
-        let in_x = |x: f64| x >= x0 && x <= x1;
-        let visible =
-            |s: &Series| -> Vec<XY> { s.points.iter().copied().filter(|p| p.finite() && in_x(p.x)).collect() };
-
-        // Bands first, so that every line stays visible.
+    /// The ± 1 SE bands of the series that have one.
+    fn draw_bands<DB: DrawingBackend>(&self, chart: &mut Chart<'_, DB>, frame: &Frame) -> DrawResult<DB> {
         for series in self.series.iter().filter(|s| s.band) {
-            let pts = visible(series);
+            let pts = frame.visible(series);
             if pts.len() < 2 || pts.iter().all(|p| p.se_or_zero() == 0.0) {
                 continue;
             }
             let mut poly: Vec<(f64, f64)> = pts.iter().map(|p| (p.x, p.y + p.se_or_zero())).collect();
             poly.extend(pts.iter().rev().map(|p| (p.x, p.y - p.se_or_zero())));
-            chart
-                .draw_series(std::iter::once(Polygon::new(
-                    poly,
-                    rgb(series.color).mix(BAND_ALPHA).filled(),
-                )))
-                .map_err(err)?;
+            chart.draw_series(std::iter::once(Polygon::new(
+                poly,
+                rgb(series.color).mix(BAND_ALPHA).filled(),
+            )))?;
         }
+        Ok(())
+    }
 
-        // Reference lines.
+    /// The dashed horizontal and vertical reference lines, with the vertical lines' labels.
+    fn draw_reference_lines<DB: DrawingBackend>(
+        &self,
+        chart: &mut Chart<'_, DB>,
+        frame: &Frame,
+        pen: Pen,
+    ) -> DrawResult<DB> {
+        let (px, upx, font) = (|v| pen.px(v), |v| pen.upx(v), |size| pen.font(size));
+        let (x0, x1) = frame.x;
+        let (y0, y1) = frame.y;
         for h in self.hlines.iter().filter(|h| h.y.is_finite()) {
-            chart
-                .draw_series(DashedLineSeries::new(
-                    vec![(x0, h.y), (x1, h.y)],
-                    px(6.0),
-                    px(5.0),
-                    rgb(h.color).stroke_width(upx(1.5)),
-                ))
-                .map_err(err)?;
+            chart.draw_series(DashedLineSeries::new(
+                vec![(x0, h.y), (x1, h.y)],
+                px(6.0),
+                px(5.0),
+                rgb(h.color).stroke_width(upx(1.5)),
+            ))?;
         }
-        for v in self.vlines.iter().filter(|v| v.x.is_finite() && in_x(v.x)) {
-            chart
-                .draw_series(DashedLineSeries::new(
-                    vec![(v.x, y0), (v.x, y1)],
-                    px(8.0),
-                    px(5.0),
-                    rgb(v.color).stroke_width(upx(2.0)),
-                ))
-                .map_err(err)?;
+        for v in self.vlines.iter().filter(|v| v.x.is_finite() && frame.contains_x(v.x)) {
+            chart.draw_series(DashedLineSeries::new(
+                vec![(v.x, y0), (v.x, y1)],
+                px(8.0),
+                px(5.0),
+                rgb(v.color).stroke_width(upx(2.0)),
+            ))?;
             if !v.label.is_empty() {
                 let vc = rgb(v.color);
                 let style = font(15.0).color(&vc).pos(Pos::new(HPos::Left, VPos::Top));
                 let label = EmptyElement::at((v.x, y1)) + Text::new(v.label.clone(), (px(5.0), px(4.0)), style);
-                chart.plotting_area().draw(&label).map_err(err)?;
+                chart.plotting_area().draw(&label)?;
             }
         }
+        Ok(())
+    }
 
-        // Lines and markers.
+    /// Every series' line and markers (with error bars for plain markers), in order.
+    fn draw_lines_and_markers<DB: DrawingBackend>(
+        &self,
+        chart: &mut Chart<'_, DB>,
+        frame: &Frame,
+        pen: Pen,
+    ) -> DrawResult<DB> {
+        let (px, upx) = (|v| pen.px(v), |v| pen.upx(v));
         for series in &self.series {
-            let pts = visible(series);
+            let pts = frame.visible(series);
             let color = rgb(series.color);
             let line = |pts: &[XY]| pts.iter().map(|p| (p.x, p.y)).collect::<Vec<_>>();
             match series.style {
                 SeriesStyle::Line | SeriesStyle::LineMarkers => {
-                    chart
-                        .draw_series(LineSeries::new(line(&pts), color.stroke_width(upx(2.5))))
-                        .map_err(err)?;
+                    chart.draw_series(LineSeries::new(line(&pts), color.stroke_width(upx(2.5))))?;
                 }
                 SeriesStyle::Dashed => {
-                    chart
-                        .draw_series(DashedLineSeries::new(
-                            line(&pts),
-                            px(7.0),
-                            px(5.0),
-                            color.stroke_width(upx(2.5)),
-                        ))
-                        .map_err(err)?;
+                    chart.draw_series(DashedLineSeries::new(
+                        line(&pts),
+                        px(7.0),
+                        px(5.0),
+                        color.stroke_width(upx(2.5)),
+                    ))?;
                 }
                 SeriesStyle::Markers => {}
             }
@@ -463,155 +490,223 @@ impl Plot {
                 for p in &pts {
                     let se = p.se_or_zero();
                     if se > 0.0 && series.style == SeriesStyle::Markers {
-                        chart
-                            .draw_series(std::iter::once(PathElement::new(
-                                vec![(p.x, p.y - se), (p.x, p.y + se)],
-                                color.mix(0.45).stroke_width(upx(1.2)),
-                            )))
-                            .map_err(err)?;
+                        chart.draw_series(std::iter::once(PathElement::new(
+                            vec![(p.x, p.y - se), (p.x, p.y + se)],
+                            color.mix(0.45).stroke_width(upx(1.2)),
+                        )))?;
                     }
                 }
-                chart
-                    .draw_series(pts.iter().map(|p| {
-                        EmptyElement::at((p.x, p.y))
-                            + Circle::new((0, 0), px(4.0), color.filled())
-                            + Circle::new((0, 0), px(4.0), WHITE.stroke_width(upx(1.0)))
-                    }))
-                    .map_err(err)?;
+                chart.draw_series(pts.iter().map(|p| {
+                    EmptyElement::at((p.x, p.y))
+                        + Circle::new((0, 0), px(4.0), color.filled())
+                        + Circle::new((0, 0), px(4.0), WHITE.stroke_width(upx(1.0)))
+                }))?;
             }
         }
+        Ok(())
+    }
 
-        // Stars on top.
+    /// The starred optima inside the frame.
+    fn draw_stars<DB: DrawingBackend>(&self, chart: &Chart<'_, DB>, frame: &Frame, pen: Pen) -> DrawResult<DB> {
         for star in self
             .stars
             .iter()
-            .filter(|st| st.x.is_finite() && st.y.is_finite() && in_x(st.x))
+            .filter(|st| st.x.is_finite() && st.y.is_finite() && frame.contains_x(st.x))
         {
-            let shape = star_points(px(11.0) as f64, 0.45);
+            let shape = star_points(pen.px(11.0) as f64, 0.45);
             let mut outline = shape.clone();
             outline.push(shape[0]);
             let el = EmptyElement::at((star.x, star.y))
                 + Polygon::new(shape, rgb(star.color).filled())
-                + PathElement::new(outline, BLACK.stroke_width(upx(1.2)));
-            chart.plotting_area().draw(&el).map_err(err)?;
+                + PathElement::new(outline, BLACK.stroke_width(pen.upx(1.2)));
+            chart.plotting_area().draw(&el)?;
         }
-
-        self.draw_legend(&legend_area, s).map_err(err)?;
         Ok(())
     }
 
-    fn draw_legend<DB: DrawingBackend>(
-        &self,
-        area: &DrawingArea<DB, Shift>,
-        s: f64,
-    ) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-        let px = |v: f64| (v * s).round() as i32;
-        let upx = |v: f64| (v * s).round().max(1.0) as u32;
+    /// The legend panel: one entry per series, then the stars, the ± 1 SE key, the reference lines
+    /// and the note.
+    fn draw_legend<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, s: f64) -> DrawResult<DB> {
+        let mut legend = Legend::new(area, Pen(s));
+        for series in &self.series {
+            legend.entry(&series.name, |l, cy| l.series_swatch(series, cy))?;
+        }
+        if !self.stars.is_empty() {
+            legend.entry(&self.star_legend, Legend::star_swatch)?;
+        }
+        if self.series.iter().any(|s| s.band || s.style == SeriesStyle::Markers) {
+            legend.entry("± 1 standard error", Legend::band_swatch)?;
+        }
+        for v in &self.vlines {
+            legend.entry(&v.legend, |l, cy| l.dashed_swatch(v.color, 2.0, cy))?;
+        }
+        for h in &self.hlines {
+            legend.entry(&h.legend, |l, cy| l.dashed_swatch(h.color, 1.5, cy))?;
+        }
+        if let Some(note) = &self.note {
+            legend.note(note)?;
+        }
+        Ok(())
+    }
+}
+
+/// What a drawing step returns: `T`, or the backend's error.
+type DrawResult<DB, T = ()> = std::result::Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+
+/// The chart of a plot: linear axes in data coordinates.
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Sizes given at scale 1 in pixels at the drawing's scale (1, or [`SUPERSAMPLE`] for PNGs).
+#[derive(Debug, Clone, Copy)]
+struct Pen(f64);
+
+impl Pen {
+    /// A length or position.
+    fn px(self, v: f64) -> i32 {
+        (v * self.0).round() as i32
+    }
+    /// A line width (at least one pixel).
+    fn upx(self, v: f64) -> u32 {
+        (v * self.0).round().max(1.0) as u32
+    }
+    /// Black text of `size`.
+    fn font(self, size: f64) -> TextStyle<'static> {
+        TextStyle::from((FAMILY, size * self.0).into_font()).color(&BLACK)
+    }
+}
+
+/// The legend panel being filled: entries stacked from the top, each a swatch left of a wrapped label.
+struct Legend<'a, DB: DrawingBackend> {
+    area: &'a DrawingArea<DB, Shift>,
+    pen: Pen,
+    /// Left and right end of the swatches, in pixels.
+    sx0: i32,
+    sx1: i32,
+    /// Left end of the labels, in pixels.
+    tx: i32,
+    /// Centre of the next entry's first line, at scale 1.
+    y: f64,
+}
+
+impl<'a, DB: DrawingBackend> Legend<'a, DB> {
+    /// Characters per label line.
+    const MAX_CHARS: usize = 26;
+    /// Height of a one-line entry, at scale 1.
+    const STEP: f64 = 28.0;
+
+    fn new(area: &'a DrawingArea<DB, Shift>, pen: Pen) -> Self {
+        Self {
+            area,
+            pen,
+            sx0: pen.px(4.0),
+            sx1: pen.px(36.0),
+            tx: pen.px(44.0),
+            y: 20.0,
+        }
+    }
+
+    /// One entry: `swatch` draws at the first line's centre `cy` (pixels), then the label, wrapped.
+    fn entry(&mut self, label: &str, swatch: impl FnOnce(&Self, i32) -> DrawResult<DB>) -> DrawResult<DB> {
+        let px = |v| self.pen.px(v);
         let text = |size: f64| {
-            TextStyle::from((FAMILY, size * s).into_font())
+            TextStyle::from((FAMILY, size * self.pen.0).into_font())
                 .color(&BLACK)
                 .pos(Pos::new(HPos::Left, VPos::Center))
         };
-        let (sx0, sx1, tx) = (px(4.0), px(36.0), px(44.0));
-        let step = 28.0;
-        let mut y = 20.0;
-        let max_chars = 26;
-        let entry =
-            |area: &DrawingArea<DB, Shift>,
-             label: &str,
-             y: &mut f64,
-             swatch: &dyn Fn(i32) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>>| {
-                let lines = wrap(label, max_chars);
-                let cy = px(*y);
-                swatch(cy)?;
-                for (i, l) in lines.iter().enumerate() {
-                    area.draw_text(l, &text(15.0), (tx, cy + px(18.0 * i as f64)))?;
-                }
-                *y += step + 18.0 * (lines.len() as f64 - 1.0);
-                Ok::<(), DrawingAreaErrorKind<DB::ErrorType>>(())
-            };
-        for series in &self.series {
-            let color = rgb(series.color);
-            let line = matches!(
-                series.style,
-                SeriesStyle::Line | SeriesStyle::LineMarkers | SeriesStyle::Dashed
-            );
-            let marker = matches!(series.style, SeriesStyle::Markers | SeriesStyle::LineMarkers);
-            entry(area, &series.name, &mut y, &|cy| {
-                if series.band {
-                    area.draw(&Rectangle::new(
-                        [(sx0, cy - px(8.0)), (sx1, cy + px(8.0))],
-                        color.mix(BAND_ALPHA).filled(),
-                    ))?;
-                }
-                if line {
-                    let style = color.stroke_width(upx(2.5));
-                    if series.style == SeriesStyle::Dashed {
-                        area.draw(&PathElement::new(vec![(sx0, cy), (sx0 + px(12.0), cy)], style))?;
-                        area.draw(&PathElement::new(vec![(sx1 - px(12.0), cy), (sx1, cy)], style))?;
-                    } else {
-                        area.draw(&PathElement::new(vec![(sx0, cy), (sx1, cy)], style))?;
-                    }
-                }
-                if marker {
-                    let mx = (sx0 + sx1) / 2;
-                    if series.style == SeriesStyle::Markers {
-                        area.draw(&PathElement::new(
-                            vec![(mx, cy - px(8.0)), (mx, cy + px(8.0))],
-                            color.mix(0.45).stroke_width(upx(1.2)),
-                        ))?;
-                    }
-                    area.draw(&Circle::new((mx, cy), px(4.0), color.filled()))?;
-                }
-                Ok(())
-            })?;
+        let lines = wrap(label, Self::MAX_CHARS);
+        let cy = px(self.y);
+        swatch(self, cy)?;
+        for (i, l) in lines.iter().enumerate() {
+            self.area
+                .draw_text(l, &text(15.0), (self.tx, cy + px(18.0 * i as f64)))?;
         }
-        if !self.stars.is_empty() {
-            entry(area, &self.star_legend, &mut y, &|cy| {
-                let c = (sx0 + sx1) / 2;
-                let pts: Vec<(i32, i32)> = star_points(px(10.0) as f64, 0.45)
-                    .into_iter()
-                    .map(|(x, y)| (x + c, y + cy))
-                    .collect();
-                let mut outline = pts.clone();
-                outline.push(pts[0]);
-                area.draw(&Polygon::new(pts, RGBColor(255, 255, 255).filled()))?;
-                area.draw(&PathElement::new(outline, BLACK.stroke_width(upx(1.2))))
-            })?;
+        self.y += Self::STEP + 18.0 * (lines.len() as f64 - 1.0);
+        Ok(())
+    }
+
+    /// A series as drawn: its band, line (solid or dashed) and marker (with an error bar for plain markers).
+    fn series_swatch(&self, series: &Series, cy: i32) -> DrawResult<DB> {
+        let (px, upx) = (|v| self.pen.px(v), |v| self.pen.upx(v));
+        let (area, sx0, sx1) = (self.area, self.sx0, self.sx1);
+        let color = rgb(series.color);
+        let line = matches!(
+            series.style,
+            SeriesStyle::Line | SeriesStyle::LineMarkers | SeriesStyle::Dashed
+        );
+        let marker = matches!(series.style, SeriesStyle::Markers | SeriesStyle::LineMarkers);
+        if series.band {
+            area.draw(&Rectangle::new(
+                [(sx0, cy - px(8.0)), (sx1, cy + px(8.0))],
+                color.mix(BAND_ALPHA).filled(),
+            ))?;
         }
-        if self.series.iter().any(|s| s.band || s.style == SeriesStyle::Markers) {
-            entry(area, "± 1 standard error", &mut y, &|cy| {
-                area.draw(&Rectangle::new(
-                    [(sx0, cy - px(8.0)), (sx1, cy + px(8.0))],
-                    RGBColor(120, 120, 120).mix(0.2).filled(),
-                ))
-            })?;
+        if line {
+            let style = color.stroke_width(upx(2.5));
+            if series.style == SeriesStyle::Dashed {
+                area.draw(&PathElement::new(vec![(sx0, cy), (sx0 + px(12.0), cy)], style))?;
+                area.draw(&PathElement::new(vec![(sx1 - px(12.0), cy), (sx1, cy)], style))?;
+            } else {
+                area.draw(&PathElement::new(vec![(sx0, cy), (sx1, cy)], style))?;
+            }
         }
-        let dashed = |color: Rgb, w: f64| {
-            move |cy: i32| -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-                let style = rgb(color).stroke_width(upx(w));
-                area.draw(&PathElement::new(vec![(sx0, cy), (sx0 + px(9.0), cy)], style))?;
+        if marker {
+            let mx = (sx0 + sx1) / 2;
+            if series.style == SeriesStyle::Markers {
                 area.draw(&PathElement::new(
-                    vec![(sx0 + px(13.0), cy), (sx0 + px(22.0), cy)],
-                    style,
+                    vec![(mx, cy - px(8.0)), (mx, cy + px(8.0))],
+                    color.mix(0.45).stroke_width(upx(1.2)),
                 ))?;
-                area.draw(&PathElement::new(vec![(sx0 + px(26.0), cy), (sx1, cy)], style))
             }
-        };
-        for v in &self.vlines {
-            entry(area, &v.legend, &mut y, &dashed(v.color, 2.0))?;
+            area.draw(&Circle::new((mx, cy), px(4.0), color.filled()))?;
         }
-        for h in &self.hlines {
-            entry(area, &h.legend, &mut y, &dashed(h.color, 1.5))?;
-        }
-        if let Some(note) = &self.note {
-            y += 6.0;
-            let style = TextStyle::from((FAMILY, 13.0 * s).into_font())
-                .color(&RGBColor(90, 90, 90))
-                .pos(Pos::new(HPos::Left, VPos::Center));
-            for (i, l) in wrap(note, 33).iter().enumerate() {
-                area.draw_text(l, &style, (sx0, px(y + 16.0 * i as f64)))?;
-            }
+        Ok(())
+    }
+
+    /// A white star with a black outline (stars of any colour).
+    fn star_swatch(&self, cy: i32) -> DrawResult<DB> {
+        let c = (self.sx0 + self.sx1) / 2;
+        let pts: Vec<(i32, i32)> = star_points(self.pen.px(10.0) as f64, 0.45)
+            .into_iter()
+            .map(|(x, y)| (x + c, y + cy))
+            .collect();
+        let mut outline = pts.clone();
+        outline.push(pts[0]);
+        self.area.draw(&Polygon::new(pts, RGBColor(255, 255, 255).filled()))?;
+        self.area
+            .draw(&PathElement::new(outline, BLACK.stroke_width(self.pen.upx(1.2))))
+    }
+
+    /// A grey box: the key of every band and error bar.
+    fn band_swatch(&self, cy: i32) -> DrawResult<DB> {
+        let px = |v| self.pen.px(v);
+        self.area.draw(&Rectangle::new(
+            [(self.sx0, cy - px(8.0)), (self.sx1, cy + px(8.0))],
+            RGBColor(120, 120, 120).mix(0.2).filled(),
+        ))
+    }
+
+    /// A dashed line of `color` and `width` (at scale 1): a reference line.
+    fn dashed_swatch(&self, color: Rgb, width: f64, cy: i32) -> DrawResult<DB> {
+        let px = |v| self.pen.px(v);
+        let (area, sx0, sx1) = (self.area, self.sx0, self.sx1);
+        let style = rgb(color).stroke_width(self.pen.upx(width));
+        area.draw(&PathElement::new(vec![(sx0, cy), (sx0 + px(9.0), cy)], style))?;
+        area.draw(&PathElement::new(
+            vec![(sx0 + px(13.0), cy), (sx0 + px(22.0), cy)],
+            style,
+        ))?;
+        area.draw(&PathElement::new(vec![(sx0 + px(26.0), cy), (sx1, cy)], style))
+    }
+
+    /// Small grey text under the entries, wrapped.
+    fn note(&mut self, note: &str) -> DrawResult<DB> {
+        self.y += 6.0;
+        let style = TextStyle::from((FAMILY, 13.0 * self.pen.0).into_font())
+            .color(&RGBColor(90, 90, 90))
+            .pos(Pos::new(HPos::Left, VPos::Center));
+        for (i, l) in wrap(note, 33).iter().enumerate() {
+            self.area
+                .draw_text(l, &style, (self.sx0, self.pen.px(self.y + 16.0 * i as f64)))?;
         }
         Ok(())
     }
@@ -621,6 +716,22 @@ impl Plot {
 struct Frame {
     x: (f64, f64),
     y: (f64, f64),
+}
+
+impl Frame {
+    fn contains_x(&self, x: f64) -> bool {
+        x >= self.x.0 && x <= self.x.1
+    }
+
+    /// The finite points of `series` inside the frame's x range.
+    fn visible(&self, series: &Series) -> Vec<XY> {
+        series
+            .points
+            .iter()
+            .copied()
+            .filter(|p| p.finite() && self.contains_x(p.x))
+            .collect()
+    }
 }
 
 fn rgb(c: Rgb) -> RGBColor {

@@ -450,137 +450,24 @@ async fn generation(inner: &Inner, headers: &HeaderMap, body: &Bytes, chat: bool
         Ok(r) => r,
         Err(r) => return r,
     };
-    if req.contains_key("best_of") {
-        st.best_of_seen.fetch_add(1, Ordering::Relaxed);
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
-            "Unsupported param: best_of".into(),
-        );
-    }
-    let n = req.get("n").and_then(Value::as_u64).unwrap_or(1);
-    if n > 1 {
-        st.multi_n_requests.fetch_add(1, Ordering::Relaxed);
-    }
-    if inner.cfg.refuse_n && n != 1 {
-        st.refused_n.fetch_add(1, Ordering::Relaxed);
-        // llama.cpp's server: a std::runtime_error in the OpenAI-compat parsing → HTTP 500 server_error.
-        return error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "Only one completion choice is allowed".into(),
-        );
-    }
-    if let Some(k) = inner.cfg.max_n {
-        if n == 0 || n > k {
-            st.refused_n.fetch_add(1, Ordering::Relaxed);
-            // llama.cpp's server (n_cmpl, alias n, limited to its slots) → HTTP 400, body as llama.cpp writes it.
-            return error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request_error",
-                format!("Field 'n': Value must be between 1 <= value <= {k}, but got {n}"),
-            );
-        }
-    }
-    if n == 0 || n > 128 {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request_error",
-            format!("n = {n} is out of range"),
-        );
-    }
-    let prompt = if chat {
-        match req.get("messages").and_then(Value::as_array) {
-            Some(m) => m
-                .iter()
-                .filter_map(|m| m.get("content").and_then(Value::as_str))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            None => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request_error",
-                    "\"messages\" is required".into(),
-                );
-            }
-        }
-    } else {
-        match req.get("prompt") {
-            Some(Value::String(p)) => p.clone(),
-            Some(Value::Array(a)) if a.len() == 1 => a[0].as_str().unwrap_or_default().to_string(),
-            _ => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request_error",
-                    "\"prompt\" is required".into(),
-                );
-            }
-        }
+    let n = match requested_n(inner, &req) {
+        Ok(n) => n,
+        Err(r) => return r,
     };
-    if let Some(ctx) = inner.cfg.context_words {
-        let words = prompt.split_whitespace().count();
-        if words > ctx {
-            st.refused_context.fetch_add(1, Ordering::Relaxed);
-            let v = json!({"error": {"code": 400, "type": "exceed_context_size_error", "n_prompt_tokens": words, "n_ctx": ctx,
-                "message": format!("request ({words} tokens) exceeds the available context size ({ctx} tokens), try increasing it")}});
-            return json_response(StatusCode::BAD_REQUEST, &v);
-        }
-    }
-    let greedy = req.get("temperature").and_then(Value::as_f64) == Some(0.0);
-    // llama.cpp: -1 (as an unsigned 32-bit number, 4294967295) is its "random seed".
-    let seed = req
-        .get("seed")
-        .and_then(|s| s.as_u64().or_else(|| s.as_i64().map(|x| x as u64)))
-        .filter(|&s| s != u64::MAX && s != u64::from(u32::MAX));
-    let max_words = req.get("max_tokens").and_then(Value::as_u64);
-    let stops: Vec<String> = match req.get("stop") {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect(),
-        _ => Vec::new(),
+    let prompt = match request_prompt(&req, chat) {
+        Ok(p) => p,
+        Err(r) => return r,
     };
+    if let Some(r) = refuse_long_prompt(inner, &prompt) {
+        return r;
+    }
+    let sampling = Sampling::of(&req);
     let model = req
         .get("model")
         .and_then(Value::as_str)
         .unwrap_or("standin")
         .to_string();
-    let mut choices = Vec::new();
-    let mut completion_tokens = 0u64;
-    for i in 0..n {
-        if n > 1 && inner.cfg.drop_rate > 0.0 {
-            let k = st.draws.fetch_add(1, Ordering::Relaxed);
-            if unit(hash64(&[b"drop", &inner.cfg.seed.to_le_bytes(), &k.to_le_bytes()])) < inner.cfg.drop_rate {
-                st.injected_failures.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-        }
-        let eff = if greedy {
-            0
-        } else {
-            match seed {
-                Some(s) => s.wrapping_add(i),
-                None => 0x5eed_0000_0000 + st.unseeded.fetch_add(1, Ordering::Relaxed),
-            }
-        };
-        let mut text = generate_text(&prompt, eff, max_words, inner.cfg.odd_text);
-        let mut finish = if max_words.is_some_and(|m| (m as usize) < text.split(' ').count()) {
-            "length"
-        } else {
-            "stop"
-        };
-        for s in &stops {
-            if let Some(at) = text.find(s.as_str()).filter(|_| !s.is_empty()) {
-                text.truncate(at);
-                finish = "stop";
-            }
-        }
-        completion_tokens += text.split_whitespace().count() as u64;
-        st.choices.fetch_add(1, Ordering::Relaxed);
-        choices.push(if chat {
-            json!({"index": i, "message": {"role": "assistant", "content": text}, "logprobs": null, "finish_reason": finish})
-        } else {
-            json!({"index": i, "text": text, "logprobs": null, "finish_reason": finish})
-        });
-    }
+    let (choices, completion_tokens) = generate_choices(inner, &prompt, n, &sampling, chat);
     let prompt_tokens = prompt.split_whitespace().count() as u64;
     let v = json!({
         "id": format!("standin-{}", st.generation_requests.load(Ordering::Relaxed)),
@@ -591,6 +478,192 @@ async fn generation(inner: &Inner, headers: &HeaderMap, body: &Bytes, chat: bool
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens},
     });
     json_response(StatusCode::OK, &v)
+}
+
+/// The request's `n` (default 1), or the refusal of `best_of` or of an `n` out of range, as the
+/// configured server would answer.
+// The error is the finished HTTP answer, built at most once per request.
+#[allow(clippy::result_large_err)]
+fn requested_n(inner: &Inner, req: &serde_json::Map<String, Value>) -> Result<u64, Response> {
+    let st = &inner.stats;
+    if req.contains_key("best_of") {
+        st.best_of_seen.fetch_add(1, Ordering::Relaxed);
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "Unsupported param: best_of".into(),
+        ));
+    }
+    let n = req.get("n").and_then(Value::as_u64).unwrap_or(1);
+    if n > 1 {
+        st.multi_n_requests.fetch_add(1, Ordering::Relaxed);
+    }
+    if inner.cfg.refuse_n && n != 1 {
+        st.refused_n.fetch_add(1, Ordering::Relaxed);
+        // llama.cpp's server: a std::runtime_error in the OpenAI-compat parsing → HTTP 500 server_error.
+        return Err(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "Only one completion choice is allowed".into(),
+        ));
+    }
+    if let Some(k) = inner.cfg.max_n {
+        if n == 0 || n > k {
+            st.refused_n.fetch_add(1, Ordering::Relaxed);
+            // llama.cpp's server (n_cmpl, alias n, limited to its slots) → HTTP 400, body as llama.cpp writes it.
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                format!("Field 'n': Value must be between 1 <= value <= {k}, but got {n}"),
+            ));
+        }
+    }
+    if n == 0 || n > 128 {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            format!("n = {n} is out of range"),
+        ));
+    }
+    Ok(n)
+}
+
+/// The prompt text: the chat messages' contents joined by newlines, or the completion prompt.
+// The error is the finished HTTP answer, built at most once per request.
+#[allow(clippy::result_large_err)]
+fn request_prompt(req: &serde_json::Map<String, Value>, chat: bool) -> Result<String, Response> {
+    if chat {
+        match req.get("messages").and_then(Value::as_array) {
+            Some(m) => Ok(m
+                .iter()
+                .filter_map(|m| m.get("content").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join("\n")),
+            None => Err(error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "\"messages\" is required".into(),
+            )),
+        }
+    } else {
+        match req.get("prompt") {
+            Some(Value::String(p)) => Ok(p.clone()),
+            Some(Value::Array(a)) if a.len() == 1 => Ok(a[0].as_str().unwrap_or_default().to_string()),
+            _ => Err(error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "\"prompt\" is required".into(),
+            )),
+        }
+    }
+}
+
+/// llama.cpp's refusal of a prompt longer than the configured context, if it is.
+fn refuse_long_prompt(inner: &Inner, prompt: &str) -> Option<Response> {
+    let ctx = inner.cfg.context_words?;
+    let words = prompt.split_whitespace().count();
+    if words > ctx {
+        inner.stats.refused_context.fetch_add(1, Ordering::Relaxed);
+        let v = json!({"error": {"code": 400, "type": "exceed_context_size_error", "n_prompt_tokens": words, "n_ctx": ctx,
+            "message": format!("request ({words} tokens) exceeds the available context size ({ctx} tokens), try increasing it")}});
+        return Some(json_response(StatusCode::BAD_REQUEST, &v));
+    }
+    None
+}
+
+/// The sampling fields of a generation request.
+struct Sampling {
+    /// `temperature` 0: every choice is the same text.
+    greedy: bool,
+    /// `seed`, unless absent or llama.cpp's "random seed".
+    seed: Option<u64>,
+    /// `max_tokens`, counted in words.
+    max_words: Option<u64>,
+    /// `stop`: a string or a list.
+    stops: Vec<String>,
+}
+
+impl Sampling {
+    fn of(req: &serde_json::Map<String, Value>) -> Self {
+        let greedy = req.get("temperature").and_then(Value::as_f64) == Some(0.0);
+        // llama.cpp: -1 (as an unsigned 32-bit number, 4294967295) is its "random seed".
+        let seed = req
+            .get("seed")
+            .and_then(|s| s.as_u64().or_else(|| s.as_i64().map(|x| x as u64)))
+            .filter(|&s| s != u64::MAX && s != u64::from(u32::MAX));
+        let max_words = req.get("max_tokens").and_then(Value::as_u64);
+        let stops: Vec<String> = match req.get("stop") {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(a)) => a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect(),
+            _ => Vec::new(),
+        };
+        Sampling {
+            greedy,
+            seed,
+            max_words,
+            stops,
+        }
+    }
+}
+
+/// The `n` choices of an answer (some left out by the configured drop rate) and their words in all.
+fn generate_choices(inner: &Inner, prompt: &str, n: u64, sampling: &Sampling, chat: bool) -> (Vec<Value>, u64) {
+    let st = &inner.stats;
+    let mut choices = Vec::new();
+    let mut completion_tokens = 0u64;
+    for i in 0..n {
+        if n > 1 && drops_choice(inner) {
+            continue;
+        }
+        let eff = if sampling.greedy {
+            0
+        } else {
+            match sampling.seed {
+                Some(s) => s.wrapping_add(i),
+                None => 0x5eed_0000_0000 + st.unseeded.fetch_add(1, Ordering::Relaxed),
+            }
+        };
+        let (text, finish) = choice_text(prompt, eff, sampling, inner.cfg.odd_text);
+        completion_tokens += text.split_whitespace().count() as u64;
+        st.choices.fetch_add(1, Ordering::Relaxed);
+        choices.push(if chat {
+            json!({"index": i, "message": {"role": "assistant", "content": text}, "logprobs": null, "finish_reason": finish})
+        } else {
+            json!({"index": i, "text": text, "logprobs": null, "finish_reason": finish})
+        });
+    }
+    (choices, completion_tokens)
+}
+
+/// Whether the next choice is left out (an injected failure); draws only with a drop rate.
+fn drops_choice(inner: &Inner) -> bool {
+    if inner.cfg.drop_rate > 0.0 {
+        let k = inner.stats.draws.fetch_add(1, Ordering::Relaxed);
+        if unit(hash64(&[b"drop", &inner.cfg.seed.to_le_bytes(), &k.to_le_bytes()])) < inner.cfg.drop_rate {
+            inner.stats.injected_failures.fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
+    }
+    false
+}
+
+/// The text of one choice with effective seed `eff`, cut before the stop strings it contains, and its
+/// finish reason (`"length"` if `max_tokens` cut it, else `"stop"`).
+fn choice_text(prompt: &str, eff: u64, sampling: &Sampling, odd: bool) -> (String, &'static str) {
+    let max_words = sampling.max_words;
+    let mut text = generate_text(prompt, eff, max_words, odd);
+    let mut finish = if max_words.is_some_and(|m| (m as usize) < text.split(' ').count()) {
+        "length"
+    } else {
+        "stop"
+    };
+    for s in &sampling.stops {
+        if let Some(at) = text.find(s.as_str()).filter(|_| !s.is_empty()) {
+            text.truncate(at);
+            finish = "stop";
+        }
+    }
+    (text, finish)
 }
 
 fn score(inner: &Inner, text: &str) -> f64 {

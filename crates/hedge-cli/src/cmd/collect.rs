@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use clap::{ArgGroup, Args, ValueEnum};
-use hedge_net::collect::{CollectOptions, Progress, PromptOutcome, TrueReward};
+use hedge_net::collect::{CollectOptions, CollectSummary, Progress, PromptOutcome, TrueReward};
 use hedge_net::http::{GOLD_KEY_ENV, REWARD_KEY_ENV, UPSTREAM_KEY_ENV};
 use hedge_net::{GenClient, Verifier};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -119,6 +119,28 @@ struct Bar {
     failed: std::sync::atomic::AtomicU64,
 }
 
+impl Bar {
+    /// A progress bar on standard error (hidden with `quiet`).
+    fn new(quiet: bool) -> Self {
+        let bar = if quiet {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+        };
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} collect [{elapsed_precise}] {wide_bar} {pos}/{len} prompts  {per_sec}  ETA {eta}  {msg}",
+            )
+            .expect("a valid template"),
+        );
+        Bar {
+            bar,
+            responses: 0.into(),
+            failed: 0.into(),
+        }
+    }
+}
+
 impl Progress for Bar {
     fn start(&self, total: u64, already_done: u64) {
         self.bar.set_length(total);
@@ -159,17 +181,45 @@ pub fn run(args: &CollectArgs) -> Result<()> {
         args.reward_model.clone(),
         args.batch_size,
     )?;
-    let truth = match (&args.gold, args.gold_api, args.verifier) {
-        (Some(url), Some(api), None) => {
-            TrueReward::Gold(http.reward(url, GOLD_KEY_ENV, api, args.gold_model.clone(), args.batch_size)?)
-        }
-        (None, None, Some(v)) => TrueReward::Verifier(v.into()),
-        _ => {
-            return Err(CliError::Net(hedge_net::NetError::Config(
-                "give either --gold URL --gold-api API or --verifier".into(),
-            )));
-        }
-    };
+    let truth = true_reward(args, &http)?;
+    let opts = collect_options(args);
+    let progress = Bar::new(args.quiet);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::io("<tokio runtime>", e))?;
+    let out = Path::new(&args.out);
+    let summary = runtime.block_on(hedge_net::collect(
+        &prompts, out, &llm, &proxy, &truth, &opts, &progress,
+    ))?;
+    crate::output::print(&summary_text(&summary, &args.out))?;
+    if summary.failed_prompts > 0 {
+        return Err(CliError::Incomplete {
+            failed: summary.failed_prompts,
+        });
+    }
+    Ok(())
+}
+
+/// The true reward: a gold reward server (--gold, --gold-api) or a built-in verifier (--verifier).
+fn true_reward(args: &CollectArgs, http: &HttpFlags) -> Result<TrueReward> {
+    match (&args.gold, args.gold_api, args.verifier) {
+        (Some(url), Some(api), None) => Ok(TrueReward::Gold(http.reward(
+            url,
+            GOLD_KEY_ENV,
+            api,
+            args.gold_model.clone(),
+            args.batch_size,
+        )?)),
+        (None, None, Some(v)) => Ok(TrueReward::Verifier(v.into())),
+        _ => Err(CliError::Net(hedge_net::NetError::Config(
+            "give either --gold URL --gold-api API or --verifier".into(),
+        ))),
+    }
+}
+
+/// Seed, concurrency and the sampling fields added to every generation request.
+fn collect_options(args: &CollectArgs) -> CollectOptions {
     let mut opts = CollectOptions::new(args.n);
     opts.seed = args.seed;
     opts.concurrency = args.concurrency;
@@ -181,32 +231,11 @@ pub fn run(args: &CollectArgs) -> Result<()> {
     if let Some(m) = args.max_tokens {
         opts.params.insert("max_tokens".into(), Value::from(m));
     }
+    opts
+}
 
-    let bar = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} collect [{elapsed_precise}] {wide_bar} {pos}/{len} prompts  {per_sec}  ETA {eta}  {msg}",
-        )
-        .expect("a valid template"),
-    );
-    let progress = Bar {
-        bar,
-        responses: 0.into(),
-        failed: 0.into(),
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::io("<tokio runtime>", e))?;
-    let out = Path::new(&args.out);
-    let summary = runtime.block_on(hedge_net::collect(
-        &prompts, out, &llm, &proxy, &truth, &opts, &progress,
-    ))?;
-
+/// The summary printed at the end: prompts, responses, tokens, time, repairs and the output file.
+fn summary_text(summary: &CollectSummary, out: &str) -> String {
     let u = summary.usage;
     let mut text = String::new();
     text.push_str(&format!(
@@ -230,12 +259,6 @@ pub fn run(args: &CollectArgs) -> Result<()> {
             summary.repaired_bytes
         ));
     }
-    text.push_str(&format!("output     {}\n", args.out));
-    crate::output::print(&text)?;
-    if summary.failed_prompts > 0 {
-        return Err(CliError::Incomplete {
-            failed: summary.failed_prompts,
-        });
-    }
-    Ok(())
+    text.push_str(&format!("output     {out}\n"));
+    text
 }

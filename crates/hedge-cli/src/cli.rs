@@ -80,3 +80,21 @@ impl From<MethodArg> for MethodKind {
         }
     }
 }
+
+/// `--select`: which θ to deploy once the curve is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SelectArg {
+    /// The peak θ† itself.
+    Peak,
+    /// The one-standard-error rule: the smallest θ whose true reward is within one paired standard error of the peak.
+    OneSe,
+}
+
+impl From<SelectArg> for hedge_estimate::Select {
+    fn from(s: SelectArg) -> Self {
+        match s {
+            SelectArg::Peak => hedge_estimate::Select::Peak,
+            SelectArg::OneSe => hedge_estimate::Select::OneSe,
+        }
+    }
+}

@@ -17,11 +17,13 @@ const REWARDMATH: &str = concat!(
     "/../../../shared/data/rewardmath/scores.csv"
 );
 const PROXY: &str = "proxy_rouge_1_precision";
-const FILES: [&str; 8] = [
+const FILES: [&str; 10] = [
     "reward_vs_kl.svg",
     "reward_vs_kl.png",
     "reward_vs_samples.svg",
     "reward_vs_samples.png",
+    "reward_vs_optimum.svg",
+    "reward_vs_optimum.png",
     "proxy_vs_true.svg",
     "proxy_vs_true.png",
     "summary.json",
@@ -58,7 +60,10 @@ fn realsumm_report() -> &'static Path {
             .arg(&out)
             .assert()
             .success()
-            .stdout(contains("Reward hacking starts at n ≈"));
+            .stdout(contains(
+                "No significant reward hacking: with BoN, the estimated true reward peaks at n = 5, \
+                 but the decline after it is within noise on 100 prompts (z = 1.3); about 214 prompts would tell.",
+            ));
         eprintln!("hedge report on realsumm took {:.2?} (debug build)", start.elapsed());
         out
     })
@@ -163,7 +168,12 @@ fn report_writes_every_file_for_realsumm() {
             p.display()
         );
     }
-    for stem in ["reward_vs_kl", "reward_vs_samples", "proxy_vs_true"] {
+    for stem in [
+        "reward_vs_kl",
+        "reward_vs_samples",
+        "reward_vs_optimum",
+        "proxy_vs_true",
+    ] {
         assert_png_plot(&dir.join(format!("{stem}.png")));
     }
     assert_svg_plot(
@@ -174,7 +184,17 @@ fn report_writes_every_file_for_realsumm() {
             "BoN (n = 1…25)",
             "tilt (KL-optimal frontier)",
             "SBoN n = ",
-            "hacking starts",
+        ],
+    );
+    // The decline after n = 5 is within noise: no threshold is drawn.
+    let kl_svg = std::fs::read_to_string(dir.join("reward_vs_kl.svg")).unwrap();
+    assert!(!kl_svg.contains("hacking starts"));
+    assert_svg_plot(
+        &dir.join("reward_vs_optimum.svg"),
+        &[
+            "True reward relative to the tuned optimum",
+            "BoN (optimum n = 5",
+            "the tuned optimum",
         ],
     );
     assert_svg_plot(
@@ -190,7 +210,15 @@ fn report_writes_every_file_for_realsumm() {
     assert_eq!(s["data"]["prompts"], 100);
     assert_eq!(s["data"]["responses"], 2500);
     assert_eq!(s["data"]["responses_per_prompt"]["max"], 25);
-    assert_eq!(s["hacking_threshold"]["method"], "bon");
+    assert!(s["hacking_threshold"].is_null(), "{}", s["hacking_threshold"]);
+    assert_eq!(s["methods"]["bon"]["regime"], "hacking");
+    assert_eq!(s["methods"]["bon"]["verdict"], "inconclusive");
+    // f(θ) − f(θ†) at n = 25 is the loss at the default, paired.
+    let rel = s["curves"]["bon"]["relative_to_optimum"].as_array().unwrap();
+    let loss = &s["methods"]["bon"]["evidence"]["loss_at_default"];
+    assert_eq!(rel.len(), 25);
+    assert!((rel[24]["difference"].as_f64().unwrap() + loss["difference"].as_f64().unwrap()).abs() < 1e-12);
+    assert!((rel[24]["stderr"].as_f64().unwrap() - loss["stderr"].as_f64().unwrap()).abs() < 1e-12);
     assert_eq!(s["curves"]["bon"]["points"].as_array().unwrap().len(), 25);
     assert!(s["curves"]["sbon"]["curves"].as_array().unwrap().len() >= 2);
     assert_eq!(s["proxy_profile"]["points"].as_array().unwrap().len(), 20);
@@ -198,9 +226,14 @@ fn report_writes_every_file_for_realsumm() {
         s["verdict"][0]
             .as_str()
             .unwrap()
-            .starts_with("Reward hacking starts at n ≈ 5.39 (BoN); using 25 samples costs"),
+            .starts_with("No significant reward hacking"),
         "{}",
         s["verdict"][0]
+    );
+    assert!(
+        s["verdict"][1].as_str().unwrap().contains("0.0117 ± 0.0088"),
+        "{}",
+        s["verdict"][1]
     );
     // The random-response reward is BoN at n = 1.
     assert_eq!(
@@ -226,10 +259,11 @@ fn report_writes_every_file_for_realsumm() {
     }
 
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
-    assert_eq!(html.matches("<svg role=\"img\"").count(), 3);
+    assert_eq!(html.matches("<svg role=\"img\"").count(), 4);
     for needle in [
         "Tuned parameters",
-        "Reward hacking starts at n ≈ 5.39",
+        "No significant reward hacking",
+        "about 214 prompts would tell",
         "HedgeTune",
         "n = 5 (root 5.391)",
     ] {
@@ -320,6 +354,49 @@ fn report_with_holdout_matches_tune_and_wording_follows_the_regime() {
     assert_eq!(s["methods"]["bon"]["regime"], "increasing");
     assert!(s["hacking_threshold"].is_null());
     assert_png_plot(&out.join("reward_vs_kl.png"));
+}
+
+/// A significant decline (Cauchy proxy noise, 400 prompts x 25): the report says hacking and marks it.
+#[test]
+fn significant_hacking_is_reported_and_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("cauchy.csv");
+    hedge()
+        .args([
+            "simulate",
+            "gaussian",
+            "--prompts",
+            "400",
+            "--responses",
+            "25",
+            "--df",
+            "1",
+            "--seed",
+            "3",
+            "--out",
+        ])
+        .arg(&data)
+        .assert()
+        .success();
+    let out = dir.path().join("r");
+    hedge()
+        .args(["report", "--methods", "bon,bop", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(contains("Reward hacking starts at n ≈"));
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(s["methods"]["bon"]["verdict"], "hacking");
+    assert_eq!(s["methods"]["bon"]["evidence"]["hacking_significant"], true);
+    assert_eq!(s["hacking_threshold"]["method"], "bon");
+    assert_svg_plot(
+        &out.join("reward_vs_kl.svg"),
+        &["hacking starts", "hacking threshold: KL ≈"],
+    );
+    let v0 = s["verdict"][0].as_str().unwrap();
+    assert!(v0.contains("using n = 25 costs") && v0.contains(" ± "), "{v0}");
 }
 
 #[test]
@@ -565,12 +642,12 @@ fn report_html_renders_in_headless_chromium() {
         body.contains("data-ok=\"yes\""),
         "the page's self-check failed: {body}\n{stderr}"
     );
-    assert!(body.contains("data-plots=\"3\""), "{body}");
+    assert!(body.contains("data-plots=\"4\""), "{body}");
     assert!(body.contains("data-errors=\"0\""), "script errors: {body}");
     assert_eq!(
         dom.matches("<svg role=\"img\"").count(),
-        3,
-        "three inline SVG plots in the DOM"
+        4,
+        "four inline SVG plots in the DOM"
     );
     let errors = console_errors(&stderr);
     assert!(errors.is_empty(), "console errors:\n{}", errors.join("\n"));

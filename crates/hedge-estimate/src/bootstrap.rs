@@ -22,7 +22,7 @@ use crate::error::{EstimateError, Result};
 use crate::objective::{Estimator, Objective};
 use crate::prepared::Prepared;
 use crate::sbon::Workspace;
-use crate::tune::{TuneSpec, best_of, tune};
+use crate::tune::{TuneSpec, best_of, tune_shape};
 
 /// Grid points of the per-prompt curves.
 const GRID: usize = 97;
@@ -304,7 +304,7 @@ where
         if ns.len() == 1 {
             Some(ns[0])
         } else {
-            tune(data, spec)?.n
+            tune_shape(data, spec)?.n
         }
     } else {
         None
@@ -337,6 +337,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tune::tune;
 
     /// Each resample's grid-based θ† against exact HedgeTune on the resampled prompts.
     #[test]

@@ -48,6 +48,7 @@
 
 mod bootstrap;
 mod error;
+mod evidence;
 mod objective;
 mod prepared;
 mod profile;
@@ -61,14 +62,18 @@ pub mod wire;
 
 pub use bootstrap::bootstrap;
 pub use error::{EstimateError, Field, Result};
+pub use evidence::{
+    DEFAULT_CONFIDENCE, EVIDENCE_POINTS, EVIDENCE_RESAMPLES, Evidence, Gap, Paired, SBON_EVIDENCE_POINTS, Select,
+    Selected, Verdict,
+};
 pub use objective::{Estimate, Estimator, Objective};
 pub use prepared::{Prepared, RankMeans};
 pub use profile::{ProfileBin, quantile_profile};
 pub use report::{BOOTSTRAP_LEVEL, BootstrapInterval, Checks, Columns, Source, TuneReport};
 pub use sbon::sbon_choice_probabilities;
 pub use survey::{
-    Curve, DataSummary, MethodSurvey, OutcomeCurves, Profile, Survey, SurveySpec, Threshold, outcome_curves, survey,
-    survey_curves,
+    Curve, DataSummary, MethodSurvey, OutcomeCurves, Profile, RelativePoint, Survey, SurveySpec, Threshold,
+    outcome_curves, survey, survey_curves,
 };
 pub use tune::{
     CurvePoint, DEFAULT_SBON_BETA_MAX, HoldoutReport, SbonRow, TuneOutcome, TuneSpec, curve, holdout, tune,

@@ -17,7 +17,8 @@ use hedge_math::MethodKind;
 use hedge_math::grid::{LogGrid, integers, linear, with_extra};
 
 use crate::error::Result;
-use crate::objective::Estimator;
+use crate::evidence::{DEFAULT_CONFIDENCE, Paired, Verdict};
+use crate::objective::{Estimator, Objective};
 use crate::prepared::Prepared;
 use crate::profile::{ProfileBin, quantile_profile};
 use crate::report::{Checks, Source, TuneReport};
@@ -45,6 +46,22 @@ pub struct Curve {
     pub lo: Option<usize>,
     /// Index of the range's high end in `points`, when the curve reaches it.
     pub hi: Option<usize>,
+    /// `f(θ) − f(θ†)` at each point against the tuned optimum, paired on the same prompts
+    /// (BoN, BoP and the tilt in a survey; empty otherwise).
+    pub relative: Vec<RelativePoint>,
+}
+
+/// A point of a curve relative to the tuned optimum: `f(θ) − f(θ†)` with its paired standard error.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct RelativePoint {
+    /// The parameter.
+    pub theta: f64,
+    /// Expected samples per request there.
+    pub expected_samples: f64,
+    /// `f(θ) − f(θ†)`, paired.
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    pub paired: Paired,
 }
 
 impl Curve {
@@ -78,6 +95,7 @@ fn grid_curve(
         points,
         lo: Some(0),
         hi,
+        relative: Vec::new(),
     })
 }
 
@@ -102,7 +120,7 @@ fn sbon_curve_ns(o: &TuneOutcome, k: usize) -> Vec<u64> {
 pub fn survey_curves(data: &Prepared, o: &TuneOutcome) -> Result<Vec<Curve>> {
     let (lo, hi) = o.range;
     let theta = o.theta;
-    Ok(match o.method {
+    let mut curves = match o.method {
         MethodKind::Bon => vec![grid_curve(
             data,
             o,
@@ -139,7 +157,26 @@ pub fn survey_curves(data: &Prepared, o: &TuneOutcome) -> Result<Vec<Curve>> {
                 )
             })
             .collect::<Result<_>>()?,
-    })
+    };
+    if o.method != MethodKind::Sbon {
+        let obj = Objective::new(data, o.method, None, o.estimator)?;
+        let peak = obj.per_prompt(theta)?;
+        for c in &mut curves {
+            c.relative = c
+                .points
+                .iter()
+                .map(|p| {
+                    let paired = Paired::of(&obj.per_prompt(p.theta)?, &peak);
+                    Ok(RelativePoint {
+                        theta: p.theta,
+                        expected_samples: p.expected_samples,
+                        paired,
+                    })
+                })
+                .collect::<Result<_>>()?;
+        }
+    }
+    Ok(curves)
 }
 
 /// The curves a plot of one tuning outcome shows (`hedge tune --plot`), and how far they go.
@@ -201,9 +238,9 @@ pub fn outcome_curves(data: &Prepared, o: &TuneOutcome) -> Result<OutcomeCurves>
 
 /// What a survey computes (builder).
 ///
-/// Defaults: BoN, BoP, the tilt and SBoN, in that order; no hold-out; seed 0; 20 bins of the
-/// proxy profile (at most the largest number of responses of a prompt are used). Always the
-/// plug-in estimator.
+/// Defaults: BoN, BoP, the tilt and SBoN, in that order; no hold-out; seed 0 (of the hold-out
+/// split and of the verdicts' bootstrap); confidence 0.95; 20 bins of the proxy profile (at
+/// most the largest number of responses of a prompt are used). Always the plug-in estimator.
 ///
 /// ```
 /// use hedge_estimate::{SurveySpec, synth, survey};
@@ -219,6 +256,7 @@ pub struct SurveySpec {
     methods: Vec<MethodKind>,
     checks: Checks,
     bins: usize,
+    confidence: f64,
 }
 
 impl Default for SurveySpec {
@@ -227,6 +265,7 @@ impl Default for SurveySpec {
             methods: MethodKind::ALL.to_vec(),
             checks: Checks::new(),
             bins: 20,
+            confidence: DEFAULT_CONFIDENCE,
         }
     }
 }
@@ -261,6 +300,11 @@ impl SurveySpec {
         self.bins = bins;
         self
     }
+    /// Confidence level of every method's verdict (default 0.95; see [`TuneSpec::confidence`]).
+    pub fn confidence(mut self, level: f64) -> Self {
+        self.confidence = level;
+        self
+    }
 }
 
 /// One method of a [`Survey`]: its tuning report and its curves.
@@ -270,6 +314,9 @@ pub struct MethodSurvey {
     pub report: TuneReport,
     /// One curve (SBoN: one per `n` drawn).
     pub curves: Vec<Curve>,
+    /// `f` at this method's optimum minus `f` at the best method's ([`Survey::best`]), paired on
+    /// the same prompts.
+    pub versus_best: Paired,
 }
 
 impl MethodSurvey {
@@ -323,8 +370,9 @@ impl Profile {
     }
 }
 
-/// Where hacking starts: the peak of BoN when its curve has one, else of the first other
-/// method (not SBoN, whose β has no common scale) that has one.
+/// Where hacking starts: the peak of BoN when its verdict is [`Verdict::Hacking`] (a decline
+/// after the peak that is significant, see [`crate::Evidence`]), else of the first other method
+/// (not SBoN, whose β has no common scale) with that verdict.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Threshold {
     /// Index of the method in [`Survey::methods`].
@@ -368,8 +416,10 @@ pub struct Survey {
     pub random: CurvePoint,
     /// The proxy profile.
     pub profile: Profile,
-    /// Where hacking starts, if any method's curve peaks inside its range.
+    /// Where hacking starts, if any method's decline after its peak is significant.
     pub threshold: Option<Threshold>,
+    /// Index in [`Survey::methods`] of the method whose optimum has the largest estimated `f`.
+    pub best: usize,
 }
 
 impl Survey {
@@ -402,7 +452,7 @@ impl Survey {
 
 /// Where hacking starts (see [`Threshold`]).
 fn threshold(methods: &[MethodSurvey]) -> Option<Threshold> {
-    let hacking = |m: &MethodSurvey| m.outcome().regime == hedge_math::Regime::Hacking;
+    let hacking = |m: &MethodSurvey| m.outcome().verdict == Some(Verdict::Hacking);
     let index = methods
         .iter()
         .position(|m| m.kind() == MethodKind::Bon && hacking(m))
@@ -424,10 +474,35 @@ fn threshold(methods: &[MethodSurvey]) -> Option<Threshold> {
 /// `TuneSpec::new(kind)` with the survey's hold-out and seed.
 pub fn survey(data: &Prepared, spec: &SurveySpec) -> Result<Survey> {
     let mut methods = Vec::with_capacity(spec.methods.len());
+    let mut optima = Vec::with_capacity(spec.methods.len());
     for &kind in &spec.methods {
-        let report = TuneReport::compute(data, &TuneSpec::new(kind), &spec.checks, |_| {})?;
+        let tune_spec = TuneSpec::new(kind)
+            .confidence(spec.confidence)
+            .seed(spec.checks.get_seed());
+        let report = TuneReport::compute(data, &tune_spec, &spec.checks, |_| {})?;
         let curves = survey_curves(data, &report.outcome)?;
-        methods.push(MethodSurvey { report, curves });
+        let o = &report.outcome;
+        optima.push(Objective::new(data, kind, o.n, o.estimator)?.per_prompt(o.theta)?);
+        let none = Paired {
+            difference: 0.0,
+            stderr: 0.0,
+            z: f64::NAN,
+        };
+        methods.push(MethodSurvey {
+            report,
+            curves,
+            versus_best: none,
+        });
+    }
+    let best = (0..methods.len()).fold(0, |b, i| {
+        if methods[i].outcome().expected_true_reward > methods[b].outcome().expected_true_reward {
+            i
+        } else {
+            b
+        }
+    });
+    for (m, values) in methods.iter_mut().zip(&optima) {
+        m.versus_best = Paired::of(values, &optima[best]);
     }
     let bins = spec.bins.min(data.m_max()).max(usize::from(spec.bins > 0));
     let profile = Profile {
@@ -447,6 +522,7 @@ pub fn survey(data: &Prepared, spec: &SurveySpec) -> Result<Survey> {
         seed: spec.checks.get_seed(),
         holdout_fraction: spec.checks.get_holdout(),
         threshold: threshold(&methods),
+        best,
         methods,
         random,
         profile,

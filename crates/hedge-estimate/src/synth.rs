@@ -178,3 +178,58 @@ pub fn toy_with(prompts: usize, responses: usize, truth: ToyTruth, seed: u64) ->
         }),
     }
 }
+
+/// The toy problem's rank means with `m` responses: `ρ_k = E[r(U_(k))]`, `k = 1..m`, where
+/// `U_(k) ~ Beta(k, m − k + 1)` is the `k`-th smallest of `m` uniform quantiles and
+/// `r(u) = u^12 (1 − u)/C`; exactly `k(k+1)…(k+11) · (m − k + 1) / ((m+1)(m+2)…(m+13)) / C`.
+/// With the toy's zero-mean noise these are the expectations of a prompt's rank-ordered true
+/// rewards, so [`plugin_population`] on them is what the plug-in estimator estimates.
+///
+/// ```
+/// let rho = hedge_estimate::synth::toy_rank_means(25);
+/// assert_eq!(rho.len(), 25);
+/// assert!(rho[24] < rho[23]); // the proxy's favourite is not the best: hacking
+/// ```
+pub fn toy_rank_means(m: usize) -> Vec<f64> {
+    let mf = m as f64;
+    let den: f64 = (1..=13).map(|j| mf + j as f64).product();
+    (1..=m)
+        .map(|k| {
+            let k = k as f64;
+            (0..12).map(|j| k + j as f64).product::<f64>() * (mf - k + 1.0) / den / hedge_math::toy::toy_c()
+        })
+        .collect()
+}
+
+/// The plug-in estimator's population value for a method at θ (BoN, BoP, tilt):
+/// `f_m(θ) = Σ_k [F_θ(k/m) − F_θ((k−1)/m)] ρ_k`, given the rank means `ρ_k` of `m = ρ.len()`
+/// responses (e.g. [`toy_rank_means`]). It differs from the method's population `f(θ)` with
+/// an unlimited pool (`m → ∞`) because the plug-in draws with replacement from `m` responses.
+///
+/// ```
+/// use hedge_estimate::synth::{plugin_population, toy_rank_means};
+/// use hedge_math::MethodKind;
+/// let rho = toy_rank_means(25);
+/// let mean = rho.iter().sum::<f64>() / 25.0;
+/// assert!((plugin_population(MethodKind::Bon, 1.0, &rho).unwrap() - mean).abs() < 1e-15);
+/// ```
+pub fn plugin_population(kind: hedge_math::MethodKind, theta: f64, rho: &[f64]) -> Result<f64> {
+    let method = hedge_math::Method::new(kind, theta, None)?;
+    let q = method.as_dyn();
+    let m = rho.len();
+    let mut prev = 0.0;
+    Ok(rho
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let f = if i + 1 == m {
+                1.0
+            } else {
+                q.cdf((i + 1) as f64 / m as f64)
+            };
+            let w = f - prev;
+            prev = f;
+            w * r
+        })
+        .sum())
+}

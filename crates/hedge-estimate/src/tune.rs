@@ -9,6 +9,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{EstimateError, Result};
+use crate::evidence::{DEFAULT_CONFIDENCE, EVIDENCE_RESAMPLES, Evidence, Paired, Select, Selected, Verdict, assess};
 use crate::objective::{Estimator, Objective};
 use crate::prepared::Prepared;
 
@@ -42,6 +43,10 @@ pub struct TuneSpec {
     scan_points: Option<usize>,
     xtol_rel: Option<f64>,
     tie_rel: f64,
+    confidence: f64,
+    select: Select,
+    seed: u64,
+    resamples: usize,
 }
 
 impl TuneSpec {
@@ -55,6 +60,10 @@ impl TuneSpec {
             scan_points: None,
             xtol_rel: None,
             tie_rel: 1e-12,
+            confidence: DEFAULT_CONFIDENCE,
+            select: Select::Peak,
+            seed: 0,
+            resamples: EVIDENCE_RESAMPLES,
         }
     }
     /// Search θ in `[lo, hi]` instead of the default range.
@@ -92,6 +101,27 @@ impl TuneSpec {
         self.tie_rel = tol;
         self
     }
+    /// Confidence level of the verdict's tests and intervals (default 0.95; checked by
+    /// [`tune`]: in `[0.5, 1)`, else [`EstimateError::InvalidArgument`]).
+    pub fn confidence(mut self, level: f64) -> Self {
+        self.confidence = level;
+        self
+    }
+    /// Which θ to deploy (default [`Select::Peak`]); see [`TuneOutcome::selected`].
+    pub fn select(mut self, rule: Select) -> Self {
+        self.select = rule;
+        self
+    }
+    /// Seed of the evidence's prompt bootstrap (default 0).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Prompt resamples of the evidence's bootstrap (default [`EVIDENCE_RESAMPLES`], at least 1).
+    pub fn resamples(mut self, b: usize) -> Self {
+        self.resamples = b.max(1);
+        self
+    }
     /// The method.
     pub fn kind(&self) -> MethodKind {
         self.kind
@@ -99,6 +129,22 @@ impl TuneSpec {
     /// The estimator.
     pub fn get_estimator(&self) -> Estimator {
         self.estimator
+    }
+    /// The confidence level.
+    pub fn get_confidence(&self) -> f64 {
+        self.confidence
+    }
+    /// The selection rule.
+    pub fn get_select(&self) -> Select {
+        self.select
+    }
+    /// The seed of the evidence's bootstrap.
+    pub fn get_seed(&self) -> u64 {
+        self.seed
+    }
+    /// The evidence's resamples.
+    pub fn get_resamples(&self) -> usize {
+        self.resamples
     }
 
     pub(crate) fn get_tie_rel(&self) -> f64 {
@@ -275,6 +321,12 @@ pub struct TuneOutcome {
     pub slope_hi: f64,
     /// SBoN: one row per `n` of the grid.
     pub sbon: Vec<SbonRow>,
+    /// What the data say, with the uncertainty taken into account (always set by [`tune`]).
+    pub verdict: Option<Verdict>,
+    /// The evidence behind the verdict (always set by [`tune`]).
+    pub evidence: Option<Evidence>,
+    /// The θ to deploy under the spec's [`Select`] rule (always set by [`tune`]).
+    pub selected: Option<Selected>,
 }
 
 /// One point of [`curve`] (serialised, feature `serde`, as one of the `"points"` of
@@ -307,11 +359,14 @@ pub struct HoldoutReport {
     pub prompts: usize,
     /// Calibration prompts (the rest).
     pub calibration_prompts: usize,
-    /// θ tuned on the calibration prompts.
+    /// θ tuned on the calibration prompts (as selected by the spec's [`Select`] rule).
     pub tuned_theta: f64,
     /// Regime found on the calibration prompts.
     #[cfg_attr(feature = "serde", serde(serialize_with = "crate::wire::regime"))]
     pub tuned_regime: Regime,
+    /// Verdict on the calibration prompts.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::wire::verdict"))]
+    pub tuned_verdict: Verdict,
     /// Held-out `f` at the tuned θ.
     pub tuned_reward: f64,
     /// Its standard error.
@@ -327,6 +382,8 @@ pub struct HoldoutReport {
     pub default_reward: f64,
     /// Its standard error.
     pub default_stderr: f64,
+    /// Held-out `f(tuned) − f(default)` on the same held-out prompts, with its paired standard error.
+    pub tuned_vs_default: Paired,
     /// SBoN: `n` tuned on the calibration prompts.
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub tuned_n: Option<u64>,
@@ -343,7 +400,7 @@ pub struct HoldoutReport {
 /// SBoN's β lives on the proxy's own scale, where no closed form applies: its KL is
 /// the plug-in one, the mean over prompts of `Σ_k P_t(k) ln(m_t P_t(k))` (the KL of
 /// the choice distribution to the uniform reference over the prompt's responses).
-fn kl_and_samples(obj: &Objective<'_>, theta: f64) -> (f64, f64) {
+pub(crate) fn kl_and_samples(obj: &Objective<'_>, theta: f64) -> (f64, f64) {
     if obj.kind() == MethodKind::Sbon {
         let n = obj.n().unwrap_or(1);
         let data = obj.data();
@@ -482,6 +539,14 @@ fn tune_one(obj: &Objective<'_>, lo: f64, hi: f64, spec: &TuneSpec) -> Result<(f
 /// assert!(o.theta > 5.0 && o.theta < 30.0, "{}", o.theta);
 /// ```
 pub fn tune(data: &Prepared, spec: &TuneSpec) -> Result<TuneOutcome> {
+    let mut o = tune_shape(data, spec)?;
+    let (evidence, verdict, selected) = assess(data, spec, &o)?;
+    (o.evidence, o.verdict, o.selected) = (Some(evidence), Some(verdict), Some(selected));
+    Ok(o)
+}
+
+/// [`tune`] without the evidence (the oracle of [`holdout`], the bootstrap's choice of `n`).
+pub(crate) fn tune_shape(data: &Prepared, spec: &TuneSpec) -> Result<TuneOutcome> {
     let (lo, hi) = spec.resolve_range(data)?;
     let base = |theta: f64, n: Option<u64>, regime: Regime, est: crate::Estimate, kl: f64, samples: f64| TuneOutcome {
         method: spec.kind,
@@ -501,6 +566,9 @@ pub fn tune(data: &Prepared, spec: &TuneSpec) -> Result<TuneOutcome> {
         slope_lo: f64::NAN,
         slope_hi: f64::NAN,
         sbon: Vec::new(),
+        verdict: None,
+        evidence: None,
+        selected: None,
     };
     if spec.kind == MethodKind::Sbon {
         let ns = spec.resolve_n_grid(data)?;
@@ -632,24 +700,28 @@ pub fn holdout(data: &Prepared, spec: &TuneSpec, frac: f64, seed: u64) -> Result
     let cal = data.subset(&cal)?;
 
     let tuned = tune(&cal, &resolved)?;
-    let oracle = tune(&held, &resolved)?;
-    let eval = |theta: f64, n: Option<u64>| -> Result<crate::Estimate> {
-        Objective::new(&held, spec.kind, n, spec.estimator)?.estimate(theta)
+    let oracle = tune_shape(&held, &resolved)?;
+    let on_held = |theta: f64, n: Option<u64>| -> Result<(crate::Estimate, Vec<f64>)> {
+        let obj = Objective::new(&held, spec.kind, n, spec.estimator)?;
+        Ok((obj.estimate(theta)?, obj.per_prompt(theta)?))
     };
-    let tuned_est = eval(tuned.theta, tuned.n)?;
+    // The calibration prompts' choice as it would be deployed (the spec's selection rule).
+    let (tuned_theta, tuned_n) = tuned.selected.map_or((tuned.theta, tuned.n), |s| (s.theta, s.n));
+    let (tuned_est, tuned_values) = on_held(tuned_theta, tuned_n)?;
     let (default_theta, default_n) = match spec.kind {
         MethodKind::Bon => (hi.floor(), None),
         MethodKind::Sbon => (hi, ns.last().copied()),
         _ => (hi, None),
     };
-    let default_est = eval(default_theta, default_n)?;
+    let (default_est, default_values) = on_held(default_theta, default_n)?;
     Ok(HoldoutReport {
         fraction: frac,
         prompts: held.prompts(),
         calibration_prompts: cal.prompts(),
-        tuned_theta: tuned.theta,
-        tuned_n: tuned.n,
+        tuned_theta,
+        tuned_n,
         tuned_regime: tuned.regime,
+        tuned_verdict: tuned.verdict.unwrap_or(Verdict::Inconclusive),
         tuned_reward: tuned_est.value,
         tuned_stderr: tuned_est.stderr,
         oracle_theta: oracle.theta,
@@ -659,5 +731,6 @@ pub fn holdout(data: &Prepared, spec: &TuneSpec, frac: f64, seed: u64) -> Result
         default_n,
         default_reward: default_est.value,
         default_stderr: default_est.stderr,
+        tuned_vs_default: Paired::of(&tuned_values, &default_values),
     })
 }

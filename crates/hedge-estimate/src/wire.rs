@@ -18,6 +18,7 @@ use hedge_math::{MethodKind, Regime};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
+use crate::evidence::{Evidence, Select, Selected, Verdict};
 use crate::objective::Estimator;
 use crate::report::{BOOTSTRAP_LEVEL, Source, TuneReport};
 use crate::survey::{Curve, MethodSurvey, Profile, Survey, Threshold};
@@ -25,6 +26,16 @@ use crate::tune::{CurvePoint, HoldoutReport, SbonRow, TuneOutcome};
 
 /// A [`Regime`] as its name.
 pub(crate) fn regime<S: Serializer>(r: &Regime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(r.name())
+}
+
+/// A [`Verdict`] as its name.
+pub(crate) fn verdict<S: Serializer>(v: &Verdict, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v.name())
+}
+
+/// A [`Select`] rule as its name.
+pub(crate) fn select<S: Serializer>(r: &Select, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(r.name())
 }
 
@@ -64,6 +75,19 @@ struct Outcome<'a> {
     n: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     per_n: Option<&'a [SbonRow]>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_verdict")]
+    verdict: Option<Verdict>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    evidence: Option<&'a Evidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    selected: Option<&'a Selected>,
+}
+
+fn opt_verdict<S: Serializer>(v: &Option<Verdict>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.serialize_str(v.name()),
+        None => s.serialize_none(),
+    }
 }
 
 impl<'a> Outcome<'a> {
@@ -86,6 +110,9 @@ impl<'a> Outcome<'a> {
             theta_continuous: o.theta_continuous,
             n: o.n,
             per_n: o.n.map(|_| o.sbon.as_slice()),
+            verdict: o.verdict,
+            evidence: o.evidence.as_ref(),
+            selected: o.selected.as_ref(),
         }
     }
 }
@@ -140,7 +167,7 @@ struct MethodCurves<'a>(&'a MethodSurvey);
 impl Serialize for MethodCurves<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let kind = self.0.kind();
-        let mut m = s.serialize_map(Some(2))?;
+        let mut m = s.serialize_map(None)?;
         m.serialize_entry("parameter", kind.parameter())?;
         if kind == MethodKind::Sbon {
             let curves: Vec<NCurve<'_>> = self
@@ -153,9 +180,11 @@ impl Serialize for MethodCurves<'_> {
                 })
                 .collect();
             m.serialize_entry("curves", &curves)?;
-        } else {
-            let points: &[CurvePoint] = self.0.curves.first().map_or(&[], |c| &c.points);
-            m.serialize_entry("points", points)?;
+        } else if let Some(c) = self.0.curves.first() {
+            m.serialize_entry("points", &c.points)?;
+            if !c.relative.is_empty() {
+                m.serialize_entry("relative_to_optimum", &c.relative)?;
+            }
         }
         m.end()
     }
@@ -207,7 +236,9 @@ impl Serialize for Profile {
 
 /// `summary.json` of `hedge report`, less what only the command line knows (`generator`,
 /// `verdict`, `files`): `data`, `estimator`, `seed`, `holdout_fraction`, `methods` (each the
-/// `hedge tune --json` object), `curves`, `proxy_profile`, `hacking_threshold`.
+/// `hedge tune --json` object), `curves` (with `relative_to_optimum` for BoN, BoP and the tilt),
+/// `proxy_profile`, `hacking_threshold`, `best_method` and `versus_best` (each method's optimum
+/// minus the best one's, paired).
 impl Serialize for Survey {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
@@ -229,7 +260,7 @@ impl Serialize for Survey {
             random_response_stderr: f64,
         }
         #[derive(Serialize)]
-        struct Wire<'a, M: Serialize, C: Serialize> {
+        struct Wire<'a, M: Serialize, C: Serialize, V: Serialize> {
             data: Data<'a>,
             estimator: Estimator,
             seed: u64,
@@ -238,6 +269,8 @@ impl Serialize for Survey {
             curves: C,
             proxy_profile: &'a Profile,
             hacking_threshold: Option<&'a Threshold>,
+            best_method: &'static str,
+            versus_best: V,
         }
         let d = &self.data;
         Wire {
@@ -261,6 +294,8 @@ impl Serialize for Survey {
             curves: ByMethod(&self.methods, MethodCurves),
             proxy_profile: &self.profile,
             hacking_threshold: self.threshold.as_ref(),
+            best_method: self.methods.get(self.best).map_or("", |m| m.kind().name()),
+            versus_best: ByMethod(&self.methods, |m| m.versus_best),
         }
         .serialize(s)
     }
@@ -307,6 +342,9 @@ mod tests {
                 "slope_hi",
                 "n",
                 "per_n",
+                "verdict",
+                "evidence",
+                "selected",
                 "data",
                 "columns",
                 "seed",

@@ -37,7 +37,9 @@ impl MethodSpec {
     }
 
     /// Reads the JSON printed by `hedge tune --json`: an object with `method` (`"bon"`, `"bop"`, `"sbon"`),
-    /// `theta`, and `n` for sbon. `source` names the file in messages.
+    /// `theta`, and `n` for sbon. When it has a `selected` object (the θ chosen by `--select`, e.g. the
+    /// one-standard-error rule), its `theta` and `n` are the ones deployed. `source` names the file in
+    /// messages.
     pub fn from_tune_json(text: &str, source: &str) -> Result<Self> {
         let bad = |m: String| NetError::Config(format!("{source}: {m}"));
         let v: Value = serde_json::from_str(text).map_err(|e| bad(format!("invalid JSON: {e}")))?;
@@ -56,6 +58,11 @@ impl MethodSpec {
                  tune bon, bop or sbon (hedge tune --method ...) to deploy"
             )));
         }
+        // What `--select` chose, when the object says; else the tuned θ itself.
+        let obj = match obj.get("selected") {
+            Some(Value::Object(selected)) => selected,
+            _ => obj,
+        };
         let theta = obj
             .get("theta")
             .and_then(Value::as_f64)
@@ -94,6 +101,12 @@ mod tests {
         assert_eq!(m.fixed_n(), Some(16));
         let m = MethodSpec::from_tune_json(r#"{"method": "bon", "theta": 8}"#, "t.json").unwrap();
         assert_eq!(m.fixed_n(), Some(8));
+        // `--select one-se` chose a smaller n: that is what is deployed.
+        let text = r#"{"method": "bon", "theta": 8, "selected": {"rule": "one-se", "theta": 5}}"#;
+        assert_eq!(MethodSpec::from_tune_json(text, "t.json").unwrap().fixed_n(), Some(5));
+        let text = r#"{"method": "sbon", "theta": 9.5, "n": 16, "selected": {"rule": "one-se", "theta": 7.0, "n": 8}}"#;
+        let m = MethodSpec::from_tune_json(text, "t.json").unwrap();
+        assert_eq!((m.theta, m.n), (7.0, Some(8)));
     }
 
     #[test]

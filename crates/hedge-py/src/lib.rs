@@ -9,7 +9,7 @@
 use std::fmt::Display;
 
 use hedge_data::{Calibration, DataError, Format, LoadOptions};
-use hedge_estimate::{Checks, EstimateError, Estimator, Prepared, TuneReport, TuneSpec};
+use hedge_estimate::{Checks, EstimateError, Estimator, Prepared, Select, TuneReport, TuneSpec};
 use hedge_math::select::Selector;
 use hedge_math::{Method, MethodKind};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
@@ -183,7 +183,7 @@ fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
 
 /// HedgeTune on flat rows; returns the `hedge tune --json` object (without "data" and "columns").
 #[pyfunction]
-#[pyo3(signature = (prompt_ids, proxy, truth, method, range=None, n=None, estimator="plugin", holdout=None, bootstrap=None, seed=0))]
+#[pyo3(signature = (prompt_ids, proxy, truth, method, range=None, n=None, estimator="plugin", holdout=None, bootstrap=None, seed=0, confidence=0.95, select="peak"))]
 #[allow(clippy::too_many_arguments)]
 fn tune<'py>(
     py: Python<'py>,
@@ -197,9 +197,22 @@ fn tune<'py>(
     holdout: Option<f64>,
     bootstrap: Option<usize>,
     seed: u64,
+    confidence: f64,
+    select: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
     let kind = parse_method(method)?;
-    let mut spec = TuneSpec::new(kind).estimator(parse_estimator(estimator)?);
+    if !(0.5..1.0).contains(&confidence) {
+        return Err(PyValueError::new_err(format!(
+            "confidence must be a level in [0.5, 1), got {confidence}"
+        )));
+    }
+    let rule = Select::parse(select)
+        .ok_or_else(|| PyValueError::new_err(format!("unknown select {select:?} (possible values: peak, one-se)")))?;
+    let mut spec = TuneSpec::new(kind)
+        .estimator(parse_estimator(estimator)?)
+        .confidence(confidence)
+        .select(rule)
+        .seed(seed);
     if let Some((lo, hi)) = range {
         spec = spec.range(lo, hi);
     }
@@ -281,6 +294,45 @@ fn curve<'py>(
         "expected_samples",
         PyArray1::from_vec(py, column(|p| p.expected_samples)),
     )?;
+    Ok(d)
+}
+
+/// `f(θ_a) − f(θ_b)` of one method on the same prompts, with its paired standard error.
+#[pyfunction]
+#[pyo3(signature = (prompt_ids, proxy, truth, method, theta_a, theta_b, n=None, estimator="plugin"))]
+#[allow(clippy::too_many_arguments)]
+fn paired<'py>(
+    py: Python<'py>,
+    prompt_ids: &Bound<'py, PyAny>,
+    proxy: PyReadonlyArray1<'py, f64>,
+    truth: PyReadonlyArray1<'py, f64>,
+    method: &str,
+    theta_a: f64,
+    theta_b: f64,
+    n: Option<i64>,
+    estimator: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let kind = parse_method(method)?;
+    let estimator = parse_estimator(estimator)?;
+    if n.is_some() && kind != MethodKind::Sbon {
+        return Err(PyValueError::new_err("n applies to method \"sbon\" only"));
+    }
+    if n.is_some_and(|k| k < 1) {
+        return Err(value_error(EstimateError::MissingN));
+    }
+    let n = n.map(|k| k as u64);
+    let ids = extract_ids(prompt_ids)?;
+    let (proxy, truth) = (slice(&proxy, "proxy")?, slice(&truth, "true")?);
+    let (p, prompts) = py.detach(|| -> PyResult<_> {
+        let (_, data) = prepare(&ids, proxy, truth)?;
+        let obj = hedge_estimate::Objective::new(&data, kind, n, estimator).map_err(value_error)?;
+        Ok((obj.paired(theta_a, theta_b).map_err(value_error)?, data.prompts()))
+    })?;
+    let d = PyDict::new(py);
+    d.set_item("difference", p.difference)?;
+    d.set_item("stderr", p.stderr)?;
+    d.set_item("z", p.z)?;
+    d.set_item("prompts", prompts)?;
     Ok(d)
 }
 
@@ -395,6 +447,7 @@ fn load<'py>(
 fn _hedge(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tune, m)?)?;
     m.add_function(wrap_pyfunction!(curve, m)?)?;
+    m.add_function(wrap_pyfunction!(paired, m)?)?;
     m.add_function(wrap_pyfunction!(kl, m)?)?;
     m.add_function(wrap_pyfunction!(select, m)?)?;
     m.add_function(wrap_pyfunction!(draw_n, m)?)?;

@@ -73,6 +73,9 @@ TUNE_CASES = [
     ("bon", {"holdout": 0.25, "seed": 9}, ["--holdout", "0.25", "--seed", "9"]),
     ("sbon", {"n": [2, 8], "holdout": 0.3, "bootstrap": 10, "seed": 1},
      ["--n-grid", "2,8", "--holdout", "0.3", "--bootstrap", "10", "--seed", "1"]),
+    ("bon", {"confidence": 0.9, "select": "one-se", "holdout": 0.3},
+     ["--confidence", "0.9", "--select", "one-se", "--holdout", "0.3"]),
+    ("bop", {"select": "one-se", "seed": 3}, ["--select", "one-se", "--seed", "3"]),
 ]
 
 
@@ -112,6 +115,35 @@ def test_tune_attributes_mirror_the_dict(realsumm):
     bon = hedge.tune(*realsumm, "bon")
     assert bon.theta_continuous is not None and bon.n is None and bon.holdout is None and bon.interval is None
     assert bon.regime == "hacking"
+
+
+def test_verdict_and_evidence(realsumm):
+    r = hedge.tune(*realsumm, "bon")
+    assert r.regime == "hacking" and r.verdict == "inconclusive"
+    loss = r.evidence["loss_at_default"]
+    assert loss["theta"] == 25 and not loss["significant"]
+    assert abs(loss["difference"] - 0.0117) < 5e-5 and abs(loss["stderr"] - 0.0088) < 5e-5
+    assert r.evidence["gain"]["significant"] and r.evidence["prompts_needed"] > 100
+    assert r.selected["rule"] == "peak" and r.selected["theta"] == r.theta
+    assert "verdict='inconclusive'" in repr(r)
+    one = hedge.tune(*realsumm, "bon", select="one-se")
+    assert one.selected["theta"] < r.theta and one.selected["samples_saved"] > 0
+    with pytest.raises(ValueError, match="confidence"):
+        hedge.tune(*realsumm, "bon", confidence=1.0)
+    with pytest.raises(ValueError, match="unknown select"):
+        hedge.tune(*realsumm, "bon", select="median")
+
+
+def test_paired_equals_cli_versus(cli, realsumm):
+    v = cli.json("curve", *REAL, "--method", "bop", "--theta", "0,2,24", "--versus", "5.5", "--json")
+    for p in v["versus"]["points"]:
+        d = hedge.paired(*realsumm, "bop", p["theta"], 5.5)
+        assert d["difference"] == p["difference"] and d["stderr"] == p["stderr"] and d["z"] == p["z"]
+        assert d["prompts"] == 100
+    same = hedge.paired(*realsumm, "bon", 5, 5)
+    assert same["difference"] == 0 and same["stderr"] == 0 and math.isnan(same["z"])
+    with pytest.raises(ValueError, match="sbon"):
+        hedge.paired(*realsumm, "sbon", 1.0, 2.0)
 
 
 def test_loaded_data_gives_the_cli_result(cli, realsumm):

@@ -49,7 +49,8 @@ pub fn tune_plot(source: &str, o: &TuneOutcome, curves: &OutcomeCurves) -> Plot 
         Y_REWARD,
     );
     plot.subtitle = Some(format!(
-        "regime {}: {}, expected true reward {} ± {}; {} prompts, {} estimator",
+        "{}regime {}: {}, expected true reward {} ± {}; {} prompts, {} estimator",
+        o.verdict.map_or(String::new(), |v| format!("verdict {v}, ")),
         o.regime.name(),
         tuned_setting(o),
         fmt_sig(o.expected_true_reward, 4),
@@ -191,10 +192,10 @@ fn random_line(s: &Survey) -> HLine {
     }
 }
 
-/// The three plots of a survey, with the file stem each is written under: reward against KL
-/// (`reward_vs_kl`), against expected samples (`reward_vs_samples`), and the proxy profile
-/// (`proxy_vs_true`).
-pub fn survey_plots(s: &Survey) -> [(&'static str, Plot); 3] {
+/// The four plots of a survey, with the file stem each is written under: reward against KL
+/// (`reward_vs_kl`), against expected samples (`reward_vs_samples`), relative to each method's
+/// tuned optimum (`reward_vs_optimum`) and the proxy profile (`proxy_vs_true`).
+pub fn survey_plots(s: &Survey) -> [(&'static str, Plot); 4] {
     let subtitle = survey_subtitle(s);
     let (mut kl_plot, mut cost_plot) = method_plots(s);
     kl_plot.subtitle = Some(subtitle.clone());
@@ -205,13 +206,58 @@ pub fn survey_plots(s: &Survey) -> [(&'static str, Plot); 3] {
     if s.methods.iter().any(|m| m.kind() == MethodKind::Sbon) {
         kl_plot.note = Some("SBoN's KL is the plug-in KL of its choice among each prompt's responses; the others' is the population KL.".into());
     }
+    let mut relative = relative_plot(s);
+    relative.subtitle = Some(subtitle.clone());
     let mut profile = profile_plot(s);
     profile.subtitle = Some(subtitle);
     [
         ("reward_vs_kl", kl_plot),
         ("reward_vs_samples", cost_plot),
+        ("reward_vs_optimum", relative),
         ("proxy_vs_true", profile),
     ]
+}
+
+/// `f(θ) − f(θ†)` against expected samples with its ± 1 paired SE band: BoN's points, BoP's
+/// sweep (and the tilt's, when surveyed, dashed), a zero line.
+fn relative_plot(s: &Survey) -> Plot {
+    let mut plot = Plot::new(
+        "True reward relative to the tuned optimum",
+        "expected samples per prompt",
+        "f(θ) − f(θ†) (paired, ± 1 SE)",
+    );
+    for m in &s.methods {
+        let (kind, o) = (m.kind(), m.outcome());
+        let Some(c) = m.curves.first().filter(|c| !c.relative.is_empty()) else {
+            continue;
+        };
+        let pts: Vec<XY> = c
+            .relative
+            .iter()
+            .map(|p| XY::new(p.expected_samples, p.paired.difference, p.paired.stderr))
+            .collect();
+        let name = format!("{} (optimum {})", method_label(kind), tuned_setting(o));
+        let color = method_color(kind);
+        plot.series.push(match kind {
+            MethodKind::Bon => Series::markers(name, color, pts),
+            MethodKind::Tilt => Series::line(name, color, pts)
+                .with_style(SeriesStyle::Dashed)
+                .with_band(false),
+            _ => Series::line(name, color, pts),
+        });
+        plot.stars
+            .push(star(kind, method_label(kind).into(), o.expected_samples, 0.0));
+    }
+    plot.hlines.push(HLine {
+        y: 0.0,
+        legend: "the tuned optimum".into(),
+        color: palette::GREY,
+    });
+    plot.note = Some(
+        "Each method against its own optimum. A band that covers 0 means the data cannot tell that parameter from the optimum."
+            .into(),
+    );
+    plot
 }
 
 /// Reward against KL and against expected samples: every method's curves and starred optimum.

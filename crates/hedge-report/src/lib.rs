@@ -39,7 +39,7 @@ pub use format::{fmt_num, fmt_sig};
 pub use html::{Figure, Page, Table, escape_html};
 pub use plot::{DEFAULT_SIZE, HLine, Plot, PlotFormat, Series, SeriesStyle, Star, VLine, XY};
 pub use survey_page::{REPORT_FILES, RenderedSurvey, method_facts, render_survey, survey_page, survey_verdict};
-pub use verdict::{Holdout, MethodFacts, Profile, verdict};
+pub use verdict::{Holdout, MethodFacts, Profile, gap_sentence, verdict};
 
 /// A plot could not be drawn or encoded.
 #[derive(Debug, thiserror::Error)]

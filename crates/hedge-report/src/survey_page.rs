@@ -10,11 +10,13 @@ use crate::labels::{file_name, method_color, method_label, parameter_symbol};
 use crate::verdict::{Holdout, MethodFacts, Profile, verdict};
 
 /// The files of a report, in the order they are written.
-pub const REPORT_FILES: [&str; 8] = [
+pub const REPORT_FILES: [&str; 10] = [
     "reward_vs_kl.svg",
     "reward_vs_kl.png",
     "reward_vs_samples.svg",
     "reward_vs_samples.png",
+    "reward_vs_optimum.svg",
+    "reward_vs_optimum.png",
     "proxy_vs_true.svg",
     "proxy_vs_true.png",
     "summary.json",
@@ -57,12 +59,13 @@ fn holdout_facts(h: &HoldoutReport) -> Holdout {
         tuned_stderr: h.tuned_stderr,
         default_theta: h.default_theta,
         default_reward: h.default_reward,
+        tuned_vs_default: h.tuned_vs_default,
         oracle_reward: h.oracle_reward,
     }
 }
 
-/// What the verdict says about one surveyed method.
-pub fn method_facts(m: &MethodSurvey) -> MethodFacts {
+/// What the verdict says about one surveyed method (`is_best`: it has the survey's best optimum).
+pub fn method_facts(m: &MethodSurvey, is_best: bool) -> MethodFacts {
     let o = m.outcome();
     // SBoN's curves run over β for several n: no single pair of range ends.
     let curve = m.curves.first().filter(|_| o.method != MethodKind::Sbon);
@@ -70,6 +73,9 @@ pub fn method_facts(m: &MethodSurvey) -> MethodFacts {
         label: method_label(o.method).into(),
         parameter: parameter_symbol(o.method).into(),
         regime: o.regime.name().into(),
+        verdict: o.verdict,
+        evidence: o.evidence,
+        prompts: o.prompts,
         theta: o.theta,
         theta_continuous: o.theta_continuous,
         n: o.n,
@@ -81,6 +87,7 @@ pub fn method_facts(m: &MethodSurvey) -> MethodFacts {
         at_hi: curve
             .and_then(|c| c.at_hi())
             .map(|p| (p.theta, p.expected_true_reward, p.expected_samples)),
+        versus_best: (!is_best).then_some(m.versus_best),
         holdout: m.report.holdout.as_ref().map(holdout_facts),
     }
 }
@@ -103,7 +110,12 @@ pub fn survey_verdict(s: &Survey) -> Vec<String> {
         return Vec::new();
     }
     let primary = s.primary();
-    let facts: Vec<MethodFacts> = s.methods.iter().map(method_facts).collect();
+    let facts: Vec<MethodFacts> = s
+        .methods
+        .iter()
+        .enumerate()
+        .map(|(i, m)| method_facts(m, i == s.best))
+        .collect();
     let others: Vec<MethodFacts> = facts
         .iter()
         .enumerate()
@@ -171,10 +183,21 @@ fn held_setting(kind: MethodKind, theta: f64, n: Option<u64>) -> String {
 }
 
 fn tuned_row(o: &TuneOutcome) -> Vec<String> {
+    let verdict = match (&o.verdict, &o.evidence) {
+        (Some(v), Some(e)) => format!(
+            "{} (loss at the top {} ± {}, z = {})",
+            v.name(),
+            fmt_sig(e.loss_at_default.paired.difference, 2),
+            fmt_sig(e.loss_at_default.paired.stderr, 2),
+            fmt_sig(e.loss_at_default.paired.z, 2)
+        ),
+        _ => "–".into(),
+    };
     vec![
         method_label(o.method).to_string(),
         tuned_setting(o),
         o.regime.name().to_string(),
+        verdict,
         format!("{} ± {}", fmt_sig(o.expected_true_reward, 4), fmt_sig(o.stderr, 2)),
         fmt_sig(o.kl, 3),
         fmt_sig(o.expected_samples, 3),
@@ -236,7 +259,7 @@ fn tables(s: &Survey) -> Vec<(String, Table)> {
         }
     }
     table.notes.push(
-        "Tuned on all prompts by HedgeTune (the root of the slope of the expected true reward). Regime: increasing = no hacking in range, hacking = interior peak, valley, decreasing = the proxy hurts.".into(),
+        "Tuned on all prompts by HedgeTune (the root of the slope of the expected true reward). Regime: the shape of the estimated curve (increasing, hacking = an interior peak, valley, decreasing). Verdict: what the data show once noise is accounted for — hacking only when the decline after the peak is significant at the confidence level, corrected for the peak having been chosen on the same data (max-t prompt bootstrap); inconclusive when the curve turns down within noise. Loss at the top: the optimum minus the largest parameter, paired on the same prompts.".into(),
     );
     if s.methods.iter().any(|m| m.kind() == MethodKind::Sbon) {
         table.notes.push("SBoN: β is on the proxy's own scale and its KL is the plug-in KL of its choice among each prompt's responses.".into());
@@ -252,7 +275,7 @@ fn tables(s: &Survey) -> Vec<(String, Table)> {
     out
 }
 
-const CAPTIONS: [(&str, &str, &str); 3] = [
+const CAPTIONS: [(&str, &str, &str); 4] = [
     (
         "reward_vs_kl",
         "Expected true reward against KL to the reference",
@@ -264,13 +287,18 @@ const CAPTIONS: [(&str, &str, &str); 3] = [
         "The same curves against the expected number of samples drawn per prompt: past the peak, more compute buys less true reward.",
     ),
     (
+        "reward_vs_optimum",
+        "True reward relative to the tuned optimum",
+        "Each method's expected true reward minus that at its own tuned optimum, with a ± 1 paired standard error band (differences on the same prompts). Where the band stays clear of zero, the parameter is distinguishably worse than the optimum; where it covers zero, the data cannot tell them apart.",
+    ),
+    (
         "proxy_vs_true",
         "True reward along the proxy's ranking",
         "Mean true reward of the responses at each proxy quantile within their prompt, pooled over prompts. Where the curve bends down at the right, the proxy's favourite responses are worse than the runners-up: selecting too hard picks them.",
     ),
 ];
 
-/// The report page of a survey, with `svgs` the three plots in [`survey_plots`] order.
+/// The report page of a survey, with `svgs` the plots in [`survey_plots`] order.
 pub fn survey_page(s: &Survey, verdict: &[String], svgs: Vec<String>) -> Page {
     let figures = CAPTIONS
         .iter()

@@ -1,7 +1,7 @@
 //! `hedge curve`: expected true reward (± standard error), KL and cost on a θ grid.
 
 use clap::Args;
-use hedge_estimate::{CurvePoint, Estimator, curve};
+use hedge_estimate::{CurvePoint, Estimator, Objective, Paired, Prepared, RelativePoint, curve};
 use hedge_math::MethodKind;
 use hedge_math::grid::{LogGrid, linear};
 use hedge_report::{CurveFacts, curve_plot};
@@ -35,6 +35,10 @@ pub struct CurveArgs {
     /// Estimator of the expected true reward.
     #[arg(long, value_enum, default_value = "plugin")]
     pub estimator: EstimatorArg,
+    /// Also compare every point with the parameter THETA on the same prompts: f(θ) − f(THETA) with its
+    /// paired standard error (the right yardstick for "is θ better than THETA?").
+    #[arg(long, allow_negative_numbers = true, value_name = "THETA")]
+    pub versus: Option<f64>,
     /// Print JSON: {"points": [...]}.
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
@@ -73,6 +77,35 @@ struct CurveJson<'a> {
     points: &'a [CurvePoint],
     #[serde(skip_serializing_if = "Option::is_none")]
     n: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    versus: Option<Versus>,
+}
+
+/// `--versus`: every point against one parameter, paired on the same prompts.
+#[derive(Serialize)]
+struct Versus {
+    theta: f64,
+    points: Vec<RelativePoint>,
+}
+
+fn versus(data: &Prepared, kind: MethodKind, args: &CurveArgs, points: &[CurvePoint]) -> Result<Option<Versus>> {
+    let Some(theta) = args.versus else {
+        return Ok(None);
+    };
+    let obj = Objective::new(data, kind, args.n, args.estimator.into())?;
+    let reference = obj.per_prompt(theta)?;
+    let points = points
+        .iter()
+        .map(|p| {
+            let paired = Paired::of(&obj.per_prompt(p.theta)?, &reference);
+            Ok(RelativePoint {
+                theta: p.theta,
+                expected_samples: p.expected_samples,
+                paired,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(Some(Versus { theta, points }))
 }
 
 /// Run `hedge curve`.
@@ -88,6 +121,7 @@ pub fn run(args: &CurveArgs) -> Result<()> {
     let loaded = args.data.load()?;
     let estimator: Estimator = args.estimator.into();
     let points = curve(&loaded.prepared, kind, &args.thetas(), args.n, estimator)?;
+    let versus = versus(&loaded.prepared, kind, args, &points)?;
     if let Some(path) = &args.plot {
         let facts = CurveFacts {
             source: &loaded.source,
@@ -108,26 +142,35 @@ pub fn run(args: &CurveArgs) -> Result<()> {
             skipped_prompts: loaded.skipped_prompts(),
             points: &points,
             n: args.n,
+            versus,
         });
     }
     if args.csv {
+        if args.versus.is_some() {
+            return Err(CliError::Usage(
+                "--versus goes with the table or --json, not --csv".into(),
+            ));
+        }
         return print(&render_csv(kind, &points));
     }
-    let mut t = Table::new([
-        kind.parameter(),
-        "E[true reward]",
-        "± stderr",
-        "KL (nats)",
-        "E[samples]",
-    ]);
-    for p in &points {
-        t.row(vec![
+    let mut header = vec![kind.parameter().to_string(), "E[true reward]".into(), "± stderr".into()];
+    header.extend(["KL (nats)".to_string(), "E[samples]".into()]);
+    if let Some(v) = &versus {
+        header.extend([format!("− f({})", fmt_sig(v.theta, 6)), "± paired".into(), "z".into()]);
+    }
+    let mut t = Table::new(header);
+    for (i, p) in points.iter().enumerate() {
+        let mut row = vec![
             fmt_sig(p.theta, 6),
             fmt_sig(p.expected_true_reward, 8),
             fmt_sig(p.stderr, 3),
             fmt_sig(p.kl, 5),
             fmt_sig(p.expected_samples, 6),
-        ]);
+        ];
+        if let Some(r) = versus.as_ref().map(|v| v.points[i].paired) {
+            row.extend([fmt_sig(r.difference, 4), fmt_sig(r.stderr, 3), fmt_sig(r.z, 3)]);
+        }
+        t.row(row);
     }
     print(&format!(
         "{}: {} prompts, {} ({estimator} estimator)\n\n{}{}",

@@ -134,6 +134,17 @@ pub fn parse_grid(s: &str) -> std::result::Result<(f64, f64, usize), String> {
     Ok((lo, hi, k))
 }
 
+/// `--confidence`: a level in [0.5, 1).
+pub fn check_confidence(level: f64) -> Result<()> {
+    if (0.5..1.0).contains(&level) {
+        Ok(())
+    } else {
+        Err(CliError::Usage(format!(
+            "--confidence must be a level in [0.5, 1), got {level}"
+        )))
+    }
+}
+
 /// Reject flags that only make sense for SBoN.
 pub fn check_sbon_flags(is_sbon: bool, n: Option<u64>, n_grid: bool) -> Result<()> {
     if !is_sbon && (n.is_some() || n_grid) {

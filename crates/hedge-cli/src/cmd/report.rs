@@ -12,7 +12,7 @@ use hedge_math::MethodKind;
 use hedge_report::{REPORT_FILES, render_survey};
 use serde::Serialize;
 
-use super::data_args::DataArgs;
+use super::data_args::{DataArgs, check_confidence};
 use crate::cli::MethodArg;
 use crate::error::{CliError, Result};
 use crate::output::{print, to_json};
@@ -28,9 +28,12 @@ pub struct ReportArgs {
     /// Hold out this fraction of prompts: tune on the rest, report true rewards on the held-out prompts.
     #[arg(long, value_name = "FRAC")]
     pub holdout: Option<f64>,
-    /// Seed of the hold-out split.
+    /// Seed of the hold-out split and of the verdicts' bootstrap.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Confidence level of the verdicts (see `hedge tune --confidence`).
+    #[arg(long, default_value_t = hedge_estimate::DEFAULT_CONFIDENCE, value_name = "LEVEL")]
+    pub confidence: f64,
     /// Methods to tune and plot (comma-separated).
     #[arg(
         long,
@@ -52,7 +55,7 @@ struct Summary<'a> {
     #[serde(flatten)]
     survey: &'a Survey,
     verdict: &'a [String],
-    files: [&'static str; 8],
+    files: [&'static str; 10],
 }
 
 fn check_args(args: &ReportArgs) -> Result<()> {
@@ -66,6 +69,7 @@ fn check_args(args: &ReportArgs) -> Result<()> {
     if args.bins == 0 {
         return Err(CliError::Usage("--bins must be at least 1".into()));
     }
+    check_confidence(args.confidence)?;
     check_out_dir(&args.out)
 }
 
@@ -90,6 +94,7 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         .methods(args.methods.iter().map(|&m| MethodKind::from(m)))
         .holdout(args.holdout)
         .seed(args.seed)
+        .confidence(args.confidence)
         .bins(args.bins);
     let survey = survey(&loaded.prepared, &spec)?
         .add_skipped(loaded.skipped_single)

@@ -4,13 +4,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use hedge_estimate::{Checks, HoldoutReport, TuneOutcome, TuneReport, TuneSpec, outcome_curves};
+use hedge_estimate::{Checks, Gap, HoldoutReport, Select, TuneOutcome, TuneReport, TuneSpec, outcome_curves};
 use hedge_math::MethodKind;
-use hedge_report::{fmt_num, tune_plot};
+use hedge_report::{fmt_num, gap_sentence, tune_plot};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::data_args::{DataArgs, EstimatorArg, Loaded, check_sbon_flags, parse_range};
-use crate::cli::MethodArg;
+use super::data_args::{DataArgs, EstimatorArg, Loaded, check_confidence, check_sbon_flags, parse_range};
+use crate::cli::{MethodArg, SelectArg};
 use crate::error::{CliError, Result};
 use crate::output::{Table, fmt_sig, plot_format, plot_line, print, print_json, write_plot};
 
@@ -41,9 +41,17 @@ pub struct TuneArgs {
     /// Bootstrap resamples of prompts for a 95% percentile interval of θ†.
     #[arg(long, value_name = "B")]
     pub bootstrap: Option<usize>,
-    /// Seed of the hold-out split and the bootstrap.
+    /// Seed of the hold-out split and of the bootstraps (the verdict's and --bootstrap's).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Confidence level of the verdict: hacking is reported only when the decline after the peak is
+    /// significant at this level, corrected for the peak having been chosen on the same data.
+    #[arg(long, default_value_t = hedge_estimate::DEFAULT_CONFIDENCE, value_name = "LEVEL")]
+    pub confidence: f64,
+    /// Which θ to deploy (and `hedge serve --from-tune` uses): the peak, or the smallest θ within one
+    /// paired standard error of it (fewer samples for a difference the data cannot see).
+    #[arg(long, value_enum, default_value = "peak")]
+    pub select: SelectArg,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -57,7 +65,12 @@ impl TuneArgs {
     pub fn spec(&self) -> Result<TuneSpec> {
         let kind: MethodKind = self.method.into();
         check_sbon_flags(kind == MethodKind::Sbon, self.n, self.n_grid.is_some())?;
-        let mut spec = TuneSpec::new(kind).estimator(self.estimator.into());
+        check_confidence(self.confidence)?;
+        let mut spec = TuneSpec::new(kind)
+            .estimator(self.estimator.into())
+            .confidence(self.confidence)
+            .select(self.select.into())
+            .seed(self.seed);
         if let Some((lo, hi)) = self.range {
             spec = spec.range(lo, hi);
         }
@@ -169,7 +182,11 @@ pub fn render(r: &TuneReport) -> String {
         o.parameter,
         theta_text(o)
     ));
-    s.push_str(&format!("  regime            {}\n", o.regime));
+    s.push_str(&format!(
+        "  regime            {} (the shape of the estimated curve)\n",
+        o.regime
+    ));
+    s.push_str(&render_evidence(o));
     s.push_str(&format!(
         "  E[true reward]    {} ± {}\n  KL (nats)         {}\n  E[samples]        {}\n",
         num(o.expected_true_reward, 8),
@@ -206,6 +223,48 @@ pub fn render(r: &TuneReport) -> String {
     s
 }
 
+/// The verdict and its evidence: the gains and losses with their paired standard errors.
+fn render_evidence(o: &TuneOutcome) -> String {
+    let (Some(v), Some(e)) = (o.verdict, &o.evidence) else {
+        return String::new();
+    };
+    let sym = o.parameter;
+    let at = |g: &Gap| match g.n {
+        Some(n) => format!("n = {n}, {sym} = {}", fmt_num(g.theta)),
+        None => format!("{sym} = {}", fmt_num(g.theta)),
+    };
+    let mut s = format!("  verdict           {v}");
+    if let Some(n) = e.prompts_needed {
+        s.push_str(&format!(
+            " (about {n} prompts would make the observed loss significant)"
+        ));
+    }
+    s.push('\n');
+    s.push_str(&format!(
+        "  gain over {:<7} {}\n",
+        at(&e.gain),
+        gap_sentence(&e.gain, e.level)
+    ));
+    s.push_str(&format!(
+        "  loss at {:<9} {}\n",
+        at(&e.loss_at_default),
+        gap_sentence(&e.loss_at_default, e.level)
+    ));
+    if let Some(sel) = o.selected.filter(|s| s.rule == Select::OneSe) {
+        s.push_str(&format!(
+            "  selected (one-se) {}{} = {}: E[true reward] {} ± {}, {} below the peak (paired), {} fewer samples\n",
+            sel.n.map_or(String::new(), |n| format!("n = {n}, ")),
+            sym,
+            num(sel.theta, 8),
+            num(sel.expected_true_reward, 8),
+            num(sel.stderr, 3),
+            fmt_sig(sel.below_peak.difference, 3),
+            fmt_sig(sel.samples_saved, 4),
+        ));
+    }
+    s
+}
+
 fn render_holdout(h: &HoldoutReport, seed: u64) -> String {
     let mut s = format!(
         "\nHeld out {} prompts (seed {seed}); tuned on the other {}:\n",
@@ -228,5 +287,13 @@ fn render_holdout(h: &HoldoutReport, seed: u64) -> String {
         format!("{} ± {}", num(h.default_reward, 8), num(h.default_stderr, 3)),
     ]);
     s.push_str(&t.render());
+    let d = &h.tuned_vs_default;
+    s.push_str(&format!(
+        "tuned − default on the held-out prompts: {} ± {} (paired, z = {}); verdict on the calibration prompts: {}\n",
+        fmt_sig(d.difference, 3),
+        fmt_sig(d.stderr, 2),
+        fmt_sig(d.z, 2),
+        h.tuned_verdict
+    ));
     s
 }

@@ -62,6 +62,7 @@ __all__ = [
     "draw_n",
     "kl",
     "load",
+    "paired",
     "select",
     "tune",
 ]
@@ -164,6 +165,10 @@ class Holdout:
     default_theta: float
     default_reward: float
     default_stderr: Optional[float]
+    tuned_verdict: Optional[str] = None
+    """The verdict on the calibration prompts (see ``TuneResult.verdict``)."""
+    tuned_vs_default: Optional[Dict[str, Optional[float]]] = None
+    """Held-out ``tuned - default`` on the same prompts: ``{"difference", "stderr", "z"}``."""
     tuned_n: Optional[int] = None
     oracle_n: Optional[int] = None
     default_n: Optional[int] = None
@@ -187,7 +192,8 @@ class TuneResult:
     theta: float
     """The tuned parameter (BoN: the integer n, as a float)."""
     regime: str
-    """``"no_hacking"``, ``"hacking"``, ... : the shape of the true-reward curve on the range."""
+    """``"increasing"``, ``"hacking"``, ``"valley"`` or ``"decreasing"``: the shape of the
+    *estimated* true-reward curve on the range. Use :attr:`verdict` to say "hacking"."""
     expected_true_reward: float
     stderr: Optional[float]
     kl: Optional[float]
@@ -212,6 +218,17 @@ class TuneResult:
     """95% bootstrap percentile interval of the tuned parameter."""
     bootstrap: Optional[Dict[str, Any]] = None
     """``{"resamples": B, "level": 0.95}`` when an interval was requested."""
+    verdict: Optional[str] = None
+    """What the data say once noise is accounted for: ``"hacking"`` (the decline after the
+    peak is significant at ``confidence``, corrected for the peak having been chosen on the
+    same data), ``"no_hacking_detected"``, ``"proxy_hurts"`` or ``"inconclusive"``."""
+    evidence: Optional[Dict[str, Any]] = None
+    """The tests behind the verdict: ``gain`` and ``loss_at_default`` (paired differences with
+    ``stderr``, ``z``, ``critical``, ``significant``, ``interval``), ``hacking_significant``,
+    ``level``, ``prompts_needed`` (see the README)."""
+    selected: Optional[Dict[str, Any]] = None
+    """The parameter to deploy under the ``select`` rule (``theta``, ``n``, its reward and the
+    samples it saves); ``hedge serve --from-tune`` deploys it."""
     _raw: Dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -248,6 +265,7 @@ class TuneResult:
             f"method={self.method!r}",
             theta,
             f"regime={self.regime!r}",
+            f"verdict={self.verdict!r}",
             f"expected_true_reward={g(self.expected_true_reward)} ± {g(self.stderr, 3)}",
             f"kl={g(self.kl, 4)}",
             f"expected_samples={g(self.expected_samples, 4)}",
@@ -319,6 +337,8 @@ def tune(
     holdout: Optional[float] = None,
     bootstrap: Optional[int] = None,
     seed: int = 0,
+    confidence: float = 0.95,
+    select: str = "peak",
 ) -> TuneResult:
     """HedgeTune: the parameter of ``method`` that maximises the estimated true reward.
 
@@ -341,7 +361,11 @@ def tune(
             rewards on the held-out prompts (``result.holdout``).
         bootstrap: number of prompt resamples for a 95% interval of the parameter
             (``result.interval``).
-        seed: seed of the hold-out split and the bootstrap.
+        seed: seed of the hold-out split and of the bootstraps (the verdict's and ``bootstrap``'s).
+        confidence: level of the verdict's test and intervals (``result.verdict``,
+            ``result.evidence``), in ``[0.5, 1)``.
+        select: ``"peak"`` (default) or ``"one-se"``: deploy the smallest parameter whose true
+            reward is within one paired standard error of the peak (``result.selected``).
 
     Raises:
         ValueError: NaN or infinite values, arrays of different lengths, an unknown
@@ -374,8 +398,50 @@ def tune(
         holdout=None if holdout is None else float(holdout),
         bootstrap=_opt_index(bootstrap, "bootstrap"),
         seed=_seed(seed),
+        confidence=float(confidence),
+        select=select,
     )
     return TuneResult._from_dict(d)
+
+
+def paired(
+    prompt_ids: ArrayLike,
+    proxy: ArrayLike,
+    true: ArrayLike,
+    method: str,
+    theta_a: float,
+    theta_b: float,
+    *,
+    n: Optional[int] = None,
+    estimator: str = "plugin",
+) -> Dict[str, float]:
+    """``f(theta_a) - f(theta_b)`` of one method, estimated on the same prompts.
+
+    Returns ``{"difference", "stderr", "z", "prompts"}``: the difference of the estimated
+    expected true rewards, its *paired* standard error (the standard deviation of the
+    per-prompt differences over the square root of the number of prompts) and their ratio.
+    The paired standard error is the right yardstick for "is theta_a better than theta_b?":
+    the standard errors of the two levels include how much the prompts differ, which the
+    comparison cancels. ``n`` is required for ``"sbon"``.
+
+    >>> import hedge
+    >>> ids = ["q1"] * 5 + ["q2"] * 5 + ["q3"] * 5
+    >>> proxy = [0.1, 0.2, 0.3, 0.4, 0.5] * 3
+    >>> true = [0, 0, 1, 1, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1]
+    >>> d = hedge.paired(ids, proxy, true, "bon", 2, 1)
+    >>> round(d["difference"], 6), d["prompts"]
+    (0.106667, 3)
+    """
+    return _hedge.paired(
+        _ids(prompt_ids),
+        _floats(proxy, "proxy"),
+        _floats(true, "true"),
+        method,
+        float(theta_a),
+        float(theta_b),
+        n=None if n is None else operator.index(n),
+        estimator=estimator,
+    )
 
 
 def curve(

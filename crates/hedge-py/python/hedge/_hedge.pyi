@@ -22,7 +22,19 @@ def tune(
     holdout: Optional[float] = None,
     bootstrap: Optional[int] = None,
     seed: int = 0,
+    confidence: float = 0.95,
+    select: str = "peak",
 ) -> Dict[str, Any]: ...
+def paired(
+    prompt_ids: Any,
+    proxy: _F64,
+    truth: _F64,
+    method: str,
+    theta_a: float,
+    theta_b: float,
+    n: Optional[int] = None,
+    estimator: str = "plugin",
+) -> Dict[str, float]: ...
 def curve(
     prompt_ids: Any,
     proxy: _F64,

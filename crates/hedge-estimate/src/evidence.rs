@@ -1,0 +1,556 @@
+//! Evidence for a verdict: paired differences between parameters, a test of hacking that
+//! accounts for θ† having been chosen on the same data, and the cheapest θ within noise.
+//!
+//! # Paired differences
+//!
+//! Every estimate of `f(θ)` is a mean of per-prompt contributions `f_t(θ)`. Two parameters
+//! evaluated on the same prompts differ by `D = (1/T) Σ_t d_t`, `d_t = f_t(θ₁) − f_t(θ₂)`, with
+//! the paired standard error `se(D) = sd_t(d_t)/√T` ([`Paired`]). It is much smaller than the
+//! standard errors of the two levels whenever the prompts' difficulty varies more than the
+//! effect of θ, which is the rule: the level's standard error is the wrong yardstick for
+//! "is θ₁ better than θ₂?".
+//!
+//! # The test of hacking (max-t prompt bootstrap)
+//!
+//! HedgeTune picks θ† as the maximiser of the estimated curve, so `f̂(θ†) − f̂(θ_hi)` is biased
+//! upwards and its naive `z` is optimistic. On a grid `θ_1 … θ_G` of the range (containing θ†
+//! and both ends), with `D_g = f(θ_g) − f(θ_ref)` and its paired standard error `s_g`:
+//!
+//! - the statistic is the largest studentised gap `M = max_g D̂_g / s_g`;
+//! - its critical value `c` is the `level` quantile of the prompt bootstrap of the centred
+//!   statistic `M* = max_g (D*_g − D̂_g)/s*_g` (prompts resampled with replacement,
+//!   `s*_g` recomputed in every resample; resample `b` uses the ChaCha8 stream `b` of the seed);
+//! - the null "no θ in the range beats θ_ref", `max_g D_g ≤ 0`, is rejected when `M > c`.
+//!
+//! Under the null every `D_g ≤ 0`, so `M ≤ max_g (D̂_g − D_g)/s_g`, whose `level` quantile `c`
+//! estimates: the false-alarm rate is at most `1 − level` (asymptotically in the number of
+//! prompts), whatever θ† the tuning picked — this is the step-down-free max-t test of
+//! simultaneous inference, applied to one-sided hypotheses. With `θ_ref = θ_hi` it asks "is
+//! there a decline after the peak?" (`loss_at_default`); with `θ_ref = θ_lo`, "does selecting
+//! by the proxy help at all?" (`gain`). The two-sided version of the same bootstrap, `c₂` from
+//! `max_g |D*_g − D̂_g|/s*_g`, gives simultaneous intervals `D_g ∈ D̂_g ± c₂ s_g`, hence the
+//! interval `[max_g (D̂_g − c₂ s_g), max_g (D̂_g + c₂ s_g)]` for the population gap
+//! `max_θ f(θ) − f(θ_ref)` (on the grid).
+//!
+//! # Verdict
+//!
+//! [`Verdict`] from the two tests: `hacking` when the decline after the peak is significant
+//! (and either the rise before it is too, or the peak lies inside the range), `proxy_hurts`
+//! when the decline is significant measured from θ_lo itself and selecting never helped
+//! significantly, otherwise `inconclusive` when the estimated curve still loses at least one
+//! paired standard error at θ_hi, and `no_hacking_detected` when it does not.
+
+use hedge_math::MethodKind;
+use hedge_math::grid::{LogGrid, integers, with_extra};
+use rayon::prelude::*;
+
+use crate::bootstrap::resample_counts;
+use crate::error::{EstimateError, Result};
+use crate::objective::Objective;
+use crate::prepared::Prepared;
+use crate::tune::{TuneOutcome, TuneSpec, kl_and_samples};
+
+/// Default confidence level of the verdict (`--confidence`).
+pub const DEFAULT_CONFIDENCE: f64 = 0.95;
+/// Prompt resamples of the max-t bootstrap.
+pub const EVIDENCE_RESAMPLES: usize = 1000;
+/// Points of the evidence grid (BoN: at most this many integers; plus θ† and the ends).
+pub const EVIDENCE_POINTS: usize = 33;
+/// Points of SBoN's β grid (each costs an integral per prompt).
+pub const SBON_EVIDENCE_POINTS: usize = 13;
+
+/// `f(θ₁) − f(θ₂)` on the same prompts, with its paired standard error.
+///
+/// ```
+/// use hedge_estimate::Paired;
+/// // per-prompt values of two settings on four prompts
+/// let p = Paired::of(&[0.5, 0.7, 0.2, 0.9], &[0.4, 0.6, 0.2, 0.7]);
+/// assert!((p.difference - 0.1).abs() < 1e-15);
+/// assert!((p.stderr - (0.02f64 / 3.0).sqrt() / 2.0).abs() < 1e-15);
+/// assert!((p.z - p.difference / p.stderr).abs() < 1e-12);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Paired {
+    /// `(1/T) Σ_t (f_t(θ₁) − f_t(θ₂))`.
+    pub difference: f64,
+    /// `sd_t(f_t(θ₁) − f_t(θ₂)) / √T` (`T − 1` denominator); NaN with fewer than two prompts.
+    pub stderr: f64,
+    /// `difference / stderr` (NaN when the standard error is 0 or NaN).
+    pub z: f64,
+}
+
+impl Paired {
+    /// The paired difference of per-prompt values `a` and `b` (same prompts, same order;
+    /// the shorter length is used).
+    pub fn of(a: &[f64], b: &[f64]) -> Self {
+        let t = a.len().min(b.len());
+        let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+        let difference = d.iter().sum::<f64>() / t.max(1) as f64;
+        let stderr = crate::objective::stderr_of(&d);
+        let z = if stderr > 0.0 { difference / stderr } else { f64::NAN };
+        Self { difference, stderr, z }
+    }
+}
+
+/// Which θ to deploy once the curve is known (`--select`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Select {
+    /// The peak θ† itself (default).
+    #[default]
+    Peak,
+    /// The one-standard-error rule: the smallest θ whose `f` is within one paired standard
+    /// error of the peak's (for SBoN, the smallest `n` whose tuned `f` is).
+    OneSe,
+}
+
+impl Select {
+    /// `"peak"` or `"one-se"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Select::Peak => "peak",
+            Select::OneSe => "one-se",
+        }
+    }
+    /// Parse a name (`"peak"`, `"one-se"`; `"one_se"` and `"1se"` too).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "peak" => Some(Select::Peak),
+            "one-se" | "one_se" | "1se" => Some(Select::OneSe),
+            _ => None,
+        }
+    }
+}
+
+/// What the data say about the tuned curve (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    /// The true reward significantly declines after an interior peak.
+    Hacking,
+    /// Nothing in the range is significantly better than the most selection (`θ_hi`), and the
+    /// estimated curve does not lose a standard error there.
+    NoHackingDetected,
+    /// The true reward significantly declines from the smallest θ on: selecting by this proxy
+    /// hurts.
+    ProxyHurts,
+    /// The estimated curve turns down, but the decline is within noise on these prompts.
+    Inconclusive,
+}
+
+impl Verdict {
+    /// `"hacking"`, `"no_hacking_detected"`, `"proxy_hurts"` or `"inconclusive"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Hacking => "hacking",
+            Verdict::NoHackingDetected => "no_hacking_detected",
+            Verdict::ProxyHurts => "proxy_hurts",
+            Verdict::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The tuned optimum against a reference setting (θ_lo or θ_hi), with the max-t test.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Gap {
+    /// The reference parameter.
+    pub theta: f64,
+    /// SBoN: the reference's number of candidates.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub n: Option<u64>,
+    /// `f(θ†) − f(reference)` with its paired standard error and naive `z`.
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    pub paired: Paired,
+    /// Critical value of the one-sided max-t test at the level.
+    pub critical: f64,
+    /// Whether some θ of the grid beats the reference beyond the critical value.
+    pub significant: bool,
+    /// Simultaneous interval (at the level) of `max_θ f(θ) − f(reference)`.
+    pub interval: [f64; 2],
+}
+
+/// The evidence behind a [`Verdict`] (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Evidence {
+    /// Confidence level of the tests and intervals.
+    pub level: f64,
+    /// How θ† having been chosen on the same data is accounted for.
+    pub correction: &'static str,
+    /// Prompt resamples of the bootstrap.
+    pub resamples: usize,
+    /// Parameters on the grid of the test.
+    pub grid_points: usize,
+    /// What tuning buys over the smallest θ: `f(θ†) − f(θ_lo)`.
+    pub gain: Gap,
+    /// What "use the most samples" loses: `f(θ†) − f(θ_hi)` (SBoN: against its untuned default,
+    /// the largest `n` and β).
+    pub loss_at_default: Gap,
+    /// Whether the decline after the peak is distinguishable from noise at the level.
+    pub hacking_significant: bool,
+    /// About how many calibration prompts would make the observed loss significant at the level
+    /// (`T · (c / z)²`, with the naive `z` of the loss and the critical value `c`); `None` when it
+    /// already is or when there is no loss to detect.
+    pub prompts_needed: Option<u64>,
+}
+
+/// The θ to deploy under the [`Select`] rule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Selected {
+    /// The rule.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::wire::select"))]
+    pub rule: Select,
+    /// The parameter.
+    pub theta: f64,
+    /// SBoN: its number of candidates.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub n: Option<u64>,
+    /// `f` there.
+    pub expected_true_reward: f64,
+    /// Its standard error.
+    pub stderr: f64,
+    /// Expected samples per request there.
+    pub expected_samples: f64,
+    /// Expected samples saved against the peak.
+    pub samples_saved: f64,
+    /// `f(θ†) − f(selected)`, paired.
+    pub below_peak: Paired,
+}
+
+/// One column of the evidence grid: a setting and its per-prompt values.
+struct Column {
+    theta: f64,
+    n: Option<u64>,
+    values: Vec<f64>,
+}
+
+/// The settings of the evidence grid: indices of θ_lo, θ_hi (the default) and θ† in `cols`.
+struct Grid {
+    cols: Vec<Column>,
+    lo: usize,
+    hi: usize,
+    star: usize,
+}
+
+fn index_of(cols: &[Column], theta: f64, n: Option<u64>) -> usize {
+    cols.iter().position(|c| c.theta == theta && c.n == n).unwrap_or(0)
+}
+
+/// The evidence grid of a tuned outcome: BoN's integers (at most [`EVIDENCE_POINTS`]), a log
+/// grid of [`EVIDENCE_POINTS`] (SBoN: [`SBON_EVIDENCE_POINTS`] values of β at the tuned `n`),
+/// each holding θ†; SBoN adds its default `(n_max, β_hi)`.
+fn grid(data: &Prepared, spec: &TuneSpec, o: &TuneOutcome) -> Result<Grid> {
+    let (lo, hi) = o.range;
+    let thetas = match o.method {
+        MethodKind::Bon => with_extra(integers(lo, hi, EVIDENCE_POINTS), lo, hi, &[o.theta]),
+        MethodKind::Sbon => with_extra(LogGrid::new(lo, hi, SBON_EVIDENCE_POINTS).points(), lo, hi, &[o.theta]),
+        _ => with_extra(LogGrid::new(lo, hi, EVIDENCE_POINTS).points(), lo, hi, &[o.theta]),
+    };
+    let obj = Objective::new(data, o.method, o.n, spec.get_estimator())?;
+    let mut cols = thetas
+        .iter()
+        .map(|&theta| {
+            Ok(Column {
+                theta,
+                n: o.n,
+                values: obj.per_prompt(theta)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let star = index_of(&cols, o.theta, o.n);
+    let mut hi_idx = cols.len() - 1;
+    if o.method == MethodKind::Sbon {
+        let n_max = spec.resolve_n_grid(data)?.last().copied().unwrap_or(1);
+        if Some(n_max) != o.n {
+            let obj = Objective::new(data, MethodKind::Sbon, Some(n_max), spec.get_estimator())?;
+            cols.push(Column {
+                theta: hi,
+                n: Some(n_max),
+                values: obj.per_prompt(hi)?,
+            });
+            hi_idx = cols.len() - 1;
+        }
+    }
+    Ok(Grid {
+        cols,
+        lo: 0,
+        hi: hi_idx,
+        star,
+    })
+}
+
+/// Differences of every column against the reference column `r`: `d[g][t]`.
+fn differences(cols: &[Column], r: usize) -> Vec<Vec<f64>> {
+    cols.iter()
+        .map(|c| c.values.iter().zip(&cols[r].values).map(|(a, b)| a - b).collect())
+        .collect()
+}
+
+/// Mean and standard error of the mean of `d` weighted by resample counts.
+fn weighted(d: &[f64], counts: &[u32], t: f64) -> (f64, f64) {
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for (&x, &c) in d.iter().zip(counts) {
+        if c > 0 {
+            let c = c as f64;
+            s1 += c * x;
+            s2 += c * x * x;
+        }
+    }
+    let mean = s1 / t;
+    let var = ((s2 - t * mean * mean) / (t - 1.0)).max(0.0);
+    (mean, (var / t).sqrt())
+}
+
+/// Observed means and paired standard errors of the difference columns.
+fn observed(d: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
+    let t = d.first().map_or(0, Vec::len) as f64;
+    d.iter()
+        .map(|x| (x.iter().sum::<f64>() / t.max(1.0), crate::objective::stderr_of(x)))
+        .unzip()
+}
+
+/// One-sided and two-sided max-t critical values at `level` for the difference columns `d`
+/// (columns with a zero or undefined standard error are left out).
+fn critical_values(d: &[Vec<f64>], mean: &[f64], se: &[f64], level: f64, resamples: usize, seed: u64) -> (f64, f64) {
+    let t_count = d.first().map_or(0, Vec::len);
+    let live: Vec<usize> = (0..d.len()).filter(|&g| se[g] > 0.0).collect();
+    if live.is_empty() || t_count < 2 {
+        return (f64::NAN, f64::NAN);
+    }
+    let t = t_count as f64;
+    let stats: Vec<(f64, f64)> = (0..resamples)
+        .into_par_iter()
+        .map_init(
+            || vec![0u32; t_count],
+            |counts, b| {
+                resample_counts(t_count, seed, b, counts);
+                let (mut one, mut two) = (f64::NEG_INFINITY, 0.0f64);
+                for &g in &live {
+                    let (m, s) = weighted(&d[g], counts, t);
+                    if s > 0.0 {
+                        let z = (m - mean[g]) / s;
+                        one = one.max(z);
+                        two = two.max(z.abs());
+                    }
+                }
+                (one, two)
+            },
+        )
+        .collect();
+    let quantile = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let k = ((level * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1;
+        v[k]
+    };
+    (
+        quantile(stats.iter().map(|s| s.0).collect()),
+        quantile(stats.iter().map(|s| s.1).collect()),
+    )
+}
+
+/// The gap of θ† over reference column `r`, with its max-t test and simultaneous interval.
+fn gap(grid: &Grid, r: usize, spec: &TuneSpec) -> Gap {
+    let d = differences(&grid.cols, r);
+    let (mean, se) = observed(&d);
+    let (c1, c2) = critical_values(
+        &d,
+        &mean,
+        &se,
+        spec.get_confidence(),
+        spec.get_resamples(),
+        spec.get_seed(),
+    );
+    let m = (0..d.len())
+        .filter(|&g| se[g] > 0.0)
+        .map(|g| mean[g] / se[g])
+        .fold(f64::NEG_INFINITY, f64::max);
+    let band = |sign: f64| {
+        (0..d.len())
+            .map(|g| mean[g] + sign * c2 * se[g].max(0.0))
+            .fold(f64::NEG_INFINITY, f64::max)
+    };
+    let (lo, hi) = if c2.is_finite() {
+        (band(-1.0), band(1.0))
+    } else {
+        (f64::NAN, f64::NAN)
+    };
+    let star = &grid.cols[grid.star].values;
+    let reference = &grid.cols[r];
+    Gap {
+        theta: reference.theta,
+        n: reference.n.filter(|_| spec.kind() == MethodKind::Sbon),
+        paired: Paired::of(star, &reference.values),
+        critical: c1,
+        significant: c1.is_finite() && m > c1,
+        interval: [lo, hi],
+    }
+}
+
+/// The verdict from the two gaps (see the module docs).
+fn verdict(grid: &Grid, gain: &Gap, loss: &Gap) -> Verdict {
+    if loss.significant {
+        // A significant decline: from θ_lo on, with no significant rise first, the proxy hurts.
+        let from_lo = grid.star == grid.lo || from_lo_significant(grid, loss);
+        return if !gain.significant && from_lo {
+            Verdict::ProxyHurts
+        } else {
+            Verdict::Hacking
+        };
+    }
+    if loss.paired.difference > 0.0 && loss.paired.z >= 1.0 {
+        Verdict::Inconclusive
+    } else {
+        Verdict::NoHackingDetected
+    }
+}
+
+/// Whether the decline measured from θ_lo itself, `f(θ_lo) − f(θ_hi)`, passes the loss test.
+fn from_lo_significant(grid: &Grid, loss: &Gap) -> bool {
+    let p = Paired::of(&grid.cols[grid.lo].values, &grid.cols[grid.hi].values);
+    p.stderr > 0.0 && p.difference / p.stderr > loss.critical
+}
+
+/// Evidence, verdict and the selected θ of a tuned outcome.
+pub(crate) fn assess(data: &Prepared, spec: &TuneSpec, o: &TuneOutcome) -> Result<(Evidence, Verdict, Selected)> {
+    let level = spec.get_confidence();
+    if !(0.5..1.0).contains(&level) {
+        return Err(EstimateError::InvalidArgument {
+            name: "confidence",
+            value: level,
+            reason: "must be in [0.5, 1)",
+        });
+    }
+    let grid = grid(data, spec, o)?;
+    let gain = gap(&grid, grid.lo, spec);
+    let loss = gap(&grid, grid.hi, spec);
+    let verdict = verdict(&grid, &gain, &loss);
+    let t = data.prompts() as f64;
+    let prompts_needed = (!loss.significant && loss.paired.difference > 0.0 && loss.paired.z > 0.0)
+        .then(|| (t * (loss.critical / loss.paired.z).powi(2)).ceil())
+        .filter(|x| x.is_finite())
+        .map(|x| x.min(u64::MAX as f64) as u64);
+    let evidence = Evidence {
+        level,
+        correction: "max-t prompt bootstrap",
+        resamples: spec.get_resamples(),
+        grid_points: grid.cols.len(),
+        gain,
+        loss_at_default: loss,
+        hacking_significant: loss.significant,
+        prompts_needed,
+    };
+    let selected = select(data, spec, o, &grid.cols[grid.star].values)?;
+    Ok((evidence, verdict, selected))
+}
+
+/// A candidate setting for the one-SE rule: its per-prompt values and whether it is within
+/// one paired standard error of the peak.
+fn within_one_se(peak: &[f64], values: &[f64]) -> bool {
+    let p = Paired::of(peak, values);
+    p.difference <= if p.stderr.is_finite() { p.stderr } else { 0.0 }
+}
+
+/// The θ the [`Select`] rule deploys.
+fn select(data: &Prepared, spec: &TuneSpec, o: &TuneOutcome, peak: &[f64]) -> Result<Selected> {
+    let (theta, n) = match (spec.get_select(), o.method) {
+        (Select::Peak, _) => {
+            let none = Paired {
+                difference: 0.0,
+                stderr: 0.0,
+                z: f64::NAN,
+            };
+            return Ok(Selected {
+                rule: Select::Peak,
+                theta: o.theta,
+                n: o.n,
+                expected_true_reward: o.expected_true_reward,
+                stderr: o.stderr,
+                expected_samples: o.expected_samples,
+                samples_saved: 0.0,
+                below_peak: none,
+            });
+        }
+        (Select::OneSe, MethodKind::Sbon) => {
+            let mut pick = (o.theta, o.n);
+            for r in &o.sbon {
+                let obj = Objective::new(data, MethodKind::Sbon, Some(r.n), spec.get_estimator())?;
+                if within_one_se(peak, &obj.per_prompt(r.beta)?) {
+                    pick = (r.beta, Some(r.n));
+                    break;
+                }
+            }
+            pick
+        }
+        (Select::OneSe, _) => (smallest_within_one_se(data, spec, o, peak)?, None),
+    };
+    let obj = Objective::new(data, o.method, n, spec.get_estimator())?;
+    let est = obj.estimate(theta)?;
+    let (_, samples) = kl_and_samples(&obj, theta);
+    Ok(Selected {
+        rule: Select::OneSe,
+        theta,
+        n,
+        expected_true_reward: est.value,
+        stderr: est.stderr,
+        expected_samples: samples,
+        samples_saved: o.expected_samples - samples,
+        below_peak: Paired::of(peak, &obj.per_prompt(theta)?),
+    })
+}
+
+/// The smallest θ in `[lo, θ†]` within one paired SE of the peak: BoN by bisection on the
+/// integers, the others by bisection on θ to a relative 1e-9 (the condition holds at θ† and is
+/// taken to switch once on the way down, as it does on a unimodal curve).
+fn smallest_within_one_se(data: &Prepared, spec: &TuneSpec, o: &TuneOutcome, peak: &[f64]) -> Result<f64> {
+    let obj = Objective::new(data, o.method, None, spec.get_estimator())?;
+    let ok = |theta: f64| -> Result<bool> { Ok(within_one_se(peak, &obj.per_prompt(theta)?)) };
+    let lo = o.range.0;
+    if ok(lo)? {
+        return Ok(if o.method == MethodKind::Bon {
+            lo.ceil().max(1.0)
+        } else {
+            lo
+        });
+    }
+    let (mut a, mut b) = (lo, o.theta);
+    if o.method == MethodKind::Bon {
+        let (mut a, mut b) = (a.ceil().max(1.0) as u64, b as u64);
+        while b - a > 1 {
+            let mid = a + (b - a) / 2;
+            if ok(mid as f64)? { b = mid } else { a = mid }
+        }
+        return Ok(b as f64);
+    }
+    for _ in 0..200 {
+        if b - a <= 1e-9 * b.abs().max(1e-12) {
+            break;
+        }
+        let mid = 0.5 * (a + b);
+        if ok(mid)? { b = mid } else { a = mid }
+    }
+    Ok(b)
+}
+
+impl Objective<'_> {
+    /// `f(θ₁) − f(θ₂)` on the same prompts, with its paired standard error.
+    ///
+    /// ```
+    /// use hedge_estimate::{synth, Estimator, Objective};
+    /// use hedge_math::MethodKind;
+    /// let d = synth::toy(200, 50, 1).unwrap().prepare().unwrap();
+    /// let f = Objective::new(&d, MethodKind::Bon, None, Estimator::Plugin).unwrap();
+    /// let p = f.paired(12.0, 1.0).unwrap();
+    /// assert!((p.difference - (f.value(12.0).unwrap() - f.value(1.0).unwrap())).abs() < 1e-12);
+    /// assert!(p.stderr < f.estimate(12.0).unwrap().stderr);
+    /// ```
+    pub fn paired(&self, theta_a: f64, theta_b: f64) -> Result<Paired> {
+        Ok(Paired::of(&self.per_prompt(theta_a)?, &self.per_prompt(theta_b)?))
+    }
+}

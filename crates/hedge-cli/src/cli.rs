@@ -57,6 +57,21 @@ pub enum SimulateCommand {
     Gaussian(crate::cmd::gaussian::GaussianArgs),
 }
 
+/// A method and its parameter: `--method M --theta θ [--n N]` (`hedge kl`, `hedge select`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct MethodFlags {
+    /// The method: bon (parameter n), bop (μ), tilt (λ) or sbon (β; needs --n). The tilt is not a
+    /// sampler: `hedge select` refuses it.
+    #[arg(long, value_enum)]
+    pub method: MethodArg,
+    /// Its parameter: n (bon), μ (bop), λ (tilt) or β (sbon, on the scores' own scale).
+    #[arg(long, allow_negative_numbers = true)]
+    pub theta: f64,
+    /// Candidates for SBoN (required with --method sbon).
+    #[arg(long)]
+    pub n: Option<u64>,
+}
+
 /// A method name on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum MethodArg {

@@ -99,6 +99,18 @@ fn grid_curve(
     })
 }
 
+/// BoN's curve at its integers over the whole range (every integer, or [`SURVEY_BON_POINTS`] even in `ln n`).
+fn bon_curve(data: &Prepared, o: &TuneOutcome) -> Result<Curve> {
+    grid_curve(
+        data,
+        o,
+        None,
+        integers(o.range.0, o.range.1, SURVEY_BON_POINTS),
+        o.theta,
+        true,
+    )
+}
+
 /// Which SBoN `n` a survey draws: the tuned one and the largest others, at most `k`, ascending.
 fn sbon_curve_ns(o: &TuneOutcome, k: usize) -> Vec<u64> {
     let mut ns: Vec<u64> = o.sbon.iter().map(|r| r.n).collect();
@@ -121,14 +133,7 @@ pub fn survey_curves(data: &Prepared, o: &TuneOutcome) -> Result<Vec<Curve>> {
     let (lo, hi) = o.range;
     let theta = o.theta;
     let mut curves = match o.method {
-        MethodKind::Bon => vec![grid_curve(
-            data,
-            o,
-            None,
-            integers(lo, hi, SURVEY_BON_POINTS),
-            theta,
-            true,
-        )?],
+        MethodKind::Bon => vec![bon_curve(data, o)?],
         MethodKind::Bop => vec![grid_curve(
             data,
             o,
@@ -199,14 +204,7 @@ pub fn outcome_curves(data: &Prepared, o: &TuneOutcome) -> Result<OutcomeCurves>
     let zoom = theta > lo && theta < hi && theta - lo < (hi - lo) / 8.0 && o.method != MethodKind::Bon;
     let top = if zoom { lo + 4.0 * (theta - lo) } else { hi };
     let curves = match o.method {
-        MethodKind::Bon => vec![grid_curve(
-            data,
-            o,
-            None,
-            integers(lo, hi, SURVEY_BON_POINTS),
-            theta,
-            true,
-        )?],
+        MethodKind::Bon => vec![bon_curve(data, o)?],
         MethodKind::Sbon => o
             .sbon
             .iter()

@@ -50,6 +50,17 @@ fn parse_estimator(name: &str) -> PyResult<Estimator> {
     })
 }
 
+/// SBoN's number of candidates for curves and comparisons: only with `"sbon"`, and at least 1.
+fn sbon_n(kind: MethodKind, n: Option<i64>) -> PyResult<Option<u64>> {
+    if n.is_some() && kind != MethodKind::Sbon {
+        return Err(PyValueError::new_err("n applies to method \"sbon\" only"));
+    }
+    if n.is_some_and(|k| k < 1) {
+        return Err(value_error(EstimateError::MissingN));
+    }
+    Ok(n.map(|k| k as u64))
+}
+
 /// A number of candidates `n ≥ 1` (negative values get the engine's message).
 fn candidates(n: Option<i64>) -> PyResult<Option<u64>> {
     match n {
@@ -267,13 +278,7 @@ fn curve<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let kind = parse_method(method)?;
     let estimator = parse_estimator(estimator)?;
-    if n.is_some() && kind != MethodKind::Sbon {
-        return Err(PyValueError::new_err("n applies to method \"sbon\" only"));
-    }
-    if n.is_some_and(|k| k < 1) {
-        return Err(value_error(EstimateError::MissingN));
-    }
-    let n = n.map(|k| k as u64);
+    let n = sbon_n(kind, n)?;
     let ids = extract_ids(prompt_ids)?;
     let (proxy, truth, thetas) = (
         slice(&proxy, "proxy")?,
@@ -314,13 +319,7 @@ fn paired<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let kind = parse_method(method)?;
     let estimator = parse_estimator(estimator)?;
-    if n.is_some() && kind != MethodKind::Sbon {
-        return Err(PyValueError::new_err("n applies to method \"sbon\" only"));
-    }
-    if n.is_some_and(|k| k < 1) {
-        return Err(value_error(EstimateError::MissingN));
-    }
-    let n = n.map(|k| k as u64);
+    let n = sbon_n(kind, n)?;
     let ids = extract_ids(prompt_ids)?;
     let (proxy, truth) = (slice(&proxy, "proxy")?, slice(&truth, "true")?);
     let (p, prompts) = py.detach(|| -> PyResult<_> {

@@ -6,12 +6,12 @@ use std::path::Path;
 
 use clap::{ArgGroup, Args, ValueEnum};
 use hedge_net::collect::{CollectOptions, CollectSummary, Progress, PromptOutcome, TrueReward};
-use hedge_net::http::{GOLD_KEY_ENV, REWARD_KEY_ENV, UPSTREAM_KEY_ENV};
+use hedge_net::http::{GOLD_KEY_ENV, UPSTREAM_KEY_ENV};
 use hedge_net::{GenClient, Verifier};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 
-use super::net_args::{HttpFlags, RewardApiArg, init_logging};
+use super::net_args::{HttpFlags, RewardApiArg, RewardFlags, init_logging};
 use crate::error::{CliError, Result};
 
 /// A built-in verifier on the command line.
@@ -57,15 +57,8 @@ pub struct CollectArgs {
     /// Responses per prompt.
     #[arg(long)]
     pub n: usize,
-    /// Root URL of the proxy reward-model server (its API path is appended).
-    #[arg(long)]
-    pub reward: String,
-    /// API of the proxy reward server.
-    #[arg(long, value_enum)]
-    pub reward_api: RewardApiArg,
-    /// "model" field sent to the proxy reward server (vLLM, SGLang), if it needs one.
-    #[arg(long)]
-    pub reward_model: Option<String>,
+    #[command(flatten)]
+    pub reward: RewardFlags,
     /// Root URL of a gold reward server whose score is the true reward.
     #[arg(long, requires = "gold_api")]
     pub gold: Option<String>,
@@ -174,13 +167,7 @@ pub fn run(args: &CollectArgs) -> Result<()> {
         max_in_flight: args.max_in_flight,
     };
     let llm = GenClient::new(&http.client(&args.llm, UPSTREAM_KEY_ENV)?, Some(args.model.clone()))?;
-    let proxy = http.reward(
-        &args.reward,
-        REWARD_KEY_ENV,
-        args.reward_api,
-        args.reward_model.clone(),
-        args.batch_size,
-    )?;
+    let proxy = http.proxy_reward(&args.reward, args.batch_size)?;
     let truth = true_reward(args, &http)?;
     let opts = collect_options(args);
     let progress = Bar::new(args.quiet);

@@ -6,23 +6,16 @@ use hedge_math::kl_match::{bon_n_for_kl, bop_mu_for_kl, sbon_beta_for_kl, tilt_l
 use hedge_math::{Method, MethodKind};
 use serde::Serialize;
 
-use crate::cli::MethodArg;
+use crate::cli::MethodFlags;
 use crate::error::Result;
 use crate::output::{Table, fmt_sig, print, print_json};
 
 /// Options of `hedge kl`.
 #[derive(Debug, Args)]
 pub struct KlArgs {
-    /// The method.
-    #[arg(long, value_enum)]
-    pub method: MethodArg,
-    /// Its parameter: n (bon), μ (bop), λ (tilt) or β (sbon).
-    #[arg(long, allow_negative_numbers = true)]
-    pub theta: f64,
-    /// Candidates for SBoN (required with --method sbon); also the n of the SBoN
-    /// equivalent listed for the other methods.
-    #[arg(long)]
-    pub n: Option<u64>,
+    /// The method (`--n` is also the n of the SBoN equivalent listed for the other methods; default 16).
+    #[command(flatten)]
+    pub method: MethodFlags,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -83,18 +76,19 @@ fn same_kl(kind: MethodKind, kl: f64, sbon_n: u64) -> Vec<SameKl> {
 
 /// Run `hedge kl`.
 pub fn run(args: &KlArgs) -> Result<()> {
-    let kind: MethodKind = args.method.into();
-    let m = Method::new(kind, args.theta, args.n)?;
+    let MethodFlags { method, theta, n } = args.method;
+    let kind: MethodKind = method.into();
+    let m = Method::new(kind, theta, n)?;
     let d = m.as_dyn();
     let v = KlJson {
         method: kind.name(),
         parameter: kind.parameter(),
-        theta: args.theta,
+        theta,
         kl: d.kl(),
         mean_quantile: d.mean_quantile(),
         expected_samples: d.expected_samples(),
-        same_kl: same_kl(kind, d.kl(), args.n.unwrap_or(16)),
-        n: args.n.filter(|_| kind == MethodKind::Sbon),
+        same_kl: same_kl(kind, d.kl(), n.unwrap_or(16)),
+        n: n.filter(|_| kind == MethodKind::Sbon),
     };
     if args.json {
         return print_json(&v);

@@ -34,6 +34,20 @@ impl From<RewardApiArg> for RewardApi {
     }
 }
 
+/// The proxy reward server: `--reward URL --reward-api API [--reward-model NAME]`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RewardFlags {
+    /// Root URL of the proxy reward-model server (its API path is appended).
+    #[arg(long)]
+    pub reward: String,
+    /// API of the proxy reward server.
+    #[arg(long, value_enum)]
+    pub reward_api: RewardApiArg,
+    /// "model" field sent to the proxy reward server (vLLM, SGLang), if it needs one.
+    #[arg(long)]
+    pub reward_model: Option<String>,
+}
+
 /// The HTTP settings of the `--timeout`, `--max-attempts` and `--max-in-flight` flags (their
 /// defaults differ between `collect` and `serve`, so each command declares them itself).
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +73,18 @@ impl HttpFlags {
                 ..RetryPolicy::default()
             },
         })
+    }
+
+    /// A client of the proxy reward server of `flags`, its key from `HEDGE_REWARD_API_KEY`.
+    pub fn proxy_reward(&self, flags: &RewardFlags, batch_size: usize) -> Result<RewardClient> {
+        let key = hedge_net::http::REWARD_KEY_ENV;
+        self.reward(
+            &flags.reward,
+            key,
+            flags.reward_api,
+            flags.reward_model.clone(),
+            batch_size,
+        )
     }
 
     /// A client of the reward server at `url`.

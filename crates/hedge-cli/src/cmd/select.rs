@@ -17,21 +17,14 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
-use crate::cli::MethodArg;
+use crate::cli::MethodFlags;
 use crate::error::{CliError, Result};
 
 /// Options of `hedge select`.
 #[derive(Debug, Args)]
 pub struct SelectArgs {
-    /// The method: bon, bop or sbon (the tilt is not a sampler).
-    #[arg(long, value_enum)]
-    pub method: MethodArg,
-    /// Its parameter: n (bon), μ (bop) or β (sbon, on the scores' own scale).
-    #[arg(long, allow_negative_numbers = true)]
-    pub theta: f64,
-    /// Candidates for SBoN (required with --method sbon).
-    #[arg(long)]
-    pub n: Option<u64>,
+    #[command(flatten)]
+    pub method: MethodFlags,
     /// Seed of the random choices (ties, softmax draws, Poisson draws).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -42,7 +35,8 @@ pub struct SelectArgs {
 
 /// Run `hedge select`.
 pub fn run(args: &SelectArgs) -> Result<()> {
-    let selector = Selector::new(args.method.into(), args.theta, args.n)?;
+    let m = &args.method;
+    let selector = Selector::new(m.method.into(), m.theta, m.n)?;
     let (name, reader): (String, Box<dyn Read>) = if args.input == "-" {
         ("<stdin>".into(), Box::new(std::io::stdin().lock()))
     } else {

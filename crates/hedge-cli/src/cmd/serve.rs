@@ -2,10 +2,10 @@
 //! parses options, reads keys from the environment, binds the address and handles shutdown signals.
 
 use clap::Args;
-use hedge_net::http::{REWARD_KEY_ENV, SERVE_KEY_ENV, UPSTREAM_KEY_ENV};
+use hedge_net::http::{SERVE_KEY_ENV, UPSTREAM_KEY_ENV};
 use hedge_net::{GenClient, MethodSpec, Proxy, Secret, ServeConfig};
 
-use super::net_args::{HttpFlags, RewardApiArg, init_logging, seconds};
+use super::net_args::{HttpFlags, RewardFlags, init_logging, seconds};
 use crate::cli::MethodArg;
 use crate::error::{CliError, Result};
 
@@ -24,15 +24,8 @@ pub struct ServeArgs {
     /// Model name sent upstream, replacing the request's "model".
     #[arg(long)]
     pub model: Option<String>,
-    /// Root URL of the reward-model server (its API path is appended).
-    #[arg(long)]
-    pub reward: String,
-    /// API of the reward server.
-    #[arg(long, value_enum)]
-    pub reward_api: RewardApiArg,
-    /// "model" field sent to the reward server (vLLM, SGLang), if it needs one.
-    #[arg(long)]
-    pub reward_model: Option<String>,
+    #[command(flatten)]
+    pub reward: RewardFlags,
     /// The method: bon, bop or sbon (tilt is not a sampler).
     #[arg(
         long,
@@ -137,13 +130,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         max_in_flight: args.max_in_flight,
     };
     let llm = GenClient::new(&http.client(&args.upstream, UPSTREAM_KEY_ENV)?, args.model.clone())?;
-    let reward = http.reward(
-        &args.reward,
-        REWARD_KEY_ENV,
-        args.reward_api,
-        args.reward_model.clone(),
-        args.batch_size,
-    )?;
+    let reward = http.proxy_reward(&args.reward, args.batch_size)?;
     let auth = if cfg.api_key.is_some() {
         "bearer token required"
     } else {

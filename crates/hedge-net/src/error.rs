@@ -109,6 +109,14 @@ pub enum NetError {
     /// The engine rejected a method parameter or a score vector.
     #[error(transparent)]
     Math(#[from] hedge_math::Error),
+    /// The server's answer is larger than the client reads (`max_response_bytes`).
+    #[error("{endpoint}: the answer exceeds {limit} bytes (the limit of what hedge reads from a server)")]
+    TooLarge {
+        /// The endpoint URL.
+        endpoint: String,
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// Calibration data could not be written or read back.
     #[error(transparent)]
     Data(#[from] hedge_data::DataError),
@@ -147,6 +155,7 @@ impl NetError {
             NetError::Output { .. } => "output",
             NetError::Io { .. } => "io",
             NetError::Math(_) => "math",
+            NetError::TooLarge { .. } => "too_large",
             NetError::Data(_) => "data",
         }
     }

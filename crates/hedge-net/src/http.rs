@@ -8,7 +8,10 @@ use std::time::Duration;
 use rand::Rng;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
+use zeroize::Zeroizing;
 
 use crate::error::{NetError, Result};
 
@@ -23,9 +26,11 @@ pub const SERVE_KEY_ENV: &str = "HEDGE_SERVE_API_KEY";
 
 const REDACTED: &str = "[redacted]";
 
-/// An API key or bearer token. It has no `Display`; `Debug` prints `Secret([redacted])`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+/// An API key or bearer token. It has no `Display` and no `PartialEq` (compare presented tokens with
+/// [`Secret::matches`], in constant time); `Debug` prints `Secret([redacted])`; its memory is zeroed
+/// when it is dropped.
+#[derive(Clone)]
+pub struct Secret(Zeroizing<String>);
 
 impl Secret {
     /// Wraps a key; `None` for an empty or all-whitespace string.
@@ -35,7 +40,7 @@ impl Secret {
         if key.is_empty() {
             None
         } else {
-            Some(Secret(key.to_string()))
+            Some(Secret(Zeroizing::new(key.to_string())))
         }
     }
 
@@ -51,23 +56,20 @@ impl Secret {
 
     /// `text` with every occurrence of the key replaced by `[redacted]`.
     pub fn redact(&self, text: &str) -> String {
-        if text.contains(&self.0) {
-            text.replace(&self.0, REDACTED)
+        if text.contains(self.0.as_str()) {
+            text.replace(self.0.as_str(), REDACTED)
         } else {
             text.to_string()
         }
     }
 
-    /// Compares a presented token with this one in time independent of where they differ.
+    /// Whether a presented token is this one. Both are hashed (SHA-256) and the digests compared in
+    /// constant time ([`subtle`]), so the time taken depends neither on where they differ nor on the
+    /// key's length.
     pub fn matches(&self, presented: &str) -> bool {
-        let (a, b) = (self.0.as_bytes(), presented.as_bytes());
-        let mut diff = (a.len() ^ b.len()) as u64;
-        for i in 0..a.len().max(b.len()) {
-            let x = a.get(i).copied().unwrap_or(0);
-            let y = b.get(i).copied().unwrap_or(0);
-            diff |= u64::from(x ^ y);
-        }
-        diff == 0
+        let a = Sha256::digest(self.0.as_bytes());
+        let b = Sha256::digest(presented.as_bytes());
+        a.as_slice().ct_eq(b.as_slice()).into()
     }
 }
 
@@ -139,10 +141,19 @@ pub struct ClientConfig {
     pub max_in_flight: usize,
     /// Retry policy.
     pub retry: RetryPolicy,
+    /// Largest answer read from the server, in bytes ([`NetError::TooLarge`] beyond; a misbehaving
+    /// server cannot make the client buffer more).
+    pub max_response_bytes: usize,
 }
 
+/// Default of [`ClientConfig::max_response_bytes`]: 8 MiB.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 << 20;
+
+/// Largest value accepted for [`ClientConfig::max_in_flight`] (a sanity bound).
+pub const MAX_IN_FLIGHT: usize = 1 << 20;
+
 impl ClientConfig {
-    /// Defaults: no key, 120 s timeout, 64 requests in flight, 3 attempts.
+    /// Defaults: no key, 120 s timeout, 64 requests in flight, 3 attempts, answers up to 8 MiB.
     pub fn new(base_url: impl Into<String>) -> Self {
         ClientConfig {
             base_url: base_url.into(),
@@ -150,6 +161,7 @@ impl ClientConfig {
             timeout: Duration::from_secs(120),
             max_in_flight: 64,
             retry: RetryPolicy::default(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -317,6 +329,7 @@ pub struct HttpClient {
     permits: Arc<Semaphore>,
     timeout: Duration,
     retry: RetryPolicy,
+    max_response_bytes: usize,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -334,8 +347,13 @@ impl HttpClient {
     /// Builds a client; fails on a bad URL or an unusable configuration.
     pub fn new(cfg: &ClientConfig) -> Result<Self> {
         let base = normalize_base_url(&cfg.base_url)?;
-        if cfg.max_in_flight == 0 {
-            return Err(NetError::Config("max_in_flight must be at least 1".into()));
+        if cfg.max_in_flight == 0 || cfg.max_in_flight > MAX_IN_FLIGHT {
+            return Err(NetError::Config(format!(
+                "max_in_flight must be in 1..={MAX_IN_FLIGHT}"
+            )));
+        }
+        if cfg.max_response_bytes == 0 {
+            return Err(NetError::Config("max_response_bytes must be at least 1".into()));
         }
         if cfg.retry.max_attempts == 0 {
             return Err(NetError::Config("max_attempts must be at least 1".into()));
@@ -354,6 +372,7 @@ impl HttpClient {
             permits: Arc::new(Semaphore::new(cfg.max_in_flight)),
             timeout: cfg.timeout,
             retry: cfg.retry,
+            max_response_bytes: cfg.max_response_bytes,
         })
     }
 
@@ -425,14 +444,38 @@ impl HttpClient {
         };
         let status = resp.status();
         let retry_after = retry_after_header(resp.headers());
-        let body = match resp.bytes().await {
+        let body = match self.read_capped(resp, endpoint, attempt).await {
             Ok(b) => b,
-            Err(e) => return (Err(self.transport_error(e, endpoint, attempt)), None),
+            Err(e) => return (Err(e), None),
         };
         if !status.is_success() {
             return (Err(self.status_error(status, &body, endpoint, attempt)), retry_after);
         }
         (self.decode(&body, endpoint), None)
+    }
+
+    /// The answer's body, read chunk by chunk up to `max_response_bytes`.
+    async fn read_capped(&self, mut resp: reqwest::Response, endpoint: &str, attempt: u32) -> Result<Vec<u8>> {
+        let limit = self.max_response_bytes;
+        let too_large = || NetError::TooLarge {
+            endpoint: endpoint.to_string(),
+            limit,
+        };
+        if resp.content_length().is_some_and(|len| len > limit as u64) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(e, endpoint, attempt))?
+        {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     /// The POST of `payload` to `url`, with the timeout and the bearer key (marked sensitive).

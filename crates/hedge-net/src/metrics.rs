@@ -21,6 +21,8 @@ pub struct Metrics {
     candidates_score_failed: AtomicU64,
     bop_capped: AtomicU64,
     in_flight: AtomicI64,
+    connections: AtomicI64,
+    connections_refused: AtomicU64,
     buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_micros: AtomicU64,
@@ -75,6 +77,21 @@ impl Metrics {
         self.in_flight.fetch_add(delta, Ordering::Relaxed);
     }
 
+    /// Adjusts the open-connections gauge.
+    pub fn connections(&self, delta: i64) {
+        self.connections.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// Counts a connection closed at once because `--max-connections` were open.
+    pub fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Connections open now.
+    pub fn connections_now(&self) -> i64 {
+        self.connections.load(Ordering::Relaxed)
+    }
+
     /// Requests being processed now.
     pub fn in_flight_now(&self) -> i64 {
         self.in_flight.load(Ordering::Relaxed)
@@ -117,6 +134,18 @@ impl Metrics {
         s.push_str("# HELP hedge_in_flight_requests Requests being processed.\n");
         s.push_str("# TYPE hedge_in_flight_requests gauge\n");
         let _ = writeln!(s, "hedge_in_flight_requests {}", self.in_flight.load(Ordering::Relaxed));
+        s.push_str("# HELP hedge_open_connections Client connections open.\n");
+        s.push_str("# TYPE hedge_open_connections gauge\n");
+        let _ = writeln!(s, "hedge_open_connections {}", self.connections.load(Ordering::Relaxed));
+        s.push_str(
+            "# HELP hedge_connections_refused_total Connections closed at once because --max-connections were open.\n",
+        );
+        s.push_str("# TYPE hedge_connections_refused_total counter\n");
+        let _ = writeln!(
+            s,
+            "hedge_connections_refused_total {}",
+            self.connections_refused.load(Ordering::Relaxed)
+        );
         s.push_str("# HELP hedge_request_duration_seconds Time from receiving a request to its answer.\n");
         s.push_str("# TYPE hedge_request_duration_seconds histogram\n");
         for (b, le) in self.buckets.iter().zip(LATENCY_BUCKETS.iter()) {

@@ -342,15 +342,18 @@ async fn requests_over_the_concurrency_limit_get_503() {
     let slow: Vec<_> = (0..2)
         .map(|i| tokio::spawn(post_owned(url.clone(), chat_body(&format!("slow {i}")))))
         .collect();
-    // Wait until both are in flight.
+    // Wait until both are in flight (the stand-in answers after 600 ms: there is time).
     let metrics_url = format!("{}/metrics", p.url());
+    let mut reached = false;
     for _ in 0..200 {
         let m = http().get(&metrics_url).send().await.unwrap().text().await.unwrap();
         if m.contains("hedge_in_flight_requests 2") {
+            reached = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    assert!(reached, "the two slow requests never were in flight together");
     let r = http().post(&url).json(&chat_body("one too many")).send().await.unwrap();
     assert_eq!(r.status(), 503);
     assert_eq!(r.headers()["retry-after"], "1");
@@ -359,7 +362,7 @@ async fn requests_over_the_concurrency_limit_get_503() {
         v["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("limit of 2 concurrent requests")
+            .contains("limit of 2 requests in flight")
     );
     for s in slow {
         assert_eq!(s.await.unwrap().0, 200);

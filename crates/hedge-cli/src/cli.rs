@@ -65,10 +65,10 @@ pub struct MethodFlags {
     #[arg(long, value_enum)]
     pub method: MethodArg,
     /// Its parameter: n (bon), μ (bop), λ (tilt) or β (sbon, on the scores' own scale).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::cmd::values::finite)]
     pub theta: f64,
     /// Candidates for SBoN (required with --method sbon).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::values::count_u64(1..=crate::cmd::values::MAX_CANDIDATES))]
     pub n: Option<u64>,
 }
 

@@ -1,6 +1,7 @@
 //! The command line's error type: every failure a user can cause, with where it happened.
 
-/// A failure of a `hedge` command. Displayed on stderr as `hedge: <message>`; exit code 1.
+/// A failure of a `hedge` command. Displayed on stderr as `hedge: <message>`; the exit code says
+/// whose it is ([`CliError::exit_code`]).
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     /// An engine error (invalid parameter, range, ...).
@@ -53,6 +54,28 @@ pub enum CliError {
 pub type Result<T> = std::result::Result<T, CliError>;
 
 impl CliError {
+    /// 2 for a usage error — flags that do not fit together, or a value given on the command line
+    /// that is out of its domain (a parameter, a range, a URL) — and 1 for everything else (the data,
+    /// the files, the servers). clap's own parse errors exit with 2 as well.
+    pub fn exit_code(&self) -> u8 {
+        use hedge_estimate::EstimateError as E;
+        match self {
+            CliError::Usage(_) | CliError::Math(_) => 2,
+            CliError::Estimate(
+                E::InvalidRange { .. }
+                | E::InvalidArgument { .. }
+                | E::MissingN
+                | E::NTooLarge { .. }
+                | E::Unsupported { .. }
+                | E::UnbiasedNeedsInteger { .. }
+                | E::NoDerivative { .. },
+            ) => 2,
+            #[cfg(feature = "net")]
+            CliError::Net(hedge_net::NetError::Config(_) | hedge_net::NetError::InvalidUrl { .. }) => 2,
+            _ => 1,
+        }
+    }
+
     /// I/O error on a named path.
     pub fn io(path: impl Into<String>, source: std::io::Error) -> Self {
         CliError::Io {

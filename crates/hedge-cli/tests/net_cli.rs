@@ -327,7 +327,7 @@ fn serve_refuses_tilt_and_bad_urls_clearly() {
         .args(["--from-tune", tune.to_str().unwrap()])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "a usage error");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a sampler"), "{err}");
 

@@ -408,7 +408,7 @@ fn bad_out_is_a_clear_error() {
         .args(["report", "--data", shared(REALSUMM), "--proxy-col", PROXY, "--out"])
         .arg(&file)
         .assert()
-        .code(1)
+        .code(2)
         .stderr(contains("exists and is not a directory"))
         .stderr(contains("not-a-dir.txt"));
     // A directory that cannot be created (its parent is a file): the OS error, naming the path.
@@ -422,7 +422,7 @@ fn bad_out_is_a_clear_error() {
         .args(["report", "--data", shared(REALSUMM), "--holdout", "1.5", "--out"])
         .arg(dir.path().join("x"))
         .assert()
-        .code(1)
+        .code(2)
         .stderr(contains("--holdout"));
     hedge()
         .args(["report", "--data", shared(REALSUMM)])
@@ -516,13 +516,13 @@ fn plot_flag_on_tune_and_curve() {
         ])
         .arg(p("x.pdf"))
         .assert()
-        .code(1)
+        .code(2)
         .stderr(contains("must end in .svg or .png"));
     hedge()
         .args(["tune", "--data", shared(REALSUMM), "--method", "bon", "--plot"])
         .arg(p("x"))
         .assert()
-        .code(1)
+        .code(2)
         .stderr(contains("must end in .svg or .png"));
     assert!(!p("x.pdf").exists() && !p("x").exists());
 }

@@ -21,6 +21,9 @@ pub const DEFAULT_DF: f64 = 2.5;
 /// Default Gaussian noise on the toy true reward in [`toy`].
 pub const DEFAULT_TOY_NOISE: f64 = 0.1;
 
+/// Most rows a generator makes: 2^29 (8.6 GB of proxy and true rewards).
+pub const MAX_ROWS: usize = 1 << 29;
+
 /// Calibration data in CSR form: prompt `t` owns rows `offsets[t]..offsets[t+1]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Synthetic {
@@ -49,11 +52,14 @@ fn generate<F>(prompts: usize, responses: usize, seed: u64, row: F) -> Result<Sy
 where
     F: Fn(&mut ChaCha8Rng) -> (f64, f64) + Sync,
 {
-    let rows = prompts.checked_mul(responses).ok_or(EstimateError::InvalidArgument {
-        name: "prompts * responses",
-        value: prompts as f64 * responses as f64,
-        reason: "too many rows",
-    })?;
+    let rows = prompts
+        .checked_mul(responses)
+        .filter(|&r| r <= MAX_ROWS)
+        .ok_or(EstimateError::InvalidArgument {
+            name: "prompts * responses",
+            value: prompts as f64 * responses as f64,
+            reason: "too many rows (at most 2^29, about 8.6 GB of proxy and true rewards)",
+        })?;
     let offsets: Vec<usize> = (0..=prompts).map(|t| t * responses).collect();
     let mut proxy = vec![0.0; rows];
     let mut truth = vec![0.0; rows];

@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 
 use super::net_args::{HttpFlags, RewardApiArg, RewardFlags, init_logging};
+use super::values;
 use crate::error::{CliError, Result};
 
 /// A built-in verifier on the command line.
@@ -55,7 +56,7 @@ pub struct CollectArgs {
     #[arg(long)]
     pub model: String,
     /// Responses per prompt.
-    #[arg(long)]
+    #[arg(long, value_parser = values::count(1..=values::MAX_CANDIDATES))]
     pub n: usize,
     #[command(flatten)]
     pub reward: RewardFlags,
@@ -78,29 +79,32 @@ pub struct CollectArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Prompts processed at once.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = values::count(1..=values::MAX_PARALLEL))]
     pub concurrency: usize,
     /// Sampling temperature sent to the generation server.
-    #[arg(long)]
+    #[arg(long, value_parser = values::non_negative)]
     pub temperature: Option<f64>,
     /// Largest number of tokens per response.
-    #[arg(long)]
+    #[arg(long, value_parser = values::count_u64(1..=u32::MAX as u64))]
     pub max_tokens: Option<u64>,
     /// Nucleus sampling probability sent to the generation server.
-    #[arg(long)]
+    #[arg(long, value_parser = values::probability)]
     pub top_p: Option<f64>,
     /// Timeout of one HTTP request attempt, in seconds.
-    #[arg(long, default_value_t = 120.0)]
+    #[arg(long, default_value_t = 120.0, value_parser = values::seconds, value_name = "SECS")]
     pub timeout: f64,
     /// Attempts per HTTP request (retries on 429, 5xx and connection errors, with backoff).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = values::count_u32(1..=100))]
     pub max_attempts: u32,
     /// Texts per reward request.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = values::count(1..=values::MAX_CANDIDATES))]
     pub batch_size: usize,
     /// HTTP requests in flight to each server at once.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = values::count(1..=values::MAX_PARALLEL))]
     pub max_in_flight: usize,
+    /// Largest answer read from a server, in bytes.
+    #[arg(long, default_value_t = hedge_net::http::DEFAULT_MAX_RESPONSE_BYTES, value_parser = values::count(1..=values::MAX_BYTES))]
+    pub max_upstream_bytes: usize,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -160,16 +164,18 @@ impl Progress for Bar {
 /// Run `hedge collect`.
 pub fn run(args: &CollectArgs) -> Result<()> {
     init_logging("warn");
-    let prompts = hedge_net::read_prompts(&args.prompts)?;
     let http = HttpFlags {
         timeout: args.timeout,
         max_attempts: args.max_attempts,
         max_in_flight: args.max_in_flight,
+        max_response_bytes: args.max_upstream_bytes,
     };
-    let llm = GenClient::new(&http.client(&args.llm, UPSTREAM_KEY_ENV)?, Some(args.model.clone()))?;
+    let llm = GenClient::new(&http.client(&args.llm, UPSTREAM_KEY_ENV), Some(args.model.clone()))?;
     let proxy = http.proxy_reward(&args.reward, args.batch_size)?;
     let truth = true_reward(args, &http)?;
     let opts = collect_options(args);
+    // Every flag is checked (clients built) before the prompts file is read.
+    let prompts = hedge_net::read_prompts(&args.prompts)?;
     let progress = Bar::new(args.quiet);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -8,6 +8,7 @@ use hedge_report::{CurveFacts, curve_plot};
 use serde::Serialize;
 
 use super::data_args::{DataArgs, EstimatorArg, check_sbon_flags, parse_grid};
+use super::values;
 use crate::cli::MethodArg;
 use crate::error::{CliError, Result};
 use crate::output::{Table, fmt_sig, plot_format, plot_line, print, print_json, write_plot};
@@ -27,17 +28,17 @@ pub struct CurveArgs {
     #[arg(long, requires = "grid")]
     pub log: bool,
     /// Explicit comma-separated parameter values.
-    #[arg(long, value_delimiter = ',', allow_negative_numbers = true, value_name = "LIST")]
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true, value_name = "LIST", value_parser = values::finite)]
     pub theta: Option<Vec<f64>>,
     /// SBoN: number of candidates (required with --method sbon).
-    #[arg(long)]
+    #[arg(long, value_parser = values::count_u64(1..=values::MAX_CANDIDATES))]
     pub n: Option<u64>,
     /// Estimator of the expected true reward.
     #[arg(long, value_enum, default_value = "plugin")]
     pub estimator: EstimatorArg,
     /// Also compare every point with the parameter THETA on the same prompts: f(θ) − f(THETA) with its
     /// paired standard error (the right yardstick for "is θ better than THETA?").
-    #[arg(long, allow_negative_numbers = true, value_name = "THETA")]
+    #[arg(long, allow_negative_numbers = true, value_name = "THETA", value_parser = values::finite)]
     pub versus: Option<f64>,
     /// Print JSON: {"points": [...]}.
     #[arg(long, conflicts_with = "csv")]

@@ -128,8 +128,11 @@ pub fn parse_grid(s: &str) -> std::result::Result<(f64, f64, usize), String> {
         .trim()
         .parse()
         .map_err(|_| format!("K in {s:?} is not a positive integer"))?;
-    if k == 0 {
-        return Err(format!("K in {s:?} must be at least 1"));
+    if k == 0 || k > super::values::MAX_GRID_POINTS {
+        return Err(format!(
+            "K in {s:?} must be between 1 and {}",
+            super::values::MAX_GRID_POINTS
+        ));
     }
     Ok((lo, hi, k))
 }

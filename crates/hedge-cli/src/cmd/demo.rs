@@ -5,6 +5,7 @@ use hedge_estimate::{HoldoutReport, Prepared, TuneSpec, holdout, synth};
 use hedge_math::MethodKind;
 use serde::Serialize;
 
+use super::values;
 use crate::error::Result;
 use crate::output::{Table, fmt_sig, print, print_json};
 
@@ -12,13 +13,13 @@ use crate::output::{Table, fmt_sig, print, print_json};
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Prompts in each synthetic calibration set.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = values::count(2..=values::MAX_PROMPTS))]
     pub prompts: usize,
     /// Responses per prompt.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = values::count(2..=values::MAX_RESPONSES))]
     pub responses: usize,
     /// Fraction of prompts held out for the honest evaluation.
-    #[arg(long, default_value_t = 0.3)]
+    #[arg(long, default_value_t = 0.3, value_parser = values::fraction)]
     pub holdout: f64,
     /// Seed of the data and of the split.
     #[arg(long, default_value_t = 0)]

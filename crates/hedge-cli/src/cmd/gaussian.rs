@@ -4,22 +4,23 @@ use clap::Args;
 use hedge_data::{CalibrationWriter, Format, Row};
 use hedge_estimate::synth;
 
+use super::values;
 use crate::error::Result;
 
 /// Options of `hedge simulate gaussian`.
 #[derive(Debug, Args)]
 pub struct GaussianArgs {
     /// Number of prompts T.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = values::count(1..=values::MAX_PROMPTS))]
     pub prompts: usize,
     /// Responses per prompt m.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = values::count(1..=values::MAX_RESPONSES))]
     pub responses: usize,
     /// Scale of the proxy's noise: proxy = true + scale·noise.
-    #[arg(long, default_value_t = synth::DEFAULT_NOISE_SCALE)]
+    #[arg(long, default_value_t = synth::DEFAULT_NOISE_SCALE, value_parser = values::non_negative)]
     pub noise: f64,
     /// Degrees of freedom of the Student-t noise (its heavy tail makes the proxy hackable).
-    #[arg(long, default_value_t = synth::DEFAULT_DF)]
+    #[arg(long, default_value_t = synth::DEFAULT_DF, value_parser = values::positive)]
     pub df: f64,
     /// Gaussian instead of Student-t noise: the true reward of best-of-n then keeps increasing.
     #[arg(long)]

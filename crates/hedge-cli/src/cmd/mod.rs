@@ -17,3 +17,4 @@ pub mod select;
 pub mod serve;
 pub mod toy;
 pub mod tune;
+pub mod values;

@@ -1,11 +1,10 @@
 //! What `collect` and `serve` share: reward-API names, HTTP client settings from flags, logging.
 
-use std::time::Duration;
-
 use clap::ValueEnum;
 use hedge_net::{ClientConfig, RetryPolicy, RewardApi, RewardClient, RewardConfig, Secret};
 
-use crate::error::{CliError, Result};
+use super::values;
+use crate::error::Result;
 
 /// A reward-server API on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -58,21 +57,24 @@ pub struct HttpFlags {
     pub max_attempts: u32,
     /// Requests in flight to each server.
     pub max_in_flight: usize,
+    /// Largest answer read from a server, in bytes.
+    pub max_response_bytes: usize,
 }
 
 impl HttpFlags {
     /// The client settings for the server at `url`, its bearer token read from `key_env`.
-    pub fn client(&self, url: &str, key_env: &str) -> Result<ClientConfig> {
-        Ok(ClientConfig {
+    pub fn client(&self, url: &str, key_env: &str) -> ClientConfig {
+        ClientConfig {
             base_url: url.to_string(),
             api_key: Secret::from_env(key_env),
-            timeout: seconds("timeout", self.timeout)?,
+            timeout: values::duration(self.timeout),
             max_in_flight: self.max_in_flight,
             retry: RetryPolicy {
                 max_attempts: self.max_attempts,
                 ..RetryPolicy::default()
             },
-        })
+            max_response_bytes: self.max_response_bytes,
+        }
     }
 
     /// A client of the proxy reward server of `flags`, its key from `HEDGE_REWARD_API_KEY`.
@@ -97,23 +99,12 @@ impl HttpFlags {
         batch_size: usize,
     ) -> Result<RewardClient> {
         let cfg = RewardConfig {
-            client: self.client(url, key_env)?,
+            client: self.client(url, key_env),
             api: api.into(),
             model,
             batch_size,
         };
         Ok(RewardClient::new(&cfg)?)
-    }
-}
-
-/// `--NAME x` as a duration: a positive number of seconds.
-pub fn seconds(name: &str, x: f64) -> Result<Duration> {
-    if x.is_finite() && x > 0.0 {
-        Ok(Duration::from_secs_f64(x))
-    } else {
-        Err(CliError::Net(hedge_net::NetError::Config(format!(
-            "--{name} {x}: must be a positive number of seconds"
-        ))))
     }
 }
 

@@ -13,6 +13,7 @@ use hedge_report::{REPORT_FILES, render_survey};
 use serde::Serialize;
 
 use super::data_args::{DataArgs, check_confidence};
+use super::values;
 use crate::cli::MethodArg;
 use crate::error::{CliError, Result};
 use crate::output::{print, to_json};
@@ -26,13 +27,13 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Hold out this fraction of prompts: tune on the rest, report true rewards on the held-out prompts.
-    #[arg(long, value_name = "FRAC")]
+    #[arg(long, value_name = "FRAC", value_parser = values::fraction)]
     pub holdout: Option<f64>,
     /// Seed of the hold-out split and of the verdicts' bootstrap.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Confidence level of the verdicts (see `hedge tune --confidence`).
-    #[arg(long, default_value_t = hedge_estimate::DEFAULT_CONFIDENCE, value_name = "LEVEL")]
+    #[arg(long, default_value_t = hedge_estimate::DEFAULT_CONFIDENCE, value_name = "LEVEL", value_parser = values::level)]
     pub confidence: f64,
     /// Methods to tune and plot (comma-separated).
     #[arg(
@@ -44,7 +45,7 @@ pub struct ReportArgs {
     )]
     pub methods: Vec<MethodArg>,
     /// Bins of the proxy-quantile plot (at most the largest number of responses of a prompt are used).
-    #[arg(long, default_value_t = 20, value_name = "K")]
+    #[arg(long, default_value_t = 20, value_name = "K", value_parser = values::count(1..=1_000_000))]
     pub bins: usize,
 }
 

@@ -5,7 +5,8 @@ use clap::Args;
 use hedge_net::http::{SERVE_KEY_ENV, UPSTREAM_KEY_ENV};
 use hedge_net::{GenClient, MethodSpec, Proxy, Secret, ServeConfig};
 
-use super::net_args::{HttpFlags, RewardFlags, init_logging, seconds};
+use super::net_args::{HttpFlags, RewardFlags, init_logging};
+use super::values;
 use crate::cli::MethodArg;
 use crate::error::{CliError, Result};
 
@@ -36,10 +37,10 @@ pub struct ServeArgs {
     )]
     pub method: Option<MethodArg>,
     /// Its parameter: n (bon), μ (bop) or β (sbon, on the reward model's own scale).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = values::finite)]
     pub theta: Option<f64>,
     /// Candidates for sbon.
-    #[arg(long)]
+    #[arg(long, value_parser = values::count_u64(1..=values::MAX_CANDIDATES))]
     pub n: Option<u64>,
     /// Take method, theta (and n for sbon) from the JSON printed by `hedge tune --json`.
     #[arg(long, conflicts_with_all = ["theta", "n"])]
@@ -51,28 +52,43 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Largest number of candidates per request (BoP draws above it are cut down to it).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = values::count_u64(1..=values::MAX_CANDIDATES))]
     pub max_n: u64,
     /// Largest request body in bytes (HTTP 413 beyond).
-    #[arg(long, default_value_t = 1 << 20)]
+    #[arg(long, default_value_t = 1 << 20, value_parser = values::count(1..=values::MAX_BYTES))]
     pub max_body_bytes: usize,
-    /// Requests processed at once (HTTP 503 beyond).
-    #[arg(long, default_value_t = 256)]
+    /// Requests processed at once, counted from the moment their body is complete (HTTP 503 beyond).
+    #[arg(long, default_value_t = 256, value_parser = values::count(1..=values::MAX_PARALLEL))]
     pub max_concurrent: usize,
+    /// Client connections open at once, idle or not (one more is closed at once).
+    #[arg(long, default_value_t = 1024, value_parser = values::count(1..=values::MAX_PARALLEL))]
+    pub max_connections: usize,
     /// Deadline of one request, generation and scoring together, in seconds (HTTP 504 beyond).
-    #[arg(long, default_value_t = 300.0)]
+    #[arg(long, default_value_t = 300.0, value_parser = values::seconds, value_name = "SECS")]
     pub request_timeout: f64,
+    /// Deadline for a request's headers, in seconds (the connection is closed beyond).
+    #[arg(long, default_value_t = 10.0, value_parser = values::seconds, value_name = "SECS")]
+    pub header_timeout: f64,
+    /// Deadline for a request's body once its headers are in, in seconds (HTTP 408 beyond).
+    #[arg(long, default_value_t = 30.0, value_parser = values::seconds, value_name = "SECS")]
+    pub body_timeout: f64,
+    /// On SIGINT/SIGTERM, how long requests in progress may take to finish, in seconds.
+    #[arg(long, default_value_t = 30.0, value_parser = values::seconds, value_name = "SECS")]
+    pub shutdown_timeout: f64,
     /// Timeout of one upstream HTTP attempt, in seconds.
-    #[arg(long, default_value_t = 120.0)]
+    #[arg(long, default_value_t = 120.0, value_parser = values::seconds, value_name = "SECS")]
     pub timeout: f64,
     /// Attempts per upstream HTTP request (retries on 429, 5xx and connection errors, with backoff).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = values::count_u32(1..=100))]
     pub max_attempts: u32,
     /// Upstream HTTP requests in flight to each server at once.
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 1024, value_parser = values::count(1..=values::MAX_PARALLEL))]
     pub max_in_flight: usize,
+    /// Largest answer read from an upstream (generation or reward) server, in bytes (HTTP 502 beyond).
+    #[arg(long, default_value_t = hedge_net::http::DEFAULT_MAX_RESPONSE_BYTES, value_parser = values::count(1..=values::MAX_BYTES))]
+    pub max_upstream_bytes: usize,
     /// Texts per reward request.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = values::count(1..=values::MAX_CANDIDATES))]
     pub batch_size: usize,
 }
 
@@ -121,15 +137,20 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         max_n: args.max_n,
         max_body_bytes: args.max_body_bytes,
         max_concurrent: args.max_concurrent,
+        max_connections: args.max_connections,
         api_key: Secret::from_env(SERVE_KEY_ENV),
-        request_timeout: seconds("request-timeout", args.request_timeout)?,
+        request_timeout: values::duration(args.request_timeout),
+        header_timeout: values::duration(args.header_timeout),
+        body_timeout: values::duration(args.body_timeout),
+        shutdown_timeout: values::duration(args.shutdown_timeout),
     };
     let http = HttpFlags {
         timeout: args.timeout,
         max_attempts: args.max_attempts,
         max_in_flight: args.max_in_flight,
+        max_response_bytes: args.max_upstream_bytes,
     };
-    let llm = GenClient::new(&http.client(&args.upstream, UPSTREAM_KEY_ENV)?, args.model.clone())?;
+    let llm = GenClient::new(&http.client(&args.upstream, UPSTREAM_KEY_ENV), args.model.clone())?;
     let reward = http.proxy_reward(&args.reward, args.batch_size)?;
     let auth = if cfg.api_key.is_some() {
         "bearer token required"

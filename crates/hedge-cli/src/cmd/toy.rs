@@ -6,6 +6,7 @@ use hedge_math::toy::{toy_c, toy_reward};
 use hedge_math::{MethodKind, TuneOptions};
 use serde_json::json;
 
+use super::values;
 use crate::error::Result;
 use crate::output::{Table, fmt_sig, print, print_json};
 
@@ -13,10 +14,10 @@ use crate::output::{Table, fmt_sig, print, print_json};
 #[derive(Debug, Args)]
 pub struct ToyArgs {
     /// Largest parameter searched for every method (n, μ, λ and β).
-    #[arg(long, default_value_t = 1000.0)]
+    #[arg(long, default_value_t = 1000.0, value_parser = values::positive)]
     pub max_theta: f64,
     /// SBoN candidate counts; β is tuned for each.
-    #[arg(long, value_delimiter = ',', default_value = "4,8,16,32,64")]
+    #[arg(long, value_delimiter = ',', default_value = "4,8,16,32,64", value_parser = values::count_u64(1..=values::MAX_CANDIDATES))]
     pub sbon_n: Vec<u64>,
     /// Print one JSON object instead of a table.
     #[arg(long)]

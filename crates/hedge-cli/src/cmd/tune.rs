@@ -10,6 +10,7 @@ use hedge_report::{fmt_num, gap_sentence, tune_plot};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::data_args::{DataArgs, EstimatorArg, Loaded, check_confidence, check_sbon_flags, parse_range};
+use super::values;
 use crate::cli::{MethodArg, SelectArg};
 use crate::error::{CliError, Result};
 use crate::output::{Table, fmt_sig, plot_format, plot_line, print, print_json, write_plot};
@@ -27,26 +28,26 @@ pub struct TuneArgs {
     #[arg(long, value_parser = parse_range, value_name = "LO:HI")]
     pub range: Option<(f64, f64)>,
     /// SBoN: tune β for this n only.
-    #[arg(long, conflicts_with = "n_grid")]
+    #[arg(long, conflicts_with = "n_grid", value_parser = values::count_u64(1..=values::MAX_CANDIDATES))]
     pub n: Option<u64>,
     /// SBoN: tune β for each n of this comma-separated list, then keep the best (default: powers of two up to m_max).
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    #[arg(long, value_delimiter = ',', value_name = "LIST", value_parser = values::count_u64(1..=values::MAX_CANDIDATES))]
     pub n_grid: Option<Vec<u64>>,
     /// Estimator of the expected true reward.
     #[arg(long, value_enum, default_value = "plugin")]
     pub estimator: EstimatorArg,
     /// Hold out this fraction of prompts: tune on the rest, report true rewards on the held-out prompts.
-    #[arg(long, value_name = "FRAC")]
+    #[arg(long, value_name = "FRAC", value_parser = values::fraction)]
     pub holdout: Option<f64>,
     /// Bootstrap resamples of prompts for a 95% percentile interval of θ†.
-    #[arg(long, value_name = "B")]
+    #[arg(long, value_name = "B", value_parser = values::count(1..=values::MAX_RESAMPLES))]
     pub bootstrap: Option<usize>,
     /// Seed of the hold-out split and of the bootstraps (the verdict's and --bootstrap's).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Confidence level of the verdict: hacking is reported only when the decline after the peak is
     /// significant at this level, corrected for the peak having been chosen on the same data.
-    #[arg(long, default_value_t = hedge_estimate::DEFAULT_CONFIDENCE, value_name = "LEVEL")]
+    #[arg(long, default_value_t = hedge_estimate::DEFAULT_CONFIDENCE, value_name = "LEVEL", value_parser = values::level)]
     pub confidence: f64,
     /// Which θ to deploy (and `hedge serve --from-tune` uses): the peak, or the smallest θ within one
     /// paired standard error of it (fewer samples for a difference the data cannot see).

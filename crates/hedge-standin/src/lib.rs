@@ -867,10 +867,32 @@ mod tests {
         assert!(gold_score(best_proxy) < best_gold - 0.1);
     }
 
-    #[test]
-    fn odd_text_produces_invalid_utf8_and_a_lone_surrogate() {
+    async fn body_bytes(r: Response) -> Vec<u8> {
+        axum::body::to_bytes(r.into_body(), usize::MAX).await.unwrap().to_vec()
+    }
+
+    #[tokio::test]
+    async fn odd_text_produces_invalid_utf8_and_a_lone_surrogate() {
         let t = generate_text("p", 1, None, true);
         let r = json_response(StatusCode::OK, &json!({"t": t}));
         assert_eq!(r.status(), StatusCode::OK);
+        let raw = body_bytes(r).await;
+        // One raw 0xFF byte: the body is not UTF-8.
+        assert_eq!(raw.iter().filter(|&&b| b == 0xff).count(), 1);
+        assert!(std::str::from_utf8(&raw).is_err());
+        // A high surrogate escape with no low surrogate after it.
+        let text = String::from_utf8_lossy(&raw);
+        let at = text.find("\\ud83d").expect("a lone surrogate escape");
+        assert!(!text[at + 6..].starts_with("\\ud"), "{}", &text[at..]);
+        // Strict JSON parsers refuse it; the rest of the text is intact.
+        assert!(serde_json::from_slice::<Value>(&raw).is_err());
+        assert!(text.contains("🦀") && text.contains("rtl\u{202e}olleh"));
+        // Plain text is plain JSON.
+        let plain = body_bytes(json_response(
+            StatusCode::OK,
+            &json!({"t": generate_text("p", 1, None, false)}),
+        ))
+        .await;
+        assert!(serde_json::from_slice::<Value>(&plain).is_ok());
     }
 }

@@ -702,12 +702,10 @@ mod tests {
                 let w = h * om;
                 let ys: Vec<f64> = proxy.iter().map(|&s| (x + beta * (s - smax)).exp()).collect();
                 let phi: f64 = ys.iter().map(|y| (-y).exp()).sum::<f64>() / m;
-                let dphi: f64 = -proxy
-                    .iter()
-                    .zip(&ys)
-                    .map(|(&s, y)| (s - smax) * y * (-y).exp())
-                    .sum::<f64>()
-                    / m;
+                // y e^{-y} underflows to 0 long before y overflows to inf,
+                // where the product would be inf·0 = NaN: cut it off there.
+                let ye = |y: f64| if y > 800.0 { 0.0 } else { y * (-y).exp() };
+                let dphi: f64 = -proxy.iter().zip(&ys).map(|(&s, &y)| (s - smax) * ye(y)).sum::<f64>() / m;
                 let nm1 = (n - 1) as f64;
                 let big = phi.powf(nm1);
                 if phi == 0.0 || big == 0.0 {
@@ -715,7 +713,10 @@ mod tests {
                 }
                 let l = nm1 * dphi / phi;
                 for k in 0..proxy.len() {
-                    let ye = ys[k] * (-ys[k]).exp();
+                    if ys[k] > 800.0 {
+                        continue;
+                    }
+                    let ye = ye(ys[k]);
                     p[k] += (n as f64 / m) * w * big * ye;
                     dp[k] += (n as f64 / m) * w * big * ye * ((proxy[k] - smax) * (1.0 - ys[k]) + l);
                 }

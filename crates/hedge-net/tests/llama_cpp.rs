@@ -179,7 +179,8 @@ async fn prompt_longer_than_the_context_is_a_400_not_a_502() {
             assert_eq!(v["error"]["code"], 400);
             let m = v["error"]["message"].as_str().unwrap();
             assert!(
-                m.contains("HTTP 400") && m.contains("exceeds the available context size (20 tokens)"),
+                m.contains("upstream server refused the request")
+                    && m.contains("exceeds the available context size (20 tokens)"),
                 "{m}"
             );
         }

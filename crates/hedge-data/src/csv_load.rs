@@ -98,6 +98,8 @@ struct Records<R> {
     from_out: bool,
     /// Set when the file has bare `\r` line ends: every record goes through `csv_core`.
     slow_only: bool,
+    /// Set once [`Records::start`] has run.
+    started: bool,
     core: csv_core::Reader,
     out: Vec<u8>,
     ends: Vec<usize>,
@@ -117,10 +119,22 @@ impl<R: Read> Records<R> {
             fields: Vec::with_capacity(32),
             from_out: false,
             slow_only: false,
-            core: csv_core::Reader::new(),
+            started: false,
+            core: Self::core(),
             out: vec![0; 1024],
             ends: vec![0; 64],
         }
+    }
+
+    /// The `csv_core` reader of the slow path. It is never reset between records: `csv_core` strips a byte order
+    /// mark at the start of its first input (and only if that input holds all three bytes, so depending on how
+    /// the data was read), and a reset would make it do so at every record. Instead [`Records::next`] skips the
+    /// data's own BOM, and this reader's first input is a blank line, so it strips none.
+    fn core() -> csv_core::Reader {
+        let mut core = csv_core::Reader::new();
+        let (result, nin, _, _) = core.read_record(b"\n", &mut [0; 1], &mut [0; 1]);
+        debug_assert!(matches!(result, csv_core::ReadRecordResult::InputEmpty) && nin == 1);
+        core
     }
 
     /// Number of fields of the current record.
@@ -182,6 +196,10 @@ impl<R: Read> Records<R> {
     /// [`Records::next_slow`]; so does everything if the file uses bare `\r` line ends (seen in the first line).
     /// In a `\n`-terminated file a `\r` inside a line is kept as data (only a `\r` before `\n` is removed).
     fn next(&mut self) -> io::Result<bool> {
+        if !self.started {
+            self.started = true;
+            self.start()?;
+        }
         loop {
             if self.slow_only {
                 return self.next_slow();
@@ -214,21 +232,12 @@ impl<R: Read> Records<R> {
             let (mut end, next_pos) = match newline {
                 Some(nl) => (nl, nl + 1),
                 None if !self.eof => {
-                    if self.line == 1 && has_bare_cr(rest) {
-                        self.slow_only = true;
-                    } else {
-                        self.refill()?;
-                    }
+                    self.refill()?;
                     continue;
                 }
                 None if rest.is_empty() => return Ok(false),
                 None => (self.len, self.len),
             };
-            if self.line == 1 && memchr::memchr(b'\r', &self.buf[base..end]).is_some_and(|k| base + k + 1 < end) {
-                // Bare carriage returns end lines in this file: let csv_core split everything.
-                self.slow_only = true;
-                continue;
-            }
             if end > start && self.buf[end - 1] == b'\r' {
                 end -= 1;
             }
@@ -244,14 +253,59 @@ impl<R: Read> Records<R> {
         }
     }
 
+    /// Before the first record: skips a leading UTF-8 byte order mark, and decides whether bare carriage returns
+    /// end lines in this file (a `\r` not followed by `\n` in the first line): then `csv_core` splits everything.
+    /// Reads up to the first `\n` or bare `\r` (or the end), so that the decision does not depend on the quotes
+    /// of the first line nor on how the input arrives.
+    fn start(&mut self) -> io::Result<()> {
+        while self.len < 3 && !self.eof {
+            self.refill()?;
+        }
+        if self.buf[..self.len].starts_with(b"\xEF\xBB\xBF") {
+            self.pos = 3;
+        }
+        let mut from = self.pos;
+        loop {
+            let rest = &self.buf[from..self.len];
+            let newline = memchr::memchr(b'\n', rest);
+            if has_bare_cr(newline.map_or(rest, |nl| &rest[..nl])) {
+                self.slow_only = true;
+                return Ok(());
+            }
+            if newline.is_some() || self.eof {
+                return Ok(());
+            }
+            // Look again from the last byte read (a `\r` whose next byte is still to come).
+            from = self.len.saturating_sub(1).max(self.pos) - self.pos;
+            self.refill()?;
+            from += self.pos;
+        }
+    }
+
     /// Reads one record with `csv_core` (quoted fields, fields spanning lines).
     #[cold]
     fn next_slow(&mut self) -> io::Result<bool> {
         use csv_core::ReadRecordResult;
-        self.core.reset();
+        // Skip the `\n` of a `\r\n` that ended the previous record (and blank lines) here rather than in
+        // `csv_core`, so that `record_line` is the line where this record starts.
+        loop {
+            if self.pos == self.len && !self.eof {
+                self.refill()?;
+            } else if self.pos < self.len && self.buf[self.pos] == b'\n' {
+                self.pos += 1;
+                self.line += 1;
+            } else {
+                break;
+            }
+        }
         self.record_line = self.line;
         let (mut nout, mut nends) = (0, 0);
         loop {
+            // csv_core reads empty input as the end of the data: refill first unless it is.
+            if self.pos == self.len && !self.eof {
+                self.refill()?;
+                continue;
+            }
             let input = &self.buf[self.pos..self.len];
             let (result, nin, o, e) = self
                 .core
@@ -361,6 +415,55 @@ mod tests {
                 (1, vec!["x\ry".to_string(), "3".into()]),
             ]
         );
+    }
+
+    #[test]
+    fn bare_carriage_returns_at_read_boundaries() {
+        // Found by fuzzing (fuzz/csv_load): a record that ended exactly where a read ended was taken for the
+        // end of the data, so a file with bare `\r` line ends read from a pipe lost its later rows.
+        let data = "h1,h2\ra,1\r\rb,2\r\"q\",3\rc,4";
+        let expected: Vec<(u64, Vec<String>)> = split(data.as_bytes(), 1 << 20);
+        assert_eq!(expected.len(), 5);
+        for chunk in 1..data.len() {
+            assert_eq!(split(data.as_bytes(), chunk), expected, "chunk {chunk}");
+        }
+        // The same with quoted records in a `\n` file (the slow path without `slow_only`).
+        let data = "h1,h2\n\"a\",1\n\"b\",2\n";
+        let expected = split(data.as_bytes(), 1 << 20);
+        assert_eq!(expected.len(), 3);
+        for chunk in 1..data.len() {
+            assert_eq!(split(data.as_bytes(), chunk), expected, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn byte_order_marks() {
+        // Found by fuzzing (fuzz/csv_load): `csv_core` strips a BOM at the start of its input after each reset,
+        // and only when the three bytes were read together. So a BOM starting a record in the middle of the data
+        // was dropped, or, split across reads, ended the data. Now only the data's leading BOM is skipped, at any
+        // read size, and a BOM elsewhere is data, as on the fast path.
+        let bom = "\u{feff}";
+        let fields = |v: Vec<(u64, Vec<String>)>| v.into_iter().map(|(_, f)| f).collect::<Vec<_>>();
+        for (data, expected) in [
+            (
+                format!("{bom}h1,h2\r{bom},0\ra,1\r"),
+                vec![vec!["h1", "h2"], vec![bom, "0"], vec!["a", "1"]],
+            ),
+            (
+                format!("{bom}\"h1\",h2\n{bom}\"x\",1\n\"y\",{bom}\n"),
+                vec![vec!["h1", "h2"], vec![&format!("{bom}\"x\"")[..], "1"], vec!["y", bom]],
+            ),
+            (format!("{bom}"), vec![]),
+            (format!("{bom}{bom}a\n"), vec![vec![&format!("{bom}a")[..]]]),
+        ] {
+            for chunk in 1..=data.len() {
+                assert_eq!(
+                    fields(split(data.as_bytes(), chunk)),
+                    expected,
+                    "{data:?}, chunk {chunk}"
+                );
+            }
+        }
     }
 
     #[test]

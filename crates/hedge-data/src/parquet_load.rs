@@ -25,11 +25,34 @@ const ID_TYPES: &str = "a string or integer column";
 const NUM_TYPES: &str = "a numeric, boolean or numeric-string column";
 
 /// Loads a Parquet file from any [`ChunkReader`] (a `File`, or `bytes::Bytes` holding the whole file).
+///
+/// The `parquet` and `arrow` crates panic on some corrupt files instead of returning an error (index out of
+/// bounds in the RLE decoder, `unwrap` on missing Thrift fields, unsupported types in the embedded Arrow schema,
+/// "capacity overflow", …; found by fuzzing, see `fuzz/README.md`). Such a panic is caught here and reported as
+/// a [`DataError::Parquet`] ("corrupt file"), like the errors they return. (The panic hook still runs: unless
+/// the program replaced it, the panic message is also printed to standard error.)
 pub(crate) fn load_parquet<T: ChunkReader + 'static>(
     reader: T,
     name: &str,
     opts: &LoadOptions,
 ) -> Result<Calibration, DataError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_parquet(reader, name, opts))).unwrap_or_else(
+        |payload| {
+            let what = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("unknown error");
+            Err(DataError::parquet(
+                name,
+                format!("corrupt file (the Parquet reader failed: {})", shorten(what.as_bytes())),
+            ))
+        },
+    )
+}
+
+/// [`load_parquet`], without catching panics.
+fn read_parquet<T: ChunkReader + 'static>(reader: T, name: &str, opts: &LoadOptions) -> Result<Calibration, DataError> {
     let meta =
         ArrowReaderMetadata::load(&reader, ArrowReaderOptions::new()).map_err(|e| DataError::parquet(name, e))?;
     let schema = meta.schema().clone();

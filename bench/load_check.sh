@@ -15,11 +15,15 @@
 # nominal 100 ms is printed too). The check fails if any request is lost, hangs or gets an invalid answer,
 # or if the added p99 is not under 10 ms.
 #
+#   hedged – the vllm style with continuous hedging on: every request logged to a SQLite store, 2 % of
+#            them drawing 8 candidates that a gold stand-in scores after the answer is sent, re-tuning every
+#            200 labelled prompts. The added p99 must stay under 10 ms, and the store must drop no record.
+#
 # Before the measured requests, WARMUP (256) requests at the same concurrency open the connections and let
 # the proxy learn that the llama-style upstream refuses n > 1; they are reported apart and must not fail.
 #
 # Environment: REQUESTS (2000), CONCURRENCY (64), LATENCY_MS (50), MAX_ADDED_P99_MS (10), WARMUP (256),
-# SKIP_BUILD=1.
+# STYLES ("vllm llama hedged"), SKIP_BUILD=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +32,7 @@ CONCURRENCY=${CONCURRENCY:-64}
 LATENCY_MS=${LATENCY_MS:-50}
 MAX_ADDED_P99_MS=${MAX_ADDED_P99_MS:-10}
 WARMUP=${WARMUP:-256}
+STYLES=${STYLES:-vllm llama hedged}
 BIN=target/release
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
@@ -58,8 +63,20 @@ wait_url() {
 }
 
 status=0
-for style in vllm llama; do
-    if [ "$style" = vllm ]; then gen_flags=(--drop-rate 0.1); direct=(); else gen_flags=(--refuse-n --fail-rate 0.1); direct=(--direct-fanout); fi
+for style in $STYLES; do
+    hedge_flags=()
+    case $style in
+        vllm) gen_flags=(--drop-rate 0.1); direct=() ;;
+        llama) gen_flags=(--refuse-n --fail-rate 0.1); direct=(--direct-fanout) ;;
+        hedged)
+            gen_flags=(--drop-rate 0.1); direct=()
+            "$BIN/hedge-standin" --listen 127.0.0.1:0 --latency-ms "$LATENCY_MS" --scorer latent >"$tmp/gold.log" 2>&1 &
+            pids+=($!)
+            gold=$(wait_url "$tmp/gold.log" "listening on")
+            hedge_flags=(--store "sqlite:$tmp/hedge.db" --gold "$gold" --gold-api vllm-pooling --gold-rate 0.02
+                --calibration-n 8 --retune-every 200 --window 2000)
+            ;;
+    esac
     "$BIN/hedge-standin" --listen 127.0.0.1:0 --latency-ms "$LATENCY_MS" "${gen_flags[@]}" >"$tmp/gen-$style.log" 2>&1 &
     pids+=($!)
     "$BIN/hedge-standin" --listen 127.0.0.1:0 --latency-ms "$LATENCY_MS" --scorer proxy >"$tmp/rm-$style.log" 2>&1 &
@@ -67,7 +84,7 @@ for style in vllm llama; do
     gen=$(wait_url "$tmp/gen-$style.log" "listening on")
     rm=$(wait_url "$tmp/rm-$style.log" "listening on")
     HEDGE_LOG=error "$BIN/hedge" serve --upstream "$gen" --reward "$rm" --reward-api vllm-pooling \
-        --method bon --theta 4 --listen 127.0.0.1:0 --max-attempts 1 --max-concurrent 512 \
+        --method bon --theta 4 --listen 127.0.0.1:0 --max-attempts 1 --max-concurrent 512 "${hedge_flags[@]}" \
         >"$tmp/serve-$style.log" 2>&1 &
     pids+=($!)
     proxy=$(wait_url "$tmp/serve-$style.log" "listening on")
@@ -79,6 +96,16 @@ for style in vllm llama; do
     # Candidate accounting from the proxy's own metrics.
     if command -v curl >/dev/null; then
         curl -s "$proxy/metrics" | grep -E '^hedge_(candidates|failures|requests)_total' || true
+        if [ "$style" = hedged ]; then
+            sleep 1   # the writer commits within 20 ms; gold jobs finish after their answers
+            m=$(curl -s "$proxy/metrics")
+            echo "$m" | grep -E '^hedge_(store|gold|calibration|tunings)' || true
+            dropped=$(echo "$m" | awk '/^hedge_store_dropped_total/ {print $2}')
+            if [ "${dropped:-1}" != 0 ]; then
+                echo "load_check: the store dropped $dropped records" >&2
+                status=1
+            fi
+        fi
     fi
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true

@@ -34,6 +34,8 @@ pub enum Command {
     Curve(crate::cmd::curve::CurveArgs),
     /// Plots, summary.json and a self-contained HTML page: every method tuned, where hacking starts, why.
     Report(crate::cmd::report::ReportArgs),
+    /// Write the gold-labelled prompts of a `hedge serve` store as a calibration file.
+    Export(crate::cmd::export::ExportArgs),
     /// Summarise a calibration file: prompts, rows, responses per prompt, value ranges.
     Info(crate::cmd::info::InfoArgs),
     /// KL, mean chosen quantile and cost of a method; the other methods at the same KL.

@@ -34,6 +34,9 @@ pub enum CliError {
     /// Flags that parse but do not fit together.
     #[error("{0}")]
     Usage(String),
+    /// The calibration store failed.
+    #[error(transparent)]
+    Store(#[from] hedge_store::StoreError),
     /// A plot could not be drawn.
     #[error(transparent)]
     Report(#[from] hedge_report::ReportError),

@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         Command::Tune(a) => cmd::tune::run(a),
         Command::Curve(a) => cmd::curve::run(a),
         Command::Info(a) => cmd::info::run(a),
+        Command::Export(a) => cmd::export::run(a),
         Command::Kl(a) => cmd::kl::run(a),
         Command::Report(a) => cmd::report::run(a),
         Command::Select(a) => cmd::select::run(a),

@@ -450,6 +450,42 @@ pub(crate) fn assess(data: &Prepared, spec: &TuneSpec, o: &TuneOutcome) -> Resul
     Ok((evidence, verdict, selected))
 }
 
+/// Whether the tuned optimum beats a reference setting — typically the θ in force — once θ† having
+/// been chosen on the same data is accounted for: the max-t test of the module docs with the reference
+/// `(theta, n)` as `θ_ref` (added to the evidence grid when it is not on it). `gap.significant` is the
+/// decision "some θ of the range is better than the reference at the spec's confidence level";
+/// `gap.paired` is `f(θ†) − f(reference)`. This is the rule `hedge serve` re-tunes by: it adopts θ†
+/// only when this gap is significant, so noise alone does not move θ.
+///
+/// ```
+/// use hedge_estimate::{synth, tune, versus, TuneSpec};
+/// use hedge_math::MethodKind;
+/// let d = synth::toy(400, 25, 1).unwrap().prepare().unwrap();
+/// let spec = TuneSpec::new(MethodKind::Bon);
+/// let o = tune(&d, &spec).unwrap();
+/// // The toy peaks inside the range: far from it, at n = 1, the optimum is clearly better...
+/// assert!(versus(&d, &spec, &o, 1.0, None).unwrap().significant);
+/// // ...and against itself there is nothing to gain.
+/// assert!(!versus(&d, &spec, &o, o.theta, o.n).unwrap().significant);
+/// ```
+pub fn versus(data: &Prepared, spec: &TuneSpec, o: &TuneOutcome, theta: f64, n: Option<u64>) -> Result<Gap> {
+    let mut grid = grid(data, spec, o)?;
+    let n = if o.method == MethodKind::Sbon { n.or(o.n) } else { None };
+    let r = match grid.cols.iter().position(|c| c.theta == theta && c.n == n) {
+        Some(r) => r,
+        None => {
+            let obj = Objective::new(data, o.method, n, spec.get_estimator())?;
+            grid.cols.push(Column {
+                theta,
+                n,
+                values: obj.per_prompt(theta)?,
+            });
+            grid.cols.len() - 1
+        }
+    };
+    Ok(gap(&grid, r, spec))
+}
+
 /// A candidate setting for the one-SE rule: its per-prompt values and whether it is within
 /// one paired standard error of the peak.
 fn within_one_se(peak: &[f64], values: &[f64]) -> bool {

@@ -64,7 +64,7 @@ pub use bootstrap::bootstrap;
 pub use error::{EstimateError, Field, Result};
 pub use evidence::{
     DEFAULT_CONFIDENCE, EVIDENCE_POINTS, EVIDENCE_RESAMPLES, Evidence, Gap, Paired, SBON_EVIDENCE_POINTS, Select,
-    Selected, Verdict,
+    Selected, Verdict, versus,
 };
 pub use objective::{Estimate, Estimator, Objective};
 pub use prepared::{Prepared, RankMeans};

@@ -15,6 +15,7 @@
 pub mod collect;
 mod error;
 pub mod generate;
+pub mod hedging;
 pub mod http;
 pub mod method;
 pub mod metrics;
@@ -26,6 +27,7 @@ pub mod verify;
 pub use collect::{CollectOptions, CollectSummary, Progress, TrueReward, collect};
 pub use error::{NetError, Result};
 pub use generate::{ApiKind, Candidate, GenClient, Generation, Usage};
+pub use hedging::{GoldConfig, HedgingConfig};
 pub use http::{ClientConfig, RetryPolicy, Secret};
 pub use method::MethodSpec;
 pub use prompts::{PromptRecord, read_prompts};

@@ -368,6 +368,53 @@ fn mark_threshold(s: &Survey, kl_plot: &mut Plot, cost_plot: &mut Plot) {
     });
 }
 
+/// One tuning of `hedge serve` for the θ-over-time plot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ThetaStep {
+    /// Hours since the first tuning.
+    pub hours: f64,
+    /// θ in force before it.
+    pub before: f64,
+    /// θ it tuned.
+    pub tuned: f64,
+    /// Whether it was adopted.
+    pub adopted: bool,
+}
+
+/// θ over time in a `hedge serve` store: the θ in force as a step line, every tuning's θ† as a point
+/// (adopted ones starred).
+pub fn theta_plot(kind: MethodKind, steps: &[ThetaStep]) -> Plot {
+    let sym = parameter_symbol(kind);
+    let mut plot = Plot::new(
+        format!("{} over time ({})", sym, method_label(kind)),
+        "hours since the first tuning",
+        parameter_axis(kind),
+    );
+    let mut in_force = Vec::new();
+    for s in steps {
+        in_force.push(XY::new(s.hours, s.before, f64::NAN));
+        in_force.push(XY::new(s.hours, if s.adopted { s.tuned } else { s.before }, f64::NAN));
+    }
+    plot.series
+        .push(Series::line(format!("{sym} in force"), method_color(kind), in_force).with_band(false));
+    let tuned = steps.iter().map(|s| XY::new(s.hours, s.tuned, f64::NAN)).collect();
+    plot.series.push(Series::markers(
+        format!("{sym}† of each re-tuning"),
+        palette::GREY,
+        tuned,
+    ));
+    for s in steps.iter().filter(|s| s.adopted) {
+        plot.stars.push(Star {
+            name: "adopted".into(),
+            x: s.hours,
+            y: s.tuned,
+            color: method_color(kind),
+        });
+    }
+    plot.star_legend = "adopted (significantly better than the θ in force)".into();
+    plot
+}
+
 /// The proxy profile `r(u)` with its band and the mean over all responses.
 fn profile_plot(s: &Survey) -> Plot {
     let mut plot = Plot::new(

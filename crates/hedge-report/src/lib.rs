@@ -34,11 +34,14 @@ mod plot;
 mod survey_page;
 mod verdict;
 
-pub use figures::{CurveFacts, curve_plot, tune_plot};
+pub use figures::{CurveFacts, ThetaStep, curve_plot, theta_plot, tune_plot};
 pub use format::{fmt_num, fmt_sig};
 pub use html::{Figure, Page, Table, escape_html};
 pub use plot::{DEFAULT_SIZE, HLine, Plot, PlotFormat, Series, SeriesStyle, Star, VLine, XY};
-pub use survey_page::{REPORT_FILES, RenderedSurvey, method_facts, render_survey, survey_page, survey_verdict};
+pub use survey_page::{
+    ExtraFigure, REPORT_FILES, RenderedSurvey, method_facts, render_survey, render_survey_with, survey_page,
+    survey_verdict,
+};
 pub use verdict::{Holdout, MethodFacts, Profile, gap_sentence, verdict};
 
 /// A plot could not be drawn or encoded.

@@ -37,16 +37,50 @@ pub struct RenderedSurvey {
 
 /// Render a survey: its plots (SVG and PNG), its verdict and its page.
 pub fn render_survey(s: &Survey) -> crate::Result<RenderedSurvey> {
+    render_survey_with(s, Vec::new())
+}
+
+/// A figure added to a survey's report (e.g. θ over time from a `hedge serve` store).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtraFigure {
+    /// File stem and HTML id.
+    pub stem: String,
+    /// Heading.
+    pub title: String,
+    /// What to read in it.
+    pub caption: String,
+    /// The plot.
+    pub plot: crate::Plot,
+}
+
+/// [`render_survey`] with `extra` figures after the survey's own (their files follow
+/// [`REPORT_FILES`]' plots, SVG then PNG).
+pub fn render_survey_with(s: &Survey, extra: Vec<ExtraFigure>) -> crate::Result<RenderedSurvey> {
     let verdict = survey_verdict(s);
     let mut plots = Vec::new();
-    let mut svgs = Vec::new();
-    for (stem, plot) in survey_plots(s) {
-        let svg = plot.svg()?;
-        plots.push((format!("{stem}.svg"), svg.clone().into_bytes()));
-        plots.push((format!("{stem}.png"), plot.png()?));
-        svgs.push(svg);
+    let mut figures = Vec::new();
+    let own = survey_plots(s)
+        .into_iter()
+        .zip(CAPTIONS)
+        .map(|((stem, plot), (_, title, caption))| ExtraFigure {
+            stem: stem.to_string(),
+            title: title.to_string(),
+            caption: caption.to_string(),
+            plot,
+        });
+    for f in own.chain(extra) {
+        let svg = f.plot.svg()?;
+        plots.push((format!("{}.svg", f.stem), svg.clone().into_bytes()));
+        plots.push((format!("{}.png", f.stem), f.plot.png()?));
+        figures.push(Figure {
+            files: vec![format!("{}.svg", f.stem), format!("{}.png", f.stem)],
+            id: f.stem,
+            title: f.title,
+            caption: f.caption,
+            svg,
+        });
     }
-    let html = survey_page(s, &verdict, svgs).render();
+    let html = page(s, &verdict, figures).render();
     Ok(RenderedSurvey { plots, verdict, html })
 }
 
@@ -311,6 +345,10 @@ pub fn survey_page(s: &Survey, verdict: &[String], svgs: Vec<String>) -> Page {
             files: vec![format!("{id}.svg"), format!("{id}.png")],
         })
         .collect();
+    page(s, verdict, figures)
+}
+
+fn page(s: &Survey, verdict: &[String], figures: Vec<Figure>) -> Page {
     let name = s
         .source
         .as_ref()

@@ -6,11 +6,53 @@
 //!   `n` and `n` requests with seeds `s, s+1, …` give the same texts; as in llama.cpp, the seeds `-1` and
 //!   `4294967295` mean "no seed": a fresh text each time), `temperature` (0 → every choice is
 //!   the same greedy text), `max_tokens` (in words) and `stop`. The text is a deterministic function of
-//!   the prompt and the seed and ends with `The answer is (X), i.e. \boxed{N}.`;
+//!   the prompt and the seed ([`generate_text`]): 6 to 12 words, then `The answer is (X), i.e. \boxed{N}.`.
+//!   The choices of one request (other than greedy ones) have different seeds, hence (barring a 64-bit hash
+//!   collision) different texts;
 //! - every reward API of `hedge-net`: vLLM `/pooling` and `/classify` (`input` or `messages`), SGLang's
 //!   native `/classify` (`text`), TEI `/predict`, OpenRLHF `/get_reward`. The score is a deterministic
-//!   function of the text: [`Scorer::Proxy`] or [`Scorer::Gold`], which agrees with the proxy at low
-//!   scores and disagrees at the top, so that optimising the proxy too hard lowers the gold reward.
+//!   function of the text, chosen by [`Scorer`]:
+//!   - [`Scorer::Proxy`] and [`Scorer::Gold`] hash the whole scored text (prompt and response as sent): the gold
+//!     reward agrees with the proxy at low scores and disagrees at the top, so that optimising the proxy too
+//!     hard lowers the gold reward;
+//!   - [`Scorer::Latent`] (a gold reward) and [`Scorer::Noisy`] (its proxy) follow the latent-quality model
+//!     below, whose proxy noise can be switched while the stand-in runs (a drifting reward model).
+//!
+//! # The latent-quality model
+//!
+//! Every candidate text `t` has a latent quality `q(t) ~ N(0, 1)` ([`latent_quality`]: Box–Muller on two
+//! independent 64-bit hashes of the text), and a proxy-noise draw `ε(t)` ([`proxy_noise_draw`]) from further
+//! independent hashes, distributed as the stand-in's current [`ProxyNoise`]:
+//! - `gaussian:S`: `ε = S·z`, `z ~ N(0, 1)`;
+//! - `cauchy:S`: `ε = S·tan(π(u − ½))`, `u` uniform on the open interval (0, 1): no mean, so that the best of
+//!   many candidates by the proxy is mostly the one with the largest noise (reward hacking: with `cauchy:3`, the
+//!   mean `q` of the best by the proxy of n candidates taken at random among a prompt's 32 is 0.17–0.18 for
+//!   n = 4–6, its peak, and 0.064 at n = 32);
+//! - `student_t:DF:S`: `ε = S·T`, `T` Student-t with `DF > 0` degrees of freedom (Bailey's polar method;
+//!   `DF = 1` is the Cauchy law, large `DF` approach the Gaussian).
+//!
+//! The gold route ([`Scorer::Latent`]) answers `q(t)`, the proxy route ([`Scorer::Noisy`]) `q(t) + ε(t)`
+//! ([`noisy_score`]). Both are functions of the *candidate text as the generation stand-in produced it*, even
+//! though a reward request carries the prompt too (`prompt + response` for a completion prompt, `role: content`
+//! blocks for a conversation, a `messages` list, a TEI text pair): both read only the candidate's key
+//! ([`candidate_key`]) — the text after the last `assistant: ` block of a rendered conversation, and of that
+//! the last five words before `The answer is (` and everything from there on (the last five words if there
+//! is no answer). Every generated text has at least six words, so the key never reaches into the prompt and
+//! `latent_quality(prompt + text) == latent_quality(text)` for any prompt. The price: two texts that share
+//! their key (their last five words and their answer; about one pair in 3·10⁷) share `q` and `ε`. A text cut
+//! to fewer than six words (`max_tokens` < 6, an early `stop`) is read with what precedes it.
+//!
+//! The noise is set at start ([`StandinConfig::proxy_noise`], default `gaussian:0.7`), and while running by
+//! [`Standin::set_proxy_noise`] or the admin route:
+//! - `POST /admin/proxy-noise` with `{"kind": "gaussian" | "cauchy" | "student_t", "scale": S, "df": DF}`
+//!   (`df` only for `student_t`; `scale` ≥ 0 and `df` > 0, finite) answers 200 with the new setting, e.g.
+//!   `{"kind": "cauchy", "scale": 3.0}`; a bad body gets HTTP 400 and leaves the setting unchanged;
+//! - `GET /admin/proxy-noise` answers the current setting.
+//!
+//! The admin route needs the bearer key if one is required, and has no latency nor injected failures. A
+//! reward request reads the setting once, so all its texts are scored under the same noise.
+//!
+//! # Options
 //!
 //! Options ([`StandinConfig`]): latency, injected failures (HTTP 500 for a fraction of requests; a fraction of
 //! the choices of an `n > 1` answer left out), refusing `n > 1` exactly like older llama.cpp servers
@@ -22,9 +64,11 @@
 //! UTF-16 surrogate escape in the JSON), a required bearer key, and echoing the received `Authorization`
 //! header in error bodies (to test that clients keep keys out of their errors).
 
+use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -44,6 +88,184 @@ pub enum Scorer {
     /// The "true" reward: `u (1.3 − u)` plus a little noise: increasing in the proxy up to `u ≈ 0.65`,
     /// decreasing above (reward hacking).
     Gold,
+    /// The latent quality `q ~ N(0, 1)` of the candidate ([`latent_quality`]): the gold reward of the
+    /// latent-quality model.
+    Latent,
+    /// The latent quality plus the current proxy noise ([`noisy_score`]): the proxy reward of the
+    /// latent-quality model.
+    Noisy,
+}
+
+/// The law of the proxy noise of [`Scorer::Noisy`] (see the crate documentation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ProxyNoise {
+    /// `scale · z`, `z ~ N(0, 1)`.
+    Gaussian {
+        /// Standard deviation (≥ 0).
+        scale: f64,
+    },
+    /// `scale · tan(π(u − ½))`, `u` uniform on (0, 1).
+    Cauchy {
+        /// Half-width at half-maximum, also the median of the noise's absolute value (≥ 0).
+        scale: f64,
+    },
+    /// `scale · T`, `T` Student-t with `df` degrees of freedom.
+    StudentT {
+        /// Degrees of freedom (> 0).
+        df: f64,
+        /// Scale (≥ 0).
+        scale: f64,
+    },
+}
+
+impl Default for ProxyNoise {
+    /// `gaussian:0.7`.
+    fn default() -> Self {
+        ProxyNoise::Gaussian { scale: 0.7 }
+    }
+}
+
+/// A proxy-noise setting that is out of range or cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidNoise(pub String);
+
+impl fmt::Display for InvalidNoise {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InvalidNoise {}
+
+impl ProxyNoise {
+    /// The name used by the admin route and the `--noise` flag: `gaussian`, `cauchy` or `student_t`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProxyNoise::Gaussian { .. } => "gaussian",
+            ProxyNoise::Cauchy { .. } => "cauchy",
+            ProxyNoise::StudentT { .. } => "student_t",
+        }
+    }
+
+    /// The scale.
+    pub fn scale(&self) -> f64 {
+        match *self {
+            ProxyNoise::Gaussian { scale } | ProxyNoise::Cauchy { scale } | ProxyNoise::StudentT { scale, .. } => scale,
+        }
+    }
+
+    /// The setting itself if its scale is finite and ≥ 0 and its degrees of freedom (Student-t) finite and > 0.
+    pub fn validate(self) -> Result<ProxyNoise, InvalidNoise> {
+        let scale = self.scale();
+        if !(scale.is_finite() && scale >= 0.0) {
+            return Err(InvalidNoise(format!(
+                "the noise scale must be a finite number >= 0, got {scale}"
+            )));
+        }
+        if let ProxyNoise::StudentT { df, .. } = self {
+            if !(df.is_finite() && df > 0.0) {
+                return Err(InvalidNoise(format!(
+                    "the degrees of freedom must be a finite number > 0, got {df}"
+                )));
+            }
+        }
+        Ok(self)
+    }
+
+    /// The JSON form of the admin route: `{"kind": …, "scale": …}`, with `"df"` for Student-t.
+    pub fn to_json(&self) -> Value {
+        match *self {
+            ProxyNoise::StudentT { df, scale } => json!({"kind": self.kind(), "scale": scale, "df": df}),
+            _ => json!({"kind": self.kind(), "scale": self.scale()}),
+        }
+    }
+
+    /// Reads the JSON form of the admin route (see [`ProxyNoise::to_json`]) and validates it. Fields other than
+    /// `kind`, `scale` and `df` are refused; `df` is required for `student_t` and ignored otherwise.
+    pub fn from_json(v: &Value) -> Result<ProxyNoise, InvalidNoise> {
+        let Value::Object(m) = v else {
+            return Err(InvalidNoise("the body must be a JSON object".into()));
+        };
+        if let Some(k) = m.keys().find(|k| !matches!(k.as_str(), "kind" | "scale" | "df")) {
+            return Err(InvalidNoise(format!(
+                "unknown field {k:?}; expected \"kind\", \"scale\" and (student_t) \"df\""
+            )));
+        }
+        let number = |name: &str| -> Result<f64, InvalidNoise> {
+            match m.get(name) {
+                Some(Value::Number(x)) => x
+                    .as_f64()
+                    .ok_or_else(|| InvalidNoise(format!("\"{name}\" is not a number"))),
+                Some(other) => Err(InvalidNoise(format!("\"{name}\" must be a number, got {other}"))),
+                None => Err(InvalidNoise(format!("\"{name}\" is required"))),
+            }
+        };
+        let noise = match m.get("kind").and_then(Value::as_str) {
+            Some("gaussian") => ProxyNoise::Gaussian {
+                scale: number("scale")?,
+            },
+            Some("cauchy") => ProxyNoise::Cauchy {
+                scale: number("scale")?,
+            },
+            Some("student_t") => ProxyNoise::StudentT {
+                df: number("df")?,
+                scale: number("scale")?,
+            },
+            Some(other) => {
+                return Err(InvalidNoise(format!(
+                    "unknown noise kind {other:?}; expected \"gaussian\", \"cauchy\" or \"student_t\""
+                )));
+            }
+            None => {
+                return Err(InvalidNoise(
+                    "\"kind\" is required: \"gaussian\", \"cauchy\" or \"student_t\"".into(),
+                ));
+            }
+        };
+        noise.validate()
+    }
+}
+
+/// The `--noise` form: `gaussian:SCALE`, `cauchy:SCALE` or `student_t:DF:SCALE`.
+impl fmt::Display for ProxyNoise {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            ProxyNoise::StudentT { df, scale } => write!(f, "student_t:{df}:{scale}"),
+            _ => write!(f, "{}:{}", self.kind(), self.scale()),
+        }
+    }
+}
+
+/// Reads the `--noise` form (see [`fmt::Display`]) and validates it.
+impl FromStr for ProxyNoise {
+    type Err = InvalidNoise;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let parts: Vec<&str> = s.split(':').collect();
+        let num = |p: &str, what: &str| -> Result<f64, InvalidNoise> {
+            p.trim()
+                .parse::<f64>()
+                .map_err(|_| InvalidNoise(format!("{what} {p:?} in {s:?} is not a number")))
+        };
+        let noise = match parts.as_slice() {
+            ["gaussian", scale] => ProxyNoise::Gaussian {
+                scale: num(scale, "the scale")?,
+            },
+            ["cauchy", scale] => ProxyNoise::Cauchy {
+                scale: num(scale, "the scale")?,
+            },
+            ["student_t", df, scale] => ProxyNoise::StudentT {
+                df: num(df, "the degrees of freedom")?,
+                scale: num(scale, "the scale")?,
+            },
+            _ => {
+                return Err(InvalidNoise(format!(
+                    "invalid noise {s:?}; expected gaussian:SCALE, cauchy:SCALE or student_t:DF:SCALE"
+                )));
+            }
+        };
+        noise.validate()
+    }
 }
 
 /// Behaviour of a stand-in.
@@ -65,6 +287,8 @@ pub struct StandinConfig {
     pub odd_text: bool,
     /// The reward function.
     pub scorer: Scorer,
+    /// The proxy noise of [`Scorer::Noisy`] at start (default `gaussian:0.7`); see [`Standin::set_proxy_noise`].
+    pub proxy_noise: ProxyNoise,
     /// Bearer key every request must carry.
     pub require_key: Option<String>,
     /// Echo the received `Authorization` header in error bodies.
@@ -110,6 +334,20 @@ impl Stats {
 struct Inner {
     cfg: StandinConfig,
     stats: Arc<Stats>,
+    noise: SharedNoise,
+}
+
+/// The current proxy noise, shared by the routes and the [`Standin`] handle.
+type SharedNoise = Arc<RwLock<ProxyNoise>>;
+
+fn read_noise(noise: &SharedNoise) -> ProxyNoise {
+    *noise.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write_noise(noise: &SharedNoise, new: ProxyNoise) -> Result<(), InvalidNoise> {
+    let new = new.validate()?;
+    *noise.write().unwrap_or_else(|e| e.into_inner()) = new;
+    Ok(())
 }
 
 /// A running stand-in.
@@ -117,6 +355,7 @@ struct Inner {
 pub struct Standin {
     addr: SocketAddr,
     stats: Arc<Stats>,
+    noise: SharedNoise,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -129,6 +368,10 @@ impl Standin {
 
     /// Starts on `addr` (which must be a loopback address).
     pub async fn start_on(addr: &str, cfg: StandinConfig) -> std::io::Result<Standin> {
+        let initial_noise = cfg
+            .proxy_noise
+            .validate()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         if !addr.ip().is_loopback() {
@@ -138,9 +381,11 @@ impl Standin {
             ));
         }
         let stats = Arc::new(Stats::default());
+        let noise = Arc::new(RwLock::new(initial_noise));
         let app = router(Arc::new(Inner {
             cfg,
             stats: Arc::clone(&stats),
+            noise: Arc::clone(&noise),
         }));
         use axum::serve::ListenerExt;
         let listener = listener.tap_io(|tcp| {
@@ -157,6 +402,7 @@ impl Standin {
         Ok(Standin {
             addr,
             stats,
+            noise,
             shutdown: Some(tx),
             task: Some(task),
         })
@@ -175,6 +421,17 @@ impl Standin {
     /// The request counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// The current proxy noise of [`Scorer::Noisy`].
+    pub fn proxy_noise(&self) -> ProxyNoise {
+        read_noise(&self.noise)
+    }
+
+    /// Switches the proxy noise of [`Scorer::Noisy`] (as `POST /admin/proxy-noise` does); requests that
+    /// arrive afterwards are scored under the new noise. Refuses (and keeps the current one) an invalid setting.
+    pub fn set_proxy_noise(&self, noise: ProxyNoise) -> Result<(), InvalidNoise> {
+        write_noise(&self.noise, noise)
     }
 
     /// Stops the server.
@@ -201,6 +458,7 @@ impl Drop for Standin {
 pub struct ThreadStandin {
     url: String,
     stats: Arc<Stats>,
+    noise: SharedNoise,
     stop: Option<std::sync::mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -225,7 +483,7 @@ impl ThreadStandin {
             rt.block_on(async move {
                 match Standin::start(cfg).await {
                     Ok(s) => {
-                        let _ = ready_tx.send(Ok((s.url(), Arc::clone(&s.stats))));
+                        let _ = ready_tx.send(Ok((s.url(), Arc::clone(&s.stats), Arc::clone(&s.noise))));
                         let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
                         s.stop().await;
                     }
@@ -235,12 +493,13 @@ impl ThreadStandin {
                 }
             });
         });
-        let (url, stats) = ready_rx
+        let (url, stats, noise) = ready_rx
             .recv()
             .map_err(|_| std::io::Error::other("stand-in thread died"))??;
         Ok(ThreadStandin {
             url,
             stats,
+            noise,
             stop: Some(stop_tx),
             thread: Some(thread),
         })
@@ -254,6 +513,16 @@ impl ThreadStandin {
     /// The request counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// The current proxy noise of [`Scorer::Noisy`].
+    pub fn proxy_noise(&self) -> ProxyNoise {
+        read_noise(&self.noise)
+    }
+
+    /// Switches the proxy noise (see [`Standin::set_proxy_noise`]).
+    pub fn set_proxy_noise(&self, noise: ProxyNoise) -> Result<(), InvalidNoise> {
+        write_noise(&self.noise, noise)
     }
 }
 
@@ -274,6 +543,7 @@ fn router(inner: Arc<Inner>) -> Router {
         .route("/classify", post(classify))
         .route("/predict", post(predict))
         .route("/get_reward", post(get_reward))
+        .route("/admin/proxy-noise", get(get_proxy_noise).post(set_proxy_noise))
         .route("/health", get(|| async { "ok" }))
         .with_state(inner)
 }
@@ -310,6 +580,106 @@ pub fn gold_score(text: &str) -> f64 {
     let u = unit(hash64(&[text.as_bytes()]));
     let noise = unit(hash64(&[b"noise", text.as_bytes()])) - 0.5;
     u * (1.3 - u) + 0.05 * noise
+}
+
+/// Where the answer sentence of a generated text begins.
+const ANSWER_MARK: &str = "The answer is (";
+/// What precedes the assistant's answer in a rendered conversation (`role: content` blocks).
+const ASSISTANT_MARK: &str = "assistant: ";
+/// Words of a candidate's key before its answer sentence: one less than the fewest words of a generated text,
+/// so that the key never begins with a word glued to the prompt.
+const KEY_WORDS: usize = 5;
+
+/// The part of a scored text the latent-quality model reads: the same for a candidate text alone and for the
+/// candidate rendered after any prompt (see the crate documentation).
+///
+/// First the text after the last `assistant: ` that begins the text or follows a blank line (a rendered
+/// conversation); of that, the last five words before the last `The answer is (` and everything from there on,
+/// or, without an answer sentence, the last five space-separated pieces; the whole (rest of the) text if it
+/// has fewer.
+///
+/// ```
+/// use hedge_standin::{candidate_key, generate_text};
+/// let t = generate_text("Q: 1+1? A:", 7, None, false);
+/// assert_eq!(candidate_key(&t), candidate_key(&format!("Q: 1+1? A:{t}")));
+/// assert_eq!(candidate_key(&t), candidate_key(&format!("user: hi\n\nassistant: {t}")));
+/// assert!(candidate_key(&t).ends_with("}."));
+/// ```
+pub fn candidate_key(text: &str) -> &str {
+    let text = text
+        .rmatch_indices(ASSISTANT_MARK)
+        .find(|&(i, _)| i == 0 || text[..i].ends_with("\n\n"))
+        .map_or(text, |(i, m)| &text[i + m.len()..]);
+    // Spaces counted back from the answer: the one right before it, then one per word.
+    let (body, spaces) = match text.rfind(ANSWER_MARK) {
+        Some(a) => (&text[..a], KEY_WORDS + 1),
+        None => (text, KEY_WORDS),
+    };
+    match body.rmatch_indices(' ').nth(spaces - 1) {
+        Some((i, _)) => &text[i + 1..],
+        None => text,
+    }
+}
+
+/// A uniform number on the open interval (0, 1): never exactly 0 or 1.
+fn open_unit(h: u64) -> f64 {
+    ((h >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+}
+
+/// The `k`-th uniform of stream `tag` of a candidate key: an independent 64-bit hash each.
+fn key_uniform(tag: &[u8], key: &str, k: u64) -> f64 {
+    open_unit(hash64(&[tag, key.as_bytes(), &k.to_le_bytes()]))
+}
+
+/// A standard normal number from stream `tag` of a key (Box–Muller on its uniforms 0 and 1).
+fn key_normal(tag: &[u8], key: &str) -> f64 {
+    let u1 = key_uniform(tag, key, 0);
+    let u2 = key_uniform(tag, key, 1);
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// The latent quality `q ~ N(0, 1)` of a candidate text: the gold score of [`Scorer::Latent`].
+///
+/// A deterministic function of the candidate's key ([`candidate_key`]), so also of a prompt and candidate
+/// rendered together: Box–Muller on two independent 64-bit hashes of the key.
+pub fn latent_quality(text: &str) -> f64 {
+    key_normal(b"hedge-standin latent quality", candidate_key(text))
+}
+
+/// The proxy-noise draw of a candidate text under `noise` (see [`ProxyNoise`]); independent of
+/// [`latent_quality`]. A deterministic function of the candidate's key ([`candidate_key`]), drawn from hashes
+/// of its own for each law.
+pub fn proxy_noise_draw(text: &str, noise: ProxyNoise) -> f64 {
+    let key = candidate_key(text);
+    match noise {
+        ProxyNoise::Gaussian { scale } => scale * key_normal(b"hedge-standin gaussian noise", key),
+        ProxyNoise::Cauchy { scale } => {
+            let u = key_uniform(b"hedge-standin cauchy noise", key, 0);
+            scale * (std::f64::consts::PI * (u - 0.5)).tan()
+        }
+        ProxyNoise::StudentT { df, scale } => scale * student_t(df, key),
+    }
+}
+
+/// A Student-t number with `df` degrees of freedom from a key: Bailey's polar method (1994), with the
+/// rejection loop drawing pairs of uniforms from the key's stream in order.
+fn student_t(df: f64, key: &str) -> f64 {
+    const TAG: &[u8] = b"hedge-standin student-t noise";
+    // Each pair is accepted with probability π/4: 200 pairs all fail with probability < 1e-130.
+    for k in 0..200u64 {
+        let u = 2.0 * key_uniform(TAG, key, 2 * k) - 1.0;
+        let v = 2.0 * key_uniform(TAG, key, 2 * k + 1) - 1.0;
+        let w = u * u + v * v;
+        if w > 0.0 && w <= 1.0 {
+            return u * (df * (w.powf(-2.0 / df) - 1.0) / w).sqrt();
+        }
+    }
+    0.0
+}
+
+/// The proxy score of [`Scorer::Noisy`]: `latent_quality(text) + proxy_noise_draw(text, noise)`.
+pub fn noisy_score(text: &str, noise: ProxyNoise) -> f64 {
+    latent_quality(text) + proxy_noise_draw(text, noise)
 }
 
 const WORDS: [&str; 24] = [
@@ -382,30 +752,45 @@ fn error(status: StatusCode, kind: &str, message: String) -> Response {
     )
 }
 
+/// The received `Authorization` header as error bodies echo it (empty unless configured).
+fn auth_echo(inner: &Inner, headers: &HeaderMap) -> String {
+    if inner.cfg.echo_auth {
+        format!(" (received {:?})", auth_header(headers))
+    } else {
+        String::new()
+    }
+}
+
+fn auth_header(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// The refusal of a request without the required key, if it is one.
+fn check_key(inner: &Inner, headers: &HeaderMap) -> Option<Response> {
+    let key = inner.cfg.require_key.as_ref()?;
+    if auth_header(headers) != format!("Bearer {key}") {
+        inner.stats.unauthorized.fetch_add(1, Ordering::Relaxed);
+        return Some(error(
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            format!("invalid API key{}", auth_echo(inner, headers)),
+        ));
+    }
+    None
+}
+
 /// Common gate: latency, key check, injected failures.
 async fn gate(inner: &Inner, headers: &HeaderMap) -> Option<Response> {
     if !inner.cfg.latency.is_zero() {
         tokio::time::sleep(inner.cfg.latency).await;
     }
-    let auth = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let echo = if inner.cfg.echo_auth {
-        format!(" (received {auth:?})")
-    } else {
-        String::new()
-    };
-    if let Some(key) = &inner.cfg.require_key {
-        if auth != format!("Bearer {key}") {
-            inner.stats.unauthorized.fetch_add(1, Ordering::Relaxed);
-            return Some(error(
-                StatusCode::UNAUTHORIZED,
-                "authentication_error",
-                format!("invalid API key{echo}"),
-            ));
-        }
+    if let Some(r) = check_key(inner, headers) {
+        return Some(r);
     }
+    let echo = auth_echo(inner, headers);
     if inner.cfg.fail_rate > 0.0 {
         let k = inner.stats.draws.fetch_add(1, Ordering::Relaxed);
         if unit(hash64(&[b"fail", &inner.cfg.seed.to_le_bytes(), &k.to_le_bytes()])) < inner.cfg.fail_rate {
@@ -666,11 +1051,48 @@ fn choice_text(prompt: &str, eff: u64, sampling: &Sampling, odd: bool) -> (Strin
     (text, finish)
 }
 
-fn score(inner: &Inner, text: &str) -> f64 {
-    inner.stats.texts_scored.fetch_add(1, Ordering::Relaxed);
-    match inner.cfg.scorer {
-        Scorer::Proxy => proxy_score(text),
-        Scorer::Gold => gold_score(text),
+/// The reward function of one reward request: the scorer and the proxy noise read when the request came in.
+struct Scoring<'a> {
+    inner: &'a Inner,
+    noise: ProxyNoise,
+}
+
+impl<'a> Scoring<'a> {
+    fn of(inner: &'a Inner) -> Self {
+        Scoring {
+            inner,
+            noise: read_noise(&inner.noise),
+        }
+    }
+
+    fn score(&self, text: &str) -> f64 {
+        self.inner.stats.texts_scored.fetch_add(1, Ordering::Relaxed);
+        match self.inner.cfg.scorer {
+            Scorer::Proxy => proxy_score(text),
+            Scorer::Gold => gold_score(text),
+            Scorer::Latent => latent_quality(text),
+            Scorer::Noisy => noisy_score(text, self.noise),
+        }
+    }
+}
+
+async fn get_proxy_noise(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {
+    if let Some(r) = check_key(&inner, &headers) {
+        return r;
+    }
+    json_response(StatusCode::OK, &read_noise(&inner.noise).to_json())
+}
+
+async fn set_proxy_noise(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(r) = check_key(&inner, &headers) {
+        return r;
+    }
+    let parsed = serde_json::from_slice::<Value>(&body)
+        .map_err(|e| InvalidNoise(format!("the body is not JSON: {e}")))
+        .and_then(|v| ProxyNoise::from_json(&v));
+    match parsed.and_then(|noise| write_noise(&inner.noise, noise).map(|()| noise)) {
+        Ok(noise) => json_response(StatusCode::OK, &noise.to_json()),
+        Err(e) => error(StatusCode::BAD_REQUEST, "invalid_request_error", e.0),
     }
 }
 
@@ -717,6 +1139,7 @@ async fn pooling(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Byte
         Ok(r) => r,
         Err(r) => return r,
     };
+    let sc = Scoring::of(&inner);
     let Some(texts) = vllm_texts(&req) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -727,7 +1150,7 @@ async fn pooling(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Byte
     let data: Vec<Value> = texts
         .iter()
         .enumerate()
-        .map(|(i, t)| json!({"index": i, "object": "pooling", "data": [score(&inner, t)]}))
+        .map(|(i, t)| json!({"index": i, "object": "pooling", "data": [sc.score(t)]}))
         .collect();
     json_response(
         StatusCode::OK,
@@ -741,19 +1164,20 @@ async fn classify(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Byt
         Ok(r) => r,
         Err(r) => return r,
     };
+    let sc = Scoring::of(&inner);
     if let Some(text) = req.get("text") {
         // SGLang native: {"text": str | [str]} → one object or a list of {"embedding": [score], ...}.
         return match text {
             Value::String(t) => json_response(
                 StatusCode::OK,
-                &json!({"text": t, "embedding": [score(&inner, t)], "meta_info": {}}),
+                &json!({"text": t, "embedding": [sc.score(t)], "meta_info": {}}),
             ),
             Value::Array(a) => {
                 let items: Vec<Value> = a
                     .iter()
                     .map(|t| {
                         let t = t.as_str().unwrap_or_default();
-                        json!({"text": t, "embedding": [score(&inner, t)], "meta_info": {"id": "standin"}})
+                        json!({"text": t, "embedding": [sc.score(t)], "meta_info": {"id": "standin"}})
                     })
                     .collect();
                 json_response(StatusCode::OK, &Value::Array(items))
@@ -775,7 +1199,7 @@ async fn classify(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Byt
     let data: Vec<Value> = texts
         .iter()
         .enumerate()
-        .map(|(i, t)| json!({"index": i, "label": "LABEL_0", "probs": [score(&inner, t)], "num_classes": 1}))
+        .map(|(i, t)| json!({"index": i, "label": "LABEL_0", "probs": [sc.score(t)], "num_classes": 1}))
         .collect();
     json_response(
         StatusCode::OK,
@@ -789,7 +1213,8 @@ async fn predict(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Byte
         Ok(r) => r,
         Err(r) => return r,
     };
-    let pred = |t: &str| json!({"score": score(&inner, t), "label": "LABEL_0"});
+    let sc = Scoring::of(&inner);
+    let pred = |t: &str| json!({"score": sc.score(t), "label": "LABEL_0"});
     match req.get("inputs") {
         Some(Value::String(t)) => json_response(StatusCode::OK, &json!([pred(t)])),
         Some(Value::Array(items)) if items.iter().all(Value::is_array) => {
@@ -829,6 +1254,7 @@ async fn get_reward(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: B
         Ok(r) => r,
         Err(r) => return r,
     };
+    let sc = Scoring::of(&inner);
     let Some(q) = req.get("query").and_then(Value::as_array) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -836,10 +1262,7 @@ async fn get_reward(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: B
             "\"query\" must be a list".into(),
         );
     };
-    let rewards: Vec<f64> = q
-        .iter()
-        .map(|t| score(&inner, t.as_str().unwrap_or_default()))
-        .collect();
+    let rewards: Vec<f64> = q.iter().map(|t| sc.score(t.as_str().unwrap_or_default())).collect();
     json_response(StatusCode::OK, &json!({"rewards": rewards}))
 }
 

@@ -8,10 +8,18 @@ use crate::error::{CliError, Result};
 
 /// Where the calibration data is and which columns to use.
 #[derive(Debug, Clone, Args)]
+#[group(id = "source", required = true, multiple = false, args = ["data", "store"])]
 pub struct DataArgs {
     /// Calibration file, one row per response: CSV, JSON lines or Parquet (by extension); `-` reads stdin.
     #[arg(long, value_name = "FILE")]
-    pub data: String,
+    pub data: Option<String>,
+    /// Read the labelled prompts of a `hedge serve` calibration store instead (`sqlite:PATH` or
+    /// `postgres://…`): each served request whose candidates all have gold rewards is a prompt.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// With --store: only the most recent N labelled prompts.
+    #[arg(long, requires = "store", value_name = "N", value_parser = super::values::count(1..=1_000_000_000))]
+    pub last: Option<usize>,
     /// Column holding the prompt id.
     #[arg(long, default_value = hedge_data::DEFAULT_PROMPT_COL, value_name = "NAME")]
     pub prompt_col: String,
@@ -58,8 +66,18 @@ impl DataArgs {
 }
 
 impl DataArgs {
-    /// Load the file and run the data pass.
+    /// Load the file (or the store's labelled prompts) and run the data pass.
     pub fn load(&self) -> Result<Loaded> {
+        let Some(path) = &self.data else {
+            let url = self.store.as_deref().unwrap_or_default();
+            let cal = store_calibration(url, None, self.last)?;
+            let prepared = Prepared::new(&cal.offsets, &cal.proxy, &cal.truth)?;
+            return Ok(Loaded {
+                source: hedge_store::redact(url),
+                skipped_single: cal.skipped_single,
+                prepared,
+            });
+        };
         let opts = LoadOptions::new()
             .prompt_col(self.prompt_col.as_str())
             .proxy_col(self.proxy_col.as_str())
@@ -74,7 +92,7 @@ impl DataArgs {
             skipped_single,
             source,
             ..
-        } = hedge_data::load(&self.data, &opts)?;
+        } = hedge_data::load(path, &opts)?;
         // The rows move into the data pass, which finishes them in place (no copy).
         let prepared = Prepared::from_vecs(offsets, proxy, truth)?;
         Ok(Loaded {
@@ -83,6 +101,22 @@ impl DataArgs {
             prepared,
         })
     }
+}
+
+/// The labelled prompts of a store (labels completed at or after `since_ms`, the most recent `last`), as
+/// calibration data: one prompt per labelled request, named by its response id.
+pub fn store_calibration(url: &str, since_ms: Option<i64>, last: Option<usize>) -> Result<Calibration> {
+    let mut store = hedge_store::open(url)?;
+    let labelled = store.labelled(since_ms, last)?;
+    labelled_calibration(&labelled)
+}
+
+/// Labelled prompts as calibration data (the loader's grouping and checks).
+pub fn labelled_calibration(labelled: &[hedge_store::Labelled]) -> Result<Calibration> {
+    let rows = labelled
+        .iter()
+        .flat_map(|p| p.proxy.iter().zip(&p.gold).map(move |(&x, &y)| (p.id.as_str(), x, y)));
+    Ok(Calibration::from_rows(rows)?)
 }
 
 /// `--estimator` values.

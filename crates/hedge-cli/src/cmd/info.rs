@@ -68,7 +68,10 @@ pub fn run(args: &InfoArgs) -> Result<()> {
         .proxy_col(args.data.proxy_col.as_str())
         .true_col(args.data.true_col.as_str())
         .maybe_format(args.data.format);
-    let cal = hedge_data::load(&args.data.data, &opts)?;
+    let cal = match (&args.data.data, &args.data.store) {
+        (Some(path), _) => hedge_data::load(path, &opts)?,
+        (None, url) => super::data_args::store_calibration(url.as_deref().unwrap_or_default(), None, args.data.last)?,
+    };
     let info = Info {
         load_seconds: start.elapsed().as_secs_f64(),
         prompts: cal.num_prompts(),

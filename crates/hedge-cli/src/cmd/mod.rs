@@ -6,6 +6,7 @@ pub mod collect;
 pub mod curve;
 pub mod data_args;
 pub mod demo;
+pub mod export;
 pub mod gaussian;
 pub mod info;
 pub mod kl;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use hedge_estimate::{Survey, SurveySpec, survey};
 use hedge_math::MethodKind;
-use hedge_report::{REPORT_FILES, render_survey};
+use hedge_report::{ExtraFigure, ThetaStep, render_survey_with, theta_plot};
 use serde::Serialize;
 
 use super::data_args::{DataArgs, check_confidence};
@@ -56,7 +56,7 @@ struct Summary<'a> {
     #[serde(flatten)]
     survey: &'a Survey,
     verdict: &'a [String],
-    files: [&'static str; 10],
+    files: Vec<String>,
 }
 
 fn check_args(args: &ReportArgs) -> Result<()> {
@@ -87,6 +87,38 @@ fn check_out_dir(out: &Path) -> Result<()> {
     std::fs::create_dir_all(out).map_err(|e| CliError::io(out.display().to_string(), e))
 }
 
+/// With `--store`: θ over time, from the store's tunings (none when it has none).
+fn store_figures(args: &ReportArgs) -> Result<Vec<ExtraFigure>> {
+    let Some(url) = &args.data.store else {
+        return Ok(Vec::new());
+    };
+    let tunings = hedge_store::open(url)?.tunings()?;
+    let (Some(first), Some(kind)) = (
+        tunings.first(),
+        tunings.first().and_then(|t| MethodKind::parse(&t.method)),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let steps: Vec<ThetaStep> = tunings
+        .iter()
+        .map(|t| ThetaStep {
+            hours: (t.at_ms - first.at_ms) as f64 / 3.6e6,
+            before: t.theta_before,
+            tuned: t.theta_tuned,
+            adopted: t.adopted,
+        })
+        .collect();
+    Ok(vec![ExtraFigure {
+        stem: "theta_over_time".into(),
+        title: "θ over time".into(),
+        caption: format!(
+            "The θ `hedge serve` used, as {} re-tunings of the store's most recent labelled prompts moved it: a re-tuned θ† (grey) is adopted (starred) only when it beats the θ in force significantly.",
+            tunings.len()
+        ),
+        plot: theta_plot(kind, &steps),
+    }])
+}
+
 /// Run `hedge report`.
 pub fn run(args: &ReportArgs) -> Result<()> {
     check_args(args)?;
@@ -100,12 +132,14 @@ pub fn run(args: &ReportArgs) -> Result<()> {
     let survey = survey(&loaded.prepared, &spec)?
         .add_skipped(loaded.skipped_single)
         .with_source(Some(args.data.source(&loaded)));
-    let rendered = render_survey(&survey)?;
+    let rendered = render_survey_with(&survey, store_figures(args)?)?;
+    let mut names: Vec<String> = rendered.plots.iter().map(|(name, _)| name.clone()).collect();
+    names.extend(["summary.json".to_string(), "report.html".to_string()]);
     let summary = Summary {
         generator: format!("hedge {} report", env!("CARGO_PKG_VERSION")),
         survey: &survey,
         verdict: &rendered.verdict,
-        files: REPORT_FILES,
+        files: names,
     };
     let mut files = rendered.plots;
     files.push(("summary.json".into(), to_json(&summary).into_bytes()));

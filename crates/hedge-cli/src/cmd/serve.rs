@@ -2,10 +2,10 @@
 //! parses options, reads keys from the environment, binds the address and handles shutdown signals.
 
 use clap::Args;
-use hedge_net::http::{SERVE_KEY_ENV, UPSTREAM_KEY_ENV};
-use hedge_net::{GenClient, MethodSpec, Proxy, Secret, ServeConfig};
+use hedge_net::http::{GOLD_KEY_ENV, SERVE_KEY_ENV, UPSTREAM_KEY_ENV};
+use hedge_net::{GenClient, GoldConfig, HedgingConfig, MethodSpec, Proxy, Secret, ServeConfig};
 
-use super::net_args::{HttpFlags, RewardFlags, init_logging};
+use super::net_args::{HttpFlags, RewardApiArg, RewardFlags, init_logging};
 use super::values;
 use crate::cli::MethodArg;
 use crate::error::{CliError, Result};
@@ -90,6 +90,100 @@ pub struct ServeArgs {
     /// Texts per reward request.
     #[arg(long, default_value_t = 64, value_parser = values::count(1..=values::MAX_CANDIDATES))]
     pub batch_size: usize,
+    #[command(flatten)]
+    pub hedging: HedgingFlags,
+}
+
+/// Continuous hedging: the store, gold scoring and re-tuning (all need `--store`).
+#[derive(Debug, Args)]
+pub struct HedgingFlags {
+    /// Calibration store: `sqlite:PATH` (created on first use) or `postgres://USER@HOST:PORT/DB` (shared by
+    /// several replicas). Every served request is logged there; with --gold, labelled prompts re-tune θ.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// Keep the candidates' texts in the store (for labelling them elsewhere and sending POST /v1/hedge/feedback).
+    #[arg(long, requires = "store")]
+    pub store_text: bool,
+    /// This replica's name in the store (default: host name and process id).
+    #[arg(long, requires = "store")]
+    pub replica: Option<String>,
+    /// Request records waiting for the store at most; more are dropped and counted, never delaying a request.
+    #[arg(long, default_value_t = 10_000, value_parser = values::count(1..=values::MAX_PARALLEL))]
+    pub store_queue: usize,
+    /// Root URL of a gold reward server (a larger reward model, a judge) whose score is the true reward.
+    #[arg(long, requires_all = ["store", "gold_api"], value_name = "URL")]
+    pub gold: Option<String>,
+    /// API of the gold reward server.
+    #[arg(long, value_enum, requires = "gold")]
+    pub gold_api: Option<RewardApiArg>,
+    /// "model" field sent to the gold reward server, if it needs one.
+    #[arg(long, requires = "gold")]
+    pub gold_model: Option<String>,
+    /// Share of requests whose candidates are all gold-scored, after the answer is sent.
+    #[arg(long, default_value_t = 0.02, value_parser = values::unit_interval)]
+    pub gold_rate: f64,
+    /// Candidates a request drawn for gold scoring generates (default --max-n); the answer is still chosen
+    /// among the first n the method draws.
+    #[arg(long, value_parser = values::count(1..=values::MAX_CANDIDATES))]
+    pub calibration_n: Option<usize>,
+    /// Gold-scoring jobs running at once.
+    #[arg(long, default_value_t = 4, value_parser = values::count(1..=values::MAX_PARALLEL))]
+    pub gold_concurrency: usize,
+    /// Gold-scoring jobs pending at most; more are dropped and counted.
+    #[arg(long, default_value_t = 1024, value_parser = values::count(1..=values::MAX_PARALLEL))]
+    pub gold_queue: usize,
+    /// How long a failing gold-scoring job is retried, in seconds, before it is given up and counted.
+    #[arg(long, default_value_t = 60.0, value_parser = values::seconds, value_name = "SECS")]
+    pub gold_retry_for: f64,
+    /// Re-tune every this many newly labelled prompts.
+    #[arg(long, default_value_t = 200, value_parser = values::count_u64(1..=1_000_000_000))]
+    pub retune_every: u64,
+    /// Re-tune on the most recent this many labelled prompts.
+    #[arg(long, default_value_t = 2000, value_parser = values::count(2..=10_000_000))]
+    pub window: usize,
+    /// Confidence level at which a re-tuned θ must beat the θ in force to be adopted.
+    #[arg(long, default_value_t = hedge_estimate::DEFAULT_CONFIDENCE, value_parser = values::level, value_name = "LEVEL")]
+    pub confidence: f64,
+    /// How often the tuner looks at the store (new labels; θ adopted by another replica), in seconds.
+    #[arg(long, default_value_t = 5.0, value_parser = values::seconds, value_name = "SECS")]
+    pub poll: f64,
+}
+
+impl HedgingFlags {
+    /// The hedging configuration, when `--store` is given.
+    fn config(&self, http: &HttpFlags, max_n: u64, batch_size: usize) -> Result<Option<HedgingConfig>> {
+        let Some(url) = &self.store else {
+            return Ok(None);
+        };
+        let replica = self.replica.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/etc/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_default();
+            format!(
+                "{}-{}",
+                if host.is_empty() { "hedge" } else { &host },
+                std::process::id()
+            )
+        });
+        let mut cfg = HedgingConfig::new(url.clone(), replica);
+        cfg.store_text = self.store_text;
+        cfg.queue = self.store_queue;
+        cfg.retune_every = self.retune_every;
+        cfg.window = self.window;
+        cfg.confidence = self.confidence;
+        cfg.poll = values::duration(self.poll);
+        if let (Some(gold), Some(api)) = (&self.gold, self.gold_api) {
+            cfg.gold = Some(GoldConfig {
+                client: http.reward(gold, GOLD_KEY_ENV, api, self.gold_model.clone(), batch_size)?,
+                rate: self.gold_rate,
+                calibration_n: self.calibration_n.unwrap_or(max_n as usize),
+                concurrency: self.gold_concurrency,
+                queue: self.gold_queue,
+                retry_for: values::duration(self.gold_retry_for),
+            });
+        }
+        Ok(Some(cfg))
+    }
 }
 
 fn method(args: &ServeArgs) -> Result<MethodSpec> {
@@ -143,6 +237,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         header_timeout: values::duration(args.header_timeout),
         body_timeout: values::duration(args.body_timeout),
         shutdown_timeout: values::duration(args.shutdown_timeout),
+        hedging: None,
     };
     let http = HttpFlags {
         timeout: args.timeout,
@@ -150,6 +245,8 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         max_in_flight: args.max_in_flight,
         max_response_bytes: args.max_upstream_bytes,
     };
+    let mut cfg = cfg;
+    cfg.hedging = args.hedging.config(&http, args.max_n, args.batch_size)?;
     let llm = GenClient::new(&http.client(&args.upstream, UPSTREAM_KEY_ENV), args.model.clone())?;
     let reward = http.proxy_reward(&args.reward, args.batch_size)?;
     let auth = if cfg.api_key.is_some() {
@@ -166,12 +263,12 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         reward.base(),
         reward.api(),
     );
-    let proxy = Proxy::new(cfg, llm, reward)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::io("<tokio runtime>", e))?;
     runtime.block_on(async {
+        let proxy = Proxy::start(cfg, llm, reward).await?;
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .map_err(|e| CliError::io(&args.listen, e))?;

@@ -97,6 +97,16 @@ pub fn positive(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A number in [0, 1].
+pub fn unit_interval(s: &str) -> Result<f64, String> {
+    let x = number(s)?;
+    if (0.0..=1.0).contains(&x) {
+        Ok(x)
+    } else {
+        Err("must be in [0, 1]".into())
+    }
+}
+
 /// A probability in (0, 1].
 pub fn probability(s: &str) -> Result<f64, String> {
     let x = number(s)?;

@@ -84,9 +84,36 @@ pub enum ServeError {
     /// The proxy is shutting down and takes no new work (HTTP 503).
     #[error("the proxy is shutting down")]
     ShuttingDown,
+    /// Feedback for a server started without a store (HTTP 404).
+    #[error("continuous hedging is off: start hedge serve with --store to take feedback")]
+    HedgingOff,
+    /// Feedback naming a request the store does not hold (HTTP 404).
+    #[error("unknown response id {0:?}")]
+    UnknownRequest(String),
+    /// Feedback for a request that already has gold rewards (HTTP 409).
+    #[error("response {0:?} already has rewards")]
+    AlreadyLabelled(String),
+    /// Feedback that does not fit its request: wrong number of rewards, a non-finite one (HTTP 422).
+    #[error("{0}")]
+    Unprocessable(String),
+    /// The store is unreachable (HTTP 503); details in the log.
+    #[error("the store is unreachable: {0}")]
+    StoreUnavailable(String),
     /// The engine failed (HTTP 500): a bug, not the client's or the upstream's fault.
     #[error(transparent)]
     Internal(#[from] hedge_math::Error),
+}
+
+impl From<hedge_store::StoreError> for ServeError {
+    fn from(e: hedge_store::StoreError) -> Self {
+        use hedge_store::StoreError as S;
+        match e {
+            S::UnknownRequest(id) => ServeError::UnknownRequest(id),
+            S::AlreadyLabelled(id) => ServeError::AlreadyLabelled(id),
+            e @ (S::WrongCount { .. } | S::NonFinite { .. }) => ServeError::Unprocessable(e.to_string()),
+            e => ServeError::StoreUnavailable(e.to_string()),
+        }
+    }
 }
 
 impl ServeError {
@@ -94,7 +121,12 @@ impl ServeError {
     pub fn status(&self) -> StatusCode {
         match self {
             ServeError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ServeError::Overloaded { .. } | ServeError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            ServeError::Overloaded { .. } | ServeError::ShuttingDown | ServeError::StoreUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ServeError::HedgingOff | ServeError::UnknownRequest(_) => StatusCode::NOT_FOUND,
+            ServeError::AlreadyLabelled(_) => StatusCode::CONFLICT,
+            ServeError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ServeError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ServeError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ServeError::BodyRead(_) | ServeError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -112,6 +144,10 @@ impl ServeError {
         match self {
             ServeError::Unauthorized => "authentication_error",
             ServeError::Overloaded { .. } | ServeError::ShuttingDown => "overloaded",
+            ServeError::StoreUnavailable(_) => "store_unavailable",
+            ServeError::HedgingOff | ServeError::UnknownRequest(_) => "not_found",
+            ServeError::AlreadyLabelled(_) => "conflict",
+            ServeError::Unprocessable(_) => "invalid_request_error",
             ServeError::BodyTooLarge { .. }
             | ServeError::BodyTimeout(_)
             | ServeError::BodyRead(_)
@@ -135,6 +171,11 @@ impl ServeError {
             ServeError::NoCandidates { .. } => "no_candidates",
             ServeError::UpstreamTimeout(_) => "timeout",
             ServeError::ShuttingDown => "shutting_down",
+            ServeError::HedgingOff => "hedging_off",
+            ServeError::UnknownRequest(_) => "unknown_request",
+            ServeError::AlreadyLabelled(_) => "already_labelled",
+            ServeError::Unprocessable(_) => "unprocessable",
+            ServeError::StoreUnavailable(_) => "store_unavailable",
             ServeError::Internal(_) => "internal",
         }
     }
@@ -149,6 +190,9 @@ impl ServeError {
             ),
             ServeError::Internal(_) => {
                 format!("internal error of the proxy; see its log for request {request_id}")
+            }
+            ServeError::StoreUnavailable(_) => {
+                format!("the store is unreachable; see the proxy's log for request {request_id}")
             }
             e => e.to_string(),
         }

@@ -57,10 +57,12 @@ pub use respond::HedgeInfo;
 
 use crate::error::{NetError, Result};
 use crate::generate::{ApiKind, Candidate, GenClient, Generation};
+use crate::hedging::{Hedging, HedgingConfig};
 use crate::http::Secret;
 use crate::method::MethodSpec;
 use crate::metrics::Metrics;
 use crate::reward::RewardClient;
+use hedge_store::{Candidate as StoredCandidate, RequestRecord};
 
 /// Largest value accepted for the connection and request limits (a sanity bound, far above what
 /// one process serves).
@@ -91,6 +93,8 @@ pub struct ServeConfig {
     pub body_timeout: Duration,
     /// How long shutdown waits for requests in progress before dropping their connections.
     pub shutdown_timeout: Duration,
+    /// Continuous hedging: a store, gold scoring, re-tuning (see [`crate::hedging`]); `None`: θ is fixed.
+    pub hedging: Option<HedgingConfig>,
 }
 
 impl ServeConfig {
@@ -109,6 +113,7 @@ impl ServeConfig {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(30),
+            hedging: None,
         }
     }
 
@@ -155,6 +160,7 @@ struct AppState {
     stop: watch::Sender<bool>,
     boot: u64,
     requests: AtomicU64,
+    hedging: Option<Arc<Hedging>>,
 }
 
 impl AppState {
@@ -212,7 +218,29 @@ impl RunningProxy {
 impl Proxy {
     /// Builds the proxy; checks the limits against the method.
     pub fn new(cfg: ServeConfig, llm: GenClient, reward: RewardClient) -> Result<Self> {
+        if cfg.hedging.is_some() {
+            return Err(NetError::Config("continuous hedging needs Proxy::start (async)".into()));
+        }
         cfg.check()?;
+        Self::build(cfg, llm, reward, None)
+    }
+
+    /// Builds the proxy; checks the limits against the method. With [`ServeConfig::hedging`], starts the
+    /// store writer, reads θ from the store's latest adopted tuning, and starts the tuner.
+    pub async fn start(cfg: ServeConfig, llm: GenClient, reward: RewardClient) -> Result<Self> {
+        cfg.check()?;
+        let hedging = match &cfg.hedging {
+            Some(h) => {
+                let hedging = Hedging::start(h.clone(), cfg.method, cfg.seed).await?;
+                tokio::spawn(Arc::clone(&hedging).run_tuner());
+                Some(hedging)
+            }
+            None => None,
+        };
+        Self::build(cfg, llm, reward, hedging)
+    }
+
+    fn build(cfg: ServeConfig, llm: GenClient, reward: RewardClient, hedging: Option<Arc<Hedging>>) -> Result<Self> {
         let (stop, stopping) = watch::channel(false);
         let boot = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as u32 as u64;
         let state = AppState {
@@ -223,6 +251,7 @@ impl Proxy {
             stop,
             boot,
             requests: AtomicU64::new(0),
+            hedging,
             cfg,
             llm,
             reward,
@@ -235,6 +264,8 @@ impl Proxy {
         Router::new()
             .route("/v1/chat/completions", post(chat))
             .route("/v1/completions", post(completions))
+            .route("/v1/hedge/feedback", post(feedback))
+            .route("/v1/hedge/state", get(state))
             .route("/health", get(health))
             .route("/metrics", get(metrics))
             .fallback(not_found)
@@ -258,6 +289,9 @@ impl Proxy {
             shutdown,
         )
         .await;
+        if let Some(h) = &st.hedging {
+            h.stop(Duration::from_secs(10)).await;
+        }
         Ok(())
     }
 
@@ -285,12 +319,26 @@ async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
 }
 
-async fn health() -> Response {
-    axum::Json(json!({"status": "ok"})).into_response()
+async fn health(State(st): State<Arc<AppState>>) -> Response {
+    let degraded = st
+        .hedging
+        .as_ref()
+        .is_some_and(|h| h.degraded.load(std::sync::atomic::Ordering::Relaxed));
+    if degraded {
+        let body =
+            json!({"status": "degraded", "store": "unreachable: answering with the last θ; records are dropped"});
+        axum::Json(body).into_response()
+    } else {
+        axum::Json(json!({"status": "ok"})).into_response()
+    }
 }
 
 async fn metrics(State(st): State<Arc<AppState>>) -> Response {
-    let mut r = st.metrics.render().into_response();
+    let mut text = st.metrics.render();
+    if let Some(h) = &st.hedging {
+        text.push_str(&h.render_metrics());
+    }
+    let mut r = text.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
@@ -304,6 +352,53 @@ async fn chat(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Body) -
 
 async fn completions(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
     handle(st, ApiKind::Completions, headers, body).await
+}
+
+/// `POST /v1/hedge/feedback`: gold rewards for every candidate of a served request, from elsewhere.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedbackBody {
+    /// The response id the proxy returned.
+    id: String,
+    /// One true reward per candidate the store holds for it, in candidate order.
+    rewards: Vec<f64>,
+}
+
+async fn feedback(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    let id = st.request_id();
+    let result = async {
+        authorize(&st, &headers)?;
+        let h = st.hedging.as_ref().ok_or(ServeError::HedgingOff)?;
+        let bytes = read_body(&st, &headers, body).await?;
+        let fb: FeedbackBody = serde_json::from_slice(&bytes).map_err(|e| {
+            ServeError::BadRequest(format!(
+                "expected {{\"id\": \"<response id>\", \"rewards\": [numbers]}}: {e}"
+            ))
+        })?;
+        let stored = h.feedback(fb.id.clone(), fb.rewards).await.map_err(ServeError::from)?;
+        Ok::<_, ServeError>(axum::Json(json!({"id": fb.id, "stored": stored})).into_response())
+    }
+    .await;
+    result.unwrap_or_else(|e| {
+        tracing::debug!(request_id = %id, error = %e, "feedback refused");
+        e.into_response_with_id(&id)
+    })
+}
+
+/// `GET /v1/hedge/state`: the method in force, the last tuning and its evidence, the history of θ.
+async fn state(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let id = st.request_id();
+    if let Err(e) = authorize(&st, &headers) {
+        return e.into_response_with_id(&id);
+    }
+    match &st.hedging {
+        Some(h) => axum::Json(h.state().await).into_response(),
+        None => {
+            let m = st.cfg.method;
+            axum::Json(json!({"method": m.kind.name(), "theta": m.theta, "n": m.n, "source": "flags", "store": null}))
+                .into_response()
+        }
+    }
 }
 
 fn endpoint_label(kind: ApiKind) -> &'static str {
@@ -331,7 +426,7 @@ impl Drop for Slot {
 async fn handle(st: Arc<AppState>, kind: ApiKind, headers: HeaderMap, body: Body) -> Response {
     let started = Instant::now();
     let id = st.request_id();
-    let mut response = match answer(&st, kind, &headers, body).await {
+    let mut response = match answer(&st, kind, &headers, body, started).await {
         Ok(r) => r,
         Err(e) => {
             st.metrics.failure(e.reason());
@@ -359,19 +454,21 @@ async fn handle(st: Arc<AppState>, kind: ApiKind, headers: HeaderMap, body: Body
     response
 }
 
-/// Parse → draw n → generate and score → choose → respond.
+/// Parse → draw n → generate and score → choose → respond (→ log, gold-score).
 async fn answer(
     st: &AppState,
     kind: ApiKind,
     headers: &HeaderMap,
     body: Body,
+    started: Instant,
 ) -> std::result::Result<Response, ServeError> {
     authorize(st, headers)?;
     let bytes = read_body(st, headers, body).await?;
     let _slot = take_slot(st)?;
     let req = parse_request(kind, &bytes)?;
     let mut rng = request_rng(st, req.seed);
-    let selector = st.cfg.method.selector();
+    let method = st.method();
+    let selector = method.selector();
     let drawn = selector.draw_n(&mut rng)?;
     let n = if drawn > st.cfg.max_n {
         st.metrics.bop_capped();
@@ -379,18 +476,89 @@ async fn answer(
     } else {
         drawn
     } as usize;
-    let (generation, scores) = generate_and_score(st, &req, n).await?;
-    let (usable, per_candidate) = usable_candidates(st, &generation, scores, n)?;
-    let values: Vec<f64> = usable.iter().map(|(_, s)| *s).collect();
-    let chosen = usable[selector.choose(&values, &mut rng)?].0;
+    // A calibration request draws more candidates; the answer is still chosen among the first n.
+    let (total, calibration) = st.hedging.as_ref().map_or((n, false), |h| h.candidates_for(n));
+    let (generation, scores) = generate_and_score(st, &req, total).await?;
+    let (usable, per_candidate) = usable_candidates(st, &generation, scores, total)?;
+    let eligible: Vec<(&Candidate, f64)> = match usable.iter().filter(|(c, _)| c.index < n).count() {
+        0 => usable.clone(),
+        _ => usable.iter().copied().filter(|(c, _)| c.index < n).collect(),
+    };
+    let values: Vec<f64> = eligible.iter().map(|(_, s)| *s).collect();
+    let chosen = eligible[selector.choose(&values, &mut rng)?].0;
     let hedge = HedgeInfo {
-        method: st.cfg.method.kind.name(),
-        theta: st.cfg.method.theta,
-        n,
+        method: method.kind.name(),
+        theta: method.theta,
+        n: total,
         scores: per_candidate,
         chosen_index: chosen.index,
+        calibration,
     };
-    Ok(reply(st, &req, &generation, chosen, &hedge, &mut rng))
+    let id = response_id(kind);
+    let response = reply(st, &req, &generation, chosen, &hedge, &id);
+    if let Some(h) = &st.hedging {
+        log_and_label(h, &req, &generation, &hedge, &id, started);
+    }
+    Ok(response)
+}
+
+/// The method in force: the store's latest adopted θ under continuous hedging, else the flags'.
+impl AppState {
+    fn method(&self) -> MethodSpec {
+        self.hedging.as_ref().map_or(self.cfg.method, |h| h.current().spec)
+    }
+}
+
+/// A unique response id (`chatcmpl-hedge-…`, `cmpl-hedge-…`), by which feedback names the request. It
+/// is drawn from the process's own generator, not the request's seeded draws, so seeded answers stay
+/// reproducible while their ids stay unique.
+fn response_id(kind: ApiKind) -> String {
+    let bits: u64 = rand::random();
+    match kind {
+        ApiKind::Chat => format!("chatcmpl-hedge-{bits:016x}"),
+        ApiKind::Completions => format!("cmpl-hedge-{bits:016x}"),
+    }
+}
+
+/// Log the served request and, for a calibration request, gold-score all its candidates.
+fn log_and_label(
+    h: &Arc<Hedging>,
+    req: &Incoming,
+    generation: &Generation,
+    hedge: &HedgeInfo,
+    id: &str,
+    started: Instant,
+) {
+    // The candidates that were generated, in order (those whose generation failed have no text to label).
+    let generated: Vec<&Candidate> = generation.candidates.iter().filter_map(|c| c.as_ref().ok()).collect();
+    let chosen = generated
+        .iter()
+        .position(|c| c.index == hedge.chosen_index)
+        .unwrap_or(0);
+    let candidates = generated
+        .iter()
+        .map(|c| StoredCandidate {
+            proxy: hedge.scores.get(c.index).copied().flatten(),
+            text: h.cfg.store_text.then(|| c.text.clone()),
+        })
+        .collect();
+    h.log(RequestRecord {
+        id: id.to_string(),
+        at_ms: crate::hedging::now_ms(),
+        model: generation.model.clone(),
+        method: hedge.method.to_string(),
+        theta: hedge.theta,
+        n: hedge.n,
+        chosen,
+        latency_ms: started.elapsed().as_secs_f64() * 1e3,
+        replica: h.cfg.replica.clone(),
+        calibration: hedge.calibration,
+        candidates,
+    });
+    if hedge.calibration {
+        let texts = generated.iter().map(|c| c.text.clone()).collect();
+        h.score_gold(id.to_string(), req.prompt.clone(), texts);
+    }
 }
 
 fn authorize(st: &AppState, headers: &HeaderMap) -> std::result::Result<(), ServeError> {
@@ -533,7 +701,7 @@ fn reply(
     generation: &Generation,
     chosen: &Candidate,
     hedge: &HedgeInfo,
-    rng: &mut ChaCha8Rng,
+    id: &str,
 ) -> Response {
     let model = generation
         .model
@@ -542,14 +710,9 @@ fn reply(
         .or_else(|| req.body.get("model").and_then(Value::as_str).map(str::to_string))
         .unwrap_or_default();
     let created = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let id_bits: u64 = rng.random();
-    let id = match req.kind {
-        ApiKind::Chat => format!("chatcmpl-hedge-{id_bits:016x}"),
-        ApiKind::Completions => format!("cmpl-hedge-{id_bits:016x}"),
-    };
     let env = respond::Envelope {
         kind: req.kind,
-        id: &id,
+        id,
         created,
         model: &model,
     };

@@ -20,6 +20,10 @@ pub struct HedgeInfo {
     pub scores: Vec<Option<f64>>,
     /// Index of the chosen candidate.
     pub chosen_index: usize,
+    /// Drawn for calibration: more candidates than the method's `n` were drawn (all gold-scored later);
+    /// the answer was chosen among the first ones, as the method would have drawn them.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub calibration: bool,
 }
 
 /// `usage`, summed over every upstream request of the answer.

@@ -1,0 +1,467 @@
+//! Continuous hedging, end to end: `hedge serve --store … --gold …` in front of stand-ins whose proxy drifts.
+//!
+//! - Drift: BoN with a monotone proxy (Gaussian noise) climbs to the top of the range; after the proxy
+//!   turns heavy-tailed (Cauchy noise, scale 3: best-of-n peaks near n ≈ 6 and is below half of that at
+//!   n = 32) θ comes down to the peak within the re-tunings that replace the window; no request fails;
+//!   `hedge export` of the last window, tuned offline, gives the θ the server adopted.
+//! - No drift: starting at the top of the range under a monotone proxy, ten re-tunings adopt nothing.
+//! - `kill -9`: every record the server counted as committed is in the store; a restart resumes θ.
+//! - Two replicas on one PostgreSQL store (in `.ci/run`, which starts a throw-away cluster): exactly one
+//!   tunes per round, and both serve the same θ within `--poll`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hedge_standin::{ProxyNoise, Scorer, Standin, StandinConfig};
+use serde_json::{Value, json};
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `hedge serve` with `args`, waiting for its "listening on" line.
+fn serve(args: &[String]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hedge"))
+        .arg("serve")
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("HEDGE_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if !sent {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let url = rest.split(';').next().unwrap_or("").trim().to_string();
+                    let _ = tx.send(url);
+                    sent = true;
+                }
+            }
+            if !sent || line.contains("panicked") || line.contains("ERROR") {
+                eprintln!("serve: {line}");
+            }
+        }
+    });
+    let url = rx.recv_timeout(Duration::from_secs(60)).expect("hedge serve starts");
+    Server { child, url }
+}
+
+struct Stands {
+    llm: Standin,
+    proxy: Standin,
+    gold: Standin,
+}
+
+async fn stands(noise: ProxyNoise) -> Stands {
+    let start = |cfg| async move { Standin::start(cfg).await.unwrap() };
+    Stands {
+        llm: start(StandinConfig::default()).await,
+        proxy: start(StandinConfig {
+            scorer: Scorer::Noisy,
+            proxy_noise: noise,
+            ..Default::default()
+        })
+        .await,
+        gold: start(StandinConfig {
+            scorer: Scorer::Latent,
+            ..Default::default()
+        })
+        .await,
+    }
+}
+
+fn args(s: &Stands, store: &str, theta: u32, extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "--upstream",
+        &s.llm.url(),
+        "--reward",
+        &s.proxy.url(),
+        "--reward-api",
+        "tei",
+        "--gold",
+        &s.gold.url(),
+        "--gold-api",
+        "tei",
+        "--method",
+        "bon",
+        "--theta",
+        &theta.to_string(),
+        "--max-n",
+        "32",
+        "--calibration-n",
+        "32",
+        "--gold-rate",
+        "1.0",
+        "--retune-every",
+        "100",
+        "--window",
+        "400",
+        "--poll",
+        "0.2",
+        "--store",
+        store,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    // `extra` holds flag-value pairs; a flag already set gets the new value.
+    for pair in extra.chunks(2) {
+        match a.iter().position(|x| x == pair[0]) {
+            Some(i) if pair.len() == 2 => a[i + 1] = pair[1].to_string(),
+            _ => a.extend(pair.iter().map(|s| s.to_string())),
+        }
+    }
+    a
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// `count` chat requests, 8 at a time; every one must be answered 200.
+async fn traffic(url: &str, count: usize, tag: &str) {
+    let c = client();
+    let mut done = 0;
+    while done < count {
+        let k = (count - done).min(8);
+        let calls = (0..k).map(|i| {
+            let c = c.clone();
+            let body = json!({"messages": [{"role": "user", "content": format!("{tag} question {}", done + i)}]});
+            let url = format!("{url}/v1/chat/completions");
+            async move { c.post(url).json(&body).send().await.map(|r| r.status().as_u16()) }
+        });
+        for status in futures_util::future::join_all(calls).await {
+            assert_eq!(status.ok(), Some(200), "a request failed during {tag}");
+        }
+        done += k;
+    }
+}
+
+async fn state(url: &str) -> Value {
+    client()
+        .get(format!("{url}/v1/hedge/state"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Wait until the state says `labelled` prompts are labelled and every round up to them is tuned.
+async fn settle(url: &str, labelled: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let s = state(url).await;
+        let have = s["labelled_prompts"].as_u64().unwrap_or(0);
+        // The latest round tuned (a round whose labels arrive faster than the tuner polls is skipped:
+        // the next one tunes on the most recent window anyway).
+        let round = s["history"]
+            .as_array()
+            .and_then(|h| h.last())
+            .and_then(|t| t["round"].as_u64())
+            .unwrap_or(0);
+        if have >= labelled && round >= labelled / 100 {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "not settled: {s}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn rounds(s: &Value) -> Vec<(i64, f64, f64, bool)> {
+    s["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["round"].as_i64().unwrap(),
+                t["theta_before"].as_f64().unwrap(),
+                t["theta"].as_f64().unwrap(),
+                t["adopted"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn hedge(args: &[&str]) -> Value {
+    let o = Command::new(env!("CARGO_BIN_EXE_hedge")).args(args).output().unwrap();
+    assert!(
+        o.status.success(),
+        "hedge {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap_or(Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn theta_follows_the_drifting_proxy() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("hedge.db").display());
+    let s = stands(ProxyNoise::Gaussian { scale: 0.5 }).await;
+    let server = serve(&args(&s, &store, 16, &[]));
+
+    // Monotone proxy: θ rises to the top of the range (n = 32).
+    traffic(&server.url, 600, "monotone").await;
+    let st = settle(&server.url, 600).await;
+    assert_eq!(st["theta"], 32.0, "{st}");
+    let before = rounds(&st);
+    assert!(before.iter().any(|r| r.3 && r.2 == 32.0), "{before:?}");
+
+    // The proxy turns heavy-tailed: θ comes down to the peak within the rounds that replace the window.
+    s.proxy.set_proxy_noise(ProxyNoise::Cauchy { scale: 3.0 }).unwrap();
+    let switch_round = before.last().unwrap().0;
+    traffic(&server.url, 800, "cauchy").await;
+    let st = settle(&server.url, 1400).await;
+    let after = rounds(&st);
+    let theta = st["theta"].as_f64().unwrap();
+    assert!((3.0..=12.0).contains(&theta), "θ = {theta}: {after:?}");
+    let first_peak = after
+        .iter()
+        .find(|r| r.0 > switch_round && r.3 && (3.0..=12.0).contains(&r.2))
+        .unwrap();
+    assert!(
+        first_peak.0 <= switch_round + 5,
+        "θ reached the peak only at round {}: {after:?}",
+        first_peak.0
+    );
+    let metrics = client()
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("hedge_store_dropped_total 0"), "{metrics}");
+    assert!(metrics.contains("hedge_gold_failed_total 0"), "{metrics}");
+
+    // The last window, exported and tuned offline, gives the θ the server adopted.
+    let out = dir.path().join("window.csv");
+    hedge(&[
+        "export",
+        "--store",
+        &store,
+        "--round",
+        "last",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let t = hedge(&["tune", "--data", out.to_str().unwrap(), "--method", "bon", "--json"]);
+    let last = after.last().unwrap();
+    let in_force = if last.3 { last.2 } else { last.1 };
+    assert_eq!(
+        t["theta"].as_f64().unwrap(),
+        last.2,
+        "offline θ† vs the last round's {last:?}"
+    );
+    assert_eq!(in_force, theta);
+    // `hedge report --store` draws θ over time.
+    let report = dir.path().join("report");
+    hedge(&[
+        "report",
+        "--store",
+        &store,
+        "--methods",
+        "bon",
+        "--out",
+        report.to_str().unwrap(),
+    ]);
+    assert!(report.join("theta_over_time.svg").is_file());
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_drift_no_flapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("hedge.db").display());
+    let s = stands(ProxyNoise::Gaussian { scale: 0.5 }).await;
+    let server = serve(&args(&s, &store, 32, &[]));
+    traffic(&server.url, 1050, "steady").await;
+    let st = settle(&server.url, 1000).await;
+    let r = rounds(&st);
+    assert!(r.len() >= 8 && r.last().unwrap().0 >= 10, "{r:?}");
+    assert!(r.iter().all(|t| !t.3), "θ moved without a drift: {r:?}");
+    assert_eq!(st["theta"], 32.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_keeps_committed_records_and_restart_resumes_theta() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("hedge.db").display());
+    let s = stands(ProxyNoise::Gaussian { scale: 0.5 }).await;
+    let mut server = serve(&args(&s, &store, 16, &[]));
+    traffic(&server.url, 250, "before").await;
+    let st = settle(&server.url, 200).await;
+    let theta = st["theta"].as_f64().unwrap();
+    let metrics = client()
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let committed: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("hedge_store_committed_total "))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_hedge"))
+        .args(["info", "--store", &store])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let requests = hedge_store::open(&store).unwrap().counts().unwrap().requests;
+    assert!(
+        requests >= committed && committed >= 250,
+        "{requests} in the store, {committed} acknowledged"
+    );
+    // A restart serves the θ the store adopted, not the flags'.
+    let server = serve(&args(&s, &store, 4, &[]));
+    let st = state(&server.url).await;
+    assert_eq!(st["theta"].as_f64().unwrap(), theta, "{st}");
+    assert_eq!(st["source"], "store");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_is_validated_and_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("hedge.db").display());
+    let s = stands(ProxyNoise::Gaussian { scale: 0.5 }).await;
+    let server = serve(&args(&s, &store, 4, &["--gold-rate", "0"]));
+    let c = client();
+    let r: Value = c
+        .post(format!("{}/v1/chat/completions", server.url))
+        .json(&json!({"messages": [{"role": "user", "content": "label me"}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = r["id"].as_str().unwrap().to_string();
+    let n = r["hedge"]["n"].as_u64().unwrap() as usize;
+    let fb = |body: Value| {
+        let c = c.clone();
+        let url = format!("{}/v1/hedge/feedback", server.url);
+        async move {
+            let r = c.post(url).json(&body).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    assert_eq!(fb(json!({"id": "nope", "rewards": vec![0.0; n]})).await.0, 404);
+    let (status, body) = fb(json!({"id": id, "rewards": vec![0.0; n + 1]})).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = fb(json!({"id": id, "rewards": "1"})).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = fb(json!({"id": id, "rewards": vec![0.5; n]})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(fb(json!({"id": id, "rewards": vec![0.5; n]})).await.0, 409);
+    let st = state(&server.url).await;
+    assert_eq!(st["labelled_prompts"], 1);
+    assert!(Path::new(&store["sqlite:".len()..]).is_file());
+}
+
+/// Two replicas on one PostgreSQL store. The URL comes from `HEDGE_TEST_POSTGRES_URL` (`.ci/run`
+/// starts a throw-away cluster: `eval "$(bash tests/pg.sh start)"`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_share_one_postgres_store() {
+    let Ok(base) = std::env::var("HEDGE_TEST_POSTGRES_URL") else {
+        if std::env::var("HEDGE_SKIP_POSTGRES").as_deref() == Ok("1") {
+            eprintln!("SKIPPED: HEDGE_SKIP_POSTGRES=1");
+            return;
+        }
+        panic!(
+            "HEDGE_TEST_POSTGRES_URL is not set: run `eval \"$(bash tests/pg.sh start)\"` first (.ci/run does), or set HEDGE_SKIP_POSTGRES=1"
+        );
+    };
+    // A database of its own.
+    let db = format!("hedge_replicas_{}", std::process::id());
+    admin(
+        &base,
+        &[format!("DROP DATABASE IF EXISTS {db}"), format!("CREATE DATABASE {db}")],
+    );
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    let store = format!("{prefix}/{db}");
+
+    let s = stands(ProxyNoise::Gaussian { scale: 0.5 }).await;
+    let a = serve(&args(&s, &store, 16, &["--replica", "a"]));
+    let b = serve(&args(&s, &store, 16, &["--replica", "b"]));
+    for round in 0..4 {
+        traffic(&a.url, 60, &format!("a{round}")).await;
+        traffic(&b.url, 60, &format!("b{round}")).await;
+    }
+    let st = settle(&a.url, 400).await;
+    let history = rounds(&st);
+    // Exactly one tuning per round, whichever replica ran it.
+    let mut seen: Vec<i64> = history.iter().map(|r| r.0).collect();
+    seen.dedup();
+    assert_eq!(seen.len(), history.len(), "{history:?}");
+    let mut tuned = 0;
+    for server in [&a, &b] {
+        let m = client()
+            .get(format!("{}/metrics", server.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        tuned += m
+            .lines()
+            .find_map(|l| l.strip_prefix("hedge_tunings_total "))
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap();
+    }
+    assert_eq!(tuned, history.len(), "each round tuned by exactly one replica");
+    // Both serve the same θ within the poll interval.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (ta, tb) = (
+            state(&a.url).await["theta"].clone(),
+            state(&b.url).await["theta"].clone(),
+        );
+        if ta == tb {
+            break;
+        }
+        assert!(Instant::now() < deadline, "replicas disagree: {ta} vs {tb}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop((a, b));
+    admin(&base, &[format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")]);
+}
+
+/// Run SQL statements as the test role, on a plain thread (the synchronous client runs a runtime of its
+/// own, which must not be started inside the test's).
+fn admin(url: &str, sql: &[String]) {
+    let (url, sql) = (url.to_string(), sql.to_vec());
+    std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        for s in sql {
+            c.batch_execute(&s).unwrap();
+        }
+    })
+    .join()
+    .unwrap();
+}

@@ -121,6 +121,7 @@ fn absurd_numbers_never_panic() {
                 "--max-in-flight",
                 "--max-upstream-bytes",
                 "--batch-size",
+                "--top-logprobs",
             ],
         ),
         case(&format!("{serve} --method bop"), &["--theta"]),
@@ -139,6 +140,7 @@ fn absurd_numbers_never_panic() {
                 "--batch-size",
                 "--max-in-flight",
                 "--max-upstream-bytes",
+                "--top-logprobs",
             ],
         ),
     ];

@@ -1,5 +1,6 @@
-//! `collect`: generate `n` responses per prompt, score them with the proxy reward server, get their true
-//! reward (a gold reward server or a verifier), and append calibration rows.
+//! `collect`: generate `n` responses per prompt, score them with the proxy (a reward server, or a
+//! log-probability proxy: [`crate::score::Scorer`]), get their true reward (a gold reward server or a
+//! verifier), and append calibration rows.
 //!
 //! # Output
 //! JSON lines, one row per response that was generated and scored successfully:
@@ -11,6 +12,12 @@
 //! `prompt_id`, `response_id`, `proxy` and `true` are the default columns of [`hedge_data::load`];
 //! `response_id` is the candidate's index among the `n` drawn (failed candidates leave gaps); `seed` is the
 //! generation seed of the prompt; `group_size` is the number of rows the prompt has in the file.
+//!
+//! With several proxies (e.g. a reward server and `self-certainty`, or two log-probability proxies from
+//! the same generations), `proxy` is the first one's score and every proxy's score is also written to its
+//! own column ([`Scorer::column`]: `reward`, `logprob_mean`, `logprob_sum`, `self_certainty`), so that
+//! `hedge tune --proxy-col self_certainty` tunes on another one. A candidate is written only when every
+//! proxy scored it. The Parquet output holds the first proxy only.
 //!
 //! # Resuming and crashes
 //! All rows of a prompt are appended with one write, then flushed and `fsync`ed, before the prompt counts
@@ -38,6 +45,7 @@ use crate::error::{NetError, Result};
 use crate::generate::{ApiKind, GenClient, Usage};
 use crate::prompts::PromptRecord;
 use crate::reward::{Prompt, RewardClient};
+use crate::score::{self, Scorer};
 use crate::verify::Verifier;
 
 /// Where true rewards come from.
@@ -327,7 +335,7 @@ fn open_journal(path: &Path) -> Result<(File, HashSet<String>, u64)> {
 async fn run_prompt(
     p: &PromptRecord,
     llm: &GenClient,
-    proxy: &RewardClient,
+    proxies: &[Scorer],
     truth: &TrueReward,
     opts: &CollectOptions,
 ) -> (PromptOutcome, Vec<u8>) {
@@ -344,6 +352,7 @@ async fn run_prompt(
         }
     };
     body.insert("seed".into(), Value::from(seed));
+    score::prepare_request(proxies, kind, &mut body);
     let generation = llm.generate(kind, &body, opts.n).await;
     let mut first_error: Option<String> = None;
     let mut note = |e: &NetError| {
@@ -359,7 +368,8 @@ async fn run_prompt(
         }
     }
     let texts: Vec<&str> = ok.iter().map(|c| c.text.as_str()).collect();
-    let proxies = proxy.score(&p.prompt, &texts).await;
+    let endpoint = llm.endpoint(kind);
+    let scored = score::score_all(proxies, &p.prompt, &ok, &endpoint).await;
     let truths: Vec<Result<f64>> = match truth {
         TrueReward::Gold(g) => g.score(&p.prompt, &texts).await,
         TrueReward::Verifier(v) => {
@@ -367,19 +377,32 @@ async fn run_prompt(
             texts.iter().map(|t| Ok(v.score(t, reference))).collect()
         }
     };
+    let mut per_scorer: Vec<_> = scored.into_iter().map(Vec::into_iter).collect();
     let mut rows = Vec::new();
-    for ((c, x), y) in ok.iter().zip(proxies).zip(truths) {
-        match (x, y) {
-            (Ok(x), Ok(y)) => rows.push((c, x, y)),
-            (Err(e), _) | (_, Err(e)) => note(&e),
+    for (c, y) in ok.iter().zip(truths) {
+        let xs: Vec<Result<f64>> = per_scorer
+            .iter_mut()
+            .map(|s| s.next().unwrap_or_else(|| Err(missing_score())))
+            .collect();
+        match xs.into_iter().chain(std::iter::once(y)).collect::<Result<Vec<f64>>>() {
+            Ok(mut values) => {
+                let y = values.pop().expect("the true reward");
+                rows.push((c, values, y));
+            }
+            Err(e) => note(&e),
         }
     }
     let mut block = Vec::new();
-    for (c, x, y) in &rows {
-        let row = json!({
-            "prompt_id": p.id, "response_id": c.index, "proxy": x, "true": y,
+    for (c, xs, y) in &rows {
+        let mut row = json!({
+            "prompt_id": p.id, "response_id": c.index, "proxy": xs[0], "true": y,
             "response": c.text, "seed": seed, "group_size": rows.len(),
         });
+        if proxies.len() > 1 {
+            for (s, x) in proxies.iter().zip(xs) {
+                row[s.column()] = json!(x);
+            }
+        }
         serde_json::to_writer(&mut block, &row).expect("rows serialise");
         block.push(b'\n');
     }
@@ -393,17 +416,24 @@ async fn run_prompt(
     (outcome, block)
 }
 
-/// Runs `collect` over `prompts`, appending to `out` (see the module documentation).
+/// A scorer returned fewer results than candidates (never, for the scorers of this crate).
+fn missing_score() -> NetError {
+    NetError::Config("a proxy returned fewer scores than candidates".into())
+}
+
+/// Runs `collect` over `prompts`, appending to `out` (see the module documentation). `proxies`: one or
+/// more, the first one's score in the `proxy` column.
 pub async fn collect(
     prompts: &[PromptRecord],
     out: &Path,
     llm: &GenClient,
-    proxy: &RewardClient,
+    proxies: &[Scorer],
     truth: &TrueReward,
     opts: &CollectOptions,
     progress: &dyn Progress,
 ) -> Result<CollectSummary> {
     let started = Instant::now();
+    score::check_distinct(proxies)?;
     if opts.n == 0 {
         return Err(NetError::Config("n must be at least 1".into()));
     }
@@ -441,7 +471,7 @@ pub async fn collect(
     };
 
     let mut results = futures_util::stream::iter(todo)
-        .map(|p| run_prompt(p, llm, proxy, truth, opts))
+        .map(|p| run_prompt(p, llm, proxies, truth, opts))
         .buffer_unordered(opts.concurrency);
     while let Some((outcome, block)) = results.next().await {
         if !block.is_empty() {

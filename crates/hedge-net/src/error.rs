@@ -70,6 +70,19 @@ pub enum NetError {
         /// The value received.
         value: f64,
     },
+    /// A generation server's answer lacks the token log-probabilities a built-in proxy
+    /// ([`crate::logprob::LogprobProxy`]) is computed from.
+    #[error("{endpoint}: candidate {index}: no log-probabilities for the {proxy} proxy: {what}")]
+    MissingLogprobs {
+        /// The generation endpoint URL.
+        endpoint: String,
+        /// The proxy (`logprob-mean`, `logprob-sum`, `self-certainty`).
+        proxy: &'static str,
+        /// The candidate's index.
+        index: usize,
+        /// What is missing or wrong.
+        what: String,
+    },
     /// Every candidate of a request failed to be generated or scored.
     #[error("all {requested} candidates failed; first failure: {first}")]
     NoCandidates {
@@ -150,6 +163,7 @@ impl NetError {
             NetError::Status { .. } => "status",
             NetError::Decode { .. } => "decode",
             NetError::NonFiniteScore { .. } => "non_finite_score",
+            NetError::MissingLogprobs { .. } => "missing_logprobs",
             NetError::NoCandidates { .. } => "no_candidates",
             NetError::Prompts { .. } => "prompts",
             NetError::Output { .. } => "output",

@@ -253,6 +253,11 @@ impl GenClient {
         self.http.base()
     }
 
+    /// The endpoint URL of `kind` on this server, for messages.
+    pub fn endpoint(&self, kind: ApiKind) -> String {
+        self.http.endpoint(kind.path())
+    }
+
     fn prepare(&self, request: &Map<String, Value>) -> Map<String, Value> {
         let mut body = request.clone();
         for k in ["best_of", "stream", "stream_options", "n"] {

@@ -50,7 +50,7 @@ async fn collect_then_load_then_serve_with_every_reward_api() {
             &prompts,
             &out,
             &gen_client(&llm.url()),
-            &reward_client(&rm.url(), api),
+            &[reward_client(&rm.url(), api).into()],
             &truth,
             &opts,
             &NoProgress,
@@ -166,7 +166,7 @@ async fn llama_cpp_style_server_gets_n_single_requests() {
         &prompts,
         &out,
         &gen_client(&llama.url()),
-        &reward_client(&rm.url(), RewardApi::Openrlhf),
+        &[reward_client(&rm.url(), RewardApi::Openrlhf).into()],
         &TrueReward::Verifier(Verifier::Boxed),
         &CollectOptions::new(3),
         &NoProgress,
@@ -590,7 +590,7 @@ async fn odd_text_survives_collect_and_serve() {
         &prompts,
         &out,
         &gen_client(&llm.url()),
-        &rm_client,
+        &[rm_client.into()],
         &TrueReward::Verifier(Verifier::Choice),
         &CollectOptions::new(2),
         &NoProgress,
@@ -623,7 +623,7 @@ async fn collect_resumes_after_a_torn_end_without_duplicates() {
             TrueReward::Gold(reward_client(&gold.url(), RewardApi::Tei)),
         );
         async move {
-            collect(prompts, &out, &g, &r, &t, &CollectOptions::new(3), &NoProgress)
+            collect(prompts, &out, &g, &[r.into()], &t, &CollectOptions::new(3), &NoProgress)
                 .await
                 .unwrap()
         }

@@ -91,7 +91,7 @@ async fn slot_limit_splits_requests_instead_of_giving_up_n() {
         &prompts,
         &out,
         &fresh,
-        &rm_client,
+        &[rm_client.into()],
         &TrueReward::Verifier(Verifier::Boxed),
         &CollectOptions::new(8),
         &NoProgress,

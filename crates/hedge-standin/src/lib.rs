@@ -52,6 +52,21 @@
 //! The admin route needs the bearer key if one is required, and has no latency nor injected failures. A
 //! reward request reads the setting once, so all its texts are scored under the same noise.
 //!
+//! # Log-probabilities
+//!
+//! Asked for them, the generation routes return token log-probabilities ([`StandinConfig::logprobs`]): a
+//! text's tokens are its words, each after the first with its leading space ([`tokens`]); token `i` of text
+//! `t` is the most likely of its position, with probability `p = 0.3 + 0.65·u` (`u` a hash of `t` and `i`),
+//! followed by alternatives `alt1, alt2, …` with probabilities `(1 − p)·2⁻ʲ` ([`token_logprobs`]), as many as
+//! asked (at most 20). The formats:
+//! - [`LogprobsFormat::OpenAi`] (default): chat `"logprobs": true, "top_logprobs": k` →
+//!   `choices[].logprobs.content[] = {"token", "logprob", "bytes", "top_logprobs": [{"token", "logprob", "bytes"}]}`;
+//!   completions `"logprobs": k` → `choices[].logprobs = {"tokens", "token_logprobs", "top_logprobs": [{token: logprob}], "text_offset"}`;
+//! - [`LogprobsFormat::LlamaCpp`]: as llama.cpp's server, the `content[]` format on both routes; chat reads
+//!   `logprobs`/`top_logprobs` (default 20), completions read only llama.cpp's own `"n_probs": k` (its
+//!   `/v1/completions` ignores `"logprobs"`); an empty answer gets `"logprobs": null`;
+//! - [`LogprobsFormat::Never`]: `"logprobs": null` whatever is asked (a server without log-probabilities).
+//!
 //! # Options
 //!
 //! Options ([`StandinConfig`]): latency, injected failures (HTTP 500 for a fraction of requests; a fraction of
@@ -268,6 +283,18 @@ impl FromStr for ProxyNoise {
     }
 }
 
+/// How the generation routes return log-probabilities (see the crate documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogprobsFormat {
+    /// OpenAI's formats: `content[]` for chat, `tokens`/`token_logprobs`/`top_logprobs` for completions.
+    #[default]
+    OpenAi,
+    /// llama.cpp's server: `content[]` on both routes; completions need `n_probs`.
+    LlamaCpp,
+    /// None ever: `"logprobs": null`.
+    Never,
+}
+
 /// Behaviour of a stand-in.
 #[derive(Debug, Clone, Default)]
 pub struct StandinConfig {
@@ -295,6 +322,8 @@ pub struct StandinConfig {
     pub echo_auth: bool,
     /// Seed of the failure draws.
     pub seed: u64,
+    /// How log-probabilities are returned when asked for.
+    pub logprobs: LogprobsFormat,
 }
 
 /// Request counters of a stand-in.
@@ -852,7 +881,8 @@ async fn generation(inner: &Inner, headers: &HeaderMap, body: &Bytes, chat: bool
         .and_then(Value::as_str)
         .unwrap_or("standin")
         .to_string();
-    let (choices, completion_tokens) = generate_choices(inner, &prompt, n, &sampling, chat);
+    let asked = LogprobRequest::of(&req, chat, inner.cfg.logprobs);
+    let (choices, completion_tokens) = generate_choices(inner, &prompt, n, &sampling, chat, asked);
     let prompt_tokens = prompt.split_whitespace().count() as u64;
     let v = json!({
         "id": format!("standin-{}", st.generation_requests.load(Ordering::Relaxed)),
@@ -992,7 +1022,14 @@ impl Sampling {
 }
 
 /// The `n` choices of an answer (some left out by the configured drop rate) and their words in all.
-fn generate_choices(inner: &Inner, prompt: &str, n: u64, sampling: &Sampling, chat: bool) -> (Vec<Value>, u64) {
+fn generate_choices(
+    inner: &Inner,
+    prompt: &str,
+    n: u64,
+    sampling: &Sampling,
+    chat: bool,
+    asked: Option<LogprobRequest>,
+) -> (Vec<Value>, u64) {
     let st = &inner.stats;
     let mut choices = Vec::new();
     let mut completion_tokens = 0u64;
@@ -1011,13 +1048,124 @@ fn generate_choices(inner: &Inner, prompt: &str, n: u64, sampling: &Sampling, ch
         let (text, finish) = choice_text(prompt, eff, sampling, inner.cfg.odd_text);
         completion_tokens += text.split_whitespace().count() as u64;
         st.choices.fetch_add(1, Ordering::Relaxed);
+        let logprobs = asked.map_or(Value::Null, |a| a.render(&text));
         choices.push(if chat {
-            json!({"index": i, "message": {"role": "assistant", "content": text}, "logprobs": null, "finish_reason": finish})
+            json!({"index": i, "message": {"role": "assistant", "content": text}, "logprobs": logprobs, "finish_reason": finish})
         } else {
-            json!({"index": i, "text": text, "logprobs": null, "finish_reason": finish})
+            json!({"index": i, "text": text, "logprobs": logprobs, "finish_reason": finish})
         });
     }
     (choices, completion_tokens)
+}
+
+/// The tokens of a generated text: its words, each after the first with its leading space (they
+/// concatenate to the text).
+pub fn tokens(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, _) in text.match_indices(' ') {
+        if i > start {
+            out.push(&text[start..i]);
+            start = i;
+        }
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
+}
+
+/// Largest number of top log-probabilities per token the stand-in returns.
+pub const MAX_TOP_LOGPROBS: usize = 20;
+
+/// Token `i` of `text` with its log-probability, and its position's top `k` log-probabilities (`k` at
+/// most [`MAX_TOP_LOGPROBS`]): the token itself with `p = 0.3 + 0.65·u`, then `alt1, alt2, …` with
+/// `(1 − p)·2⁻ʲ`.
+pub fn token_logprobs(text: &str, i: usize, k: usize) -> (f64, Vec<(String, f64)>) {
+    let p = 0.3 + 0.65 * unit(hash64(&[b"logprob", text.as_bytes(), &(i as u64).to_le_bytes()]));
+    let token = tokens(text).get(i).map_or(String::new(), |t| t.to_string());
+    let mut top = Vec::new();
+    for j in 0..k.min(MAX_TOP_LOGPROBS) {
+        if j == 0 {
+            top.push((token.clone(), p.ln()));
+        } else {
+            top.push((format!("alt{j}"), ((1.0 - p) * 0.5f64.powi(j as i32)).ln()));
+        }
+    }
+    (p.ln(), top)
+}
+
+/// What a generation request asked for: top log-probabilities per token and the format to answer in.
+#[derive(Debug, Clone, Copy)]
+struct LogprobRequest {
+    top: usize,
+    /// `content[]` (chat, llama.cpp) rather than OpenAI's legacy completions format.
+    content: bool,
+    /// llama.cpp: `null` for an answer without tokens.
+    null_when_empty: bool,
+}
+
+impl LogprobRequest {
+    fn of(req: &serde_json::Map<String, Value>, chat: bool, format: LogprobsFormat) -> Option<Self> {
+        let num = |k: &str| req.get(k).and_then(Value::as_u64);
+        let llama = format == LogprobsFormat::LlamaCpp;
+        let top = match (format, chat) {
+            (LogprobsFormat::Never, _) => return None,
+            (_, true) => {
+                if req.get("logprobs").and_then(Value::as_bool) != Some(true) {
+                    return None;
+                }
+                num("top_logprobs").unwrap_or(if llama { 20 } else { 0 })
+            }
+            (LogprobsFormat::OpenAi, false) => num("logprobs")?,
+            (LogprobsFormat::LlamaCpp, false) => num("n_probs").filter(|&k| k > 0)?,
+        };
+        Some(LogprobRequest {
+            top: (top as usize).min(MAX_TOP_LOGPROBS),
+            content: chat || llama,
+            null_when_empty: llama,
+        })
+    }
+
+    /// The `logprobs` object of a choice with `text`.
+    fn render(self, text: &str) -> Value {
+        let toks = tokens(text);
+        if toks.is_empty() && self.null_when_empty {
+            return Value::Null;
+        }
+        let entries: Vec<(f64, Vec<(String, f64)>)> =
+            (0..toks.len()).map(|i| token_logprobs(text, i, self.top)).collect();
+        if self.content {
+            let content: Vec<Value> = toks
+                .iter()
+                .zip(&entries)
+                .map(|(t, (lp, top))| {
+                    let top: Vec<Value> = top
+                        .iter()
+                        .map(|(t, l)| json!({"token": t, "logprob": l, "bytes": t.as_bytes()}))
+                        .collect();
+                    json!({"token": t, "logprob": lp, "bytes": t.as_bytes(), "top_logprobs": top})
+                })
+                .collect();
+            json!({"content": content})
+        } else {
+            let mut offset = 0;
+            let offsets: Vec<usize> = toks
+                .iter()
+                .map(|t| {
+                    let o = offset;
+                    offset += t.len();
+                    o
+                })
+                .collect();
+            let top: Vec<Value> = entries
+                .iter()
+                .map(|(_, top)| Value::Object(top.iter().map(|(t, l)| (t.clone(), json!(l))).collect()))
+                .collect();
+            let lps: Vec<f64> = entries.iter().map(|(lp, _)| *lp).collect();
+            json!({"tokens": toks, "token_logprobs": lps, "top_logprobs": top, "text_offset": offsets})
+        }
+    }
 }
 
 /// Whether the next choice is left out (an injected failure); draws only with a drop rate.
@@ -1288,6 +1436,62 @@ mod tests {
             .unwrap();
         let best_gold = texts.iter().map(|t| gold_score(t)).fold(f64::MIN, f64::max);
         assert!(gold_score(best_proxy) < best_gold - 0.1);
+    }
+
+    #[test]
+    fn tokens_concatenate_to_the_text() {
+        for t in [
+            "",
+            "one",
+            "a b  c",
+            " lead",
+            "trail ",
+            &generate_text("p", 3, None, false),
+        ] {
+            assert_eq!(tokens(t).concat(), t, "{t:?}");
+        }
+        assert_eq!(tokens("The answer is"), vec!["The", " answer", " is"]);
+    }
+
+    #[test]
+    fn logprobs_in_each_format() {
+        let text = "The answer is";
+        let m = |v: Value| v.as_object().unwrap().clone();
+        // OpenAI chat: content[] with k alternatives, the sampled token first.
+        let r = LogprobRequest::of(
+            &m(json!({"logprobs": true, "top_logprobs": 3})),
+            true,
+            LogprobsFormat::OpenAi,
+        )
+        .unwrap();
+        let v = r.render(text);
+        let content = v["content"].as_array().unwrap();
+        assert_eq!(content.len(), 3);
+        let (lp, top) = token_logprobs(text, 1, 3);
+        assert_eq!(content[1]["token"], " answer");
+        assert_eq!(content[1]["logprob"], json!(lp));
+        assert_eq!(content[1]["top_logprobs"][0]["logprob"], json!(lp));
+        assert_eq!(content[1]["top_logprobs"].as_array().unwrap().len(), 3);
+        let p = lp.exp();
+        assert!((0.3..=0.95).contains(&p));
+        assert!((top[2].1 - ((1.0 - p) / 4.0).ln()).abs() < 1e-12);
+        // OpenAI completions: the legacy format.
+        let r = LogprobRequest::of(&m(json!({"logprobs": 2})), false, LogprobsFormat::OpenAi).unwrap();
+        let v = r.render(text);
+        assert_eq!(v["tokens"], json!(["The", " answer", " is"]));
+        assert_eq!(v["text_offset"], json!([0, 3, 10]));
+        assert_eq!(v["token_logprobs"][1], json!(lp));
+        assert_eq!(v["top_logprobs"][1][" answer"], json!(lp));
+        // Not asked: nothing.
+        assert!(LogprobRequest::of(&m(json!({})), true, LogprobsFormat::OpenAi).is_none());
+        assert!(LogprobRequest::of(&m(json!({"logprobs": true})), true, LogprobsFormat::Never).is_none());
+        // llama.cpp: completions read n_probs only, answer in content[]; empty answers get null.
+        assert!(LogprobRequest::of(&m(json!({"logprobs": 5})), false, LogprobsFormat::LlamaCpp).is_none());
+        let r = LogprobRequest::of(&m(json!({"n_probs": 5})), false, LogprobsFormat::LlamaCpp).unwrap();
+        assert_eq!(r.render(text)["content"].as_array().unwrap().len(), 3);
+        assert_eq!(r.render(""), Value::Null);
+        let r = LogprobRequest::of(&m(json!({"logprobs": true})), true, LogprobsFormat::LlamaCpp).unwrap();
+        assert_eq!(r.top, 20);
     }
 
     async fn body_bytes(r: Response) -> Vec<u8> {

@@ -38,8 +38,10 @@ impl From<VerifierArg> for Verifier {
 
 /// Options of `hedge collect`.
 ///
-/// Generates --n responses per prompt, scores each with the proxy reward server and gets its true reward
-/// from a gold reward server (--gold) or a built-in verifier against the prompt's "reference"
+/// Generates --n responses per prompt, scores each with the proxy (a reward server, --reward, or a
+/// built-in log-probability proxy, --proxy; several can be given: "proxy" holds the first, and each is
+/// also written to its own column reward, logprob_mean, logprob_sum, self_certainty) and gets its true
+/// reward from a gold reward server (--gold) or a built-in verifier against the prompt's "reference"
 /// (--verifier). Rows are appended to --out (JSON lines; a .parquet name keeps a resumable
 /// <out>.partial.jsonl journal and writes Parquet at the end); rerunning the same command resumes.
 /// Keys come from HEDGE_UPSTREAM_API_KEY, HEDGE_REWARD_API_KEY and HEDGE_GOLD_API_KEY.
@@ -171,7 +173,7 @@ pub fn run(args: &CollectArgs) -> Result<()> {
         max_response_bytes: args.max_upstream_bytes,
     };
     let llm = GenClient::new(&http.client(&args.llm, UPSTREAM_KEY_ENV), Some(args.model.clone()))?;
-    let proxy = http.proxy_reward(&args.reward, args.batch_size)?;
+    let proxies = http.proxies(&args.reward, args.batch_size)?;
     let truth = true_reward(args, &http)?;
     let opts = collect_options(args);
     // Every flag is checked (clients built) before the prompts file is read.
@@ -183,7 +185,7 @@ pub fn run(args: &CollectArgs) -> Result<()> {
         .map_err(|e| CliError::io("<tokio runtime>", e))?;
     let out = Path::new(&args.out);
     let summary = runtime.block_on(hedge_net::collect(
-        &prompts, out, &llm, &proxy, &truth, &opts, &progress,
+        &prompts, out, &llm, &proxies, &truth, &opts, &progress,
     ))?;
     crate::output::print(&summary_text(&summary, &args.out))?;
     if summary.failed_prompts > 0 {

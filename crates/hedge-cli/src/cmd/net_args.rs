@@ -1,7 +1,7 @@
 //! What `collect` and `serve` share: reward-API names, HTTP client settings from flags, logging.
 
 use clap::ValueEnum;
-use hedge_net::{ClientConfig, RetryPolicy, RewardApi, RewardClient, RewardConfig, Secret};
+use hedge_net::{ClientConfig, LogprobProxy, RetryPolicy, RewardApi, RewardClient, RewardConfig, Scorer, Secret};
 
 use super::values;
 use crate::error::Result;
@@ -33,18 +33,47 @@ impl From<RewardApiArg> for RewardApi {
     }
 }
 
-/// The proxy reward server: `--reward URL --reward-api API [--reward-model NAME]`.
+/// A built-in proxy computed from the generation server's token log-probabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProxyArg {
+    /// Mean log-probability of the answer's tokens.
+    LogprobMean,
+    /// Sum of the log-probabilities of the answer's tokens.
+    LogprobSum,
+    /// Mean over tokens of KL(uniform ‖ the token's top-k distribution, renormalised) (Kang et al. 2025).
+    SelfCertainty,
+}
+
+impl From<ProxyArg> for LogprobProxy {
+    fn from(p: ProxyArg) -> Self {
+        match p {
+            ProxyArg::LogprobMean => LogprobProxy::Mean,
+            ProxyArg::LogprobSum => LogprobProxy::Sum,
+            ProxyArg::SelfCertainty => LogprobProxy::SelfCertainty,
+        }
+    }
+}
+
+/// The proxy: a reward server (`--reward URL --reward-api API [--reward-model NAME]`) and/or built-in
+/// log-probability proxies (`--proxy NAME [--top-logprobs K]`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct RewardFlags {
-    /// Root URL of the proxy reward-model server (its API path is appended).
-    #[arg(long)]
-    pub reward: String,
+    /// Root URL of the proxy reward-model server (its API path is appended). Not needed with --proxy.
+    #[arg(long, required_unless_present = "proxy", requires = "reward_api")]
+    pub reward: Option<String>,
     /// API of the proxy reward server.
-    #[arg(long, value_enum)]
-    pub reward_api: RewardApiArg,
+    #[arg(long, value_enum, requires = "reward")]
+    pub reward_api: Option<RewardApiArg>,
     /// "model" field sent to the proxy reward server (vLLM, SGLang), if it needs one.
-    #[arg(long)]
+    #[arg(long, requires = "reward")]
     pub reward_model: Option<String>,
+    /// A built-in proxy from the generation server's own token log-probabilities, instead of a reward
+    /// server: logprob-mean, logprob-sum or self-certainty (the server is asked for "logprobs").
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub proxy: Vec<ProxyArg>,
+    /// Top log-probabilities asked per generated token (self-certainty's k; at least 2 for it).
+    #[arg(long, default_value_t = hedge_net::logprob::DEFAULT_TOP_LOGPROBS, value_parser = values::count_u32(1..=hedge_net::score::MAX_TOP_LOGPROBS as u64), value_name = "K")]
+    pub top_logprobs: u32,
 }
 
 /// The HTTP settings of the `--timeout`, `--max-attempts` and `--max-in-flight` flags (their
@@ -77,16 +106,25 @@ impl HttpFlags {
         }
     }
 
-    /// A client of the proxy reward server of `flags`, its key from `HEDGE_REWARD_API_KEY`.
-    pub fn proxy_reward(&self, flags: &RewardFlags, batch_size: usize) -> Result<RewardClient> {
-        let key = hedge_net::http::REWARD_KEY_ENV;
-        self.reward(
-            &flags.reward,
-            key,
-            flags.reward_api,
-            flags.reward_model.clone(),
-            batch_size,
-        )
+    /// The proxies of `flags`, in order: the reward server (its key from `HEDGE_REWARD_API_KEY`) if one
+    /// is given, then each `--proxy`.
+    pub fn proxies(&self, flags: &RewardFlags, batch_size: usize) -> Result<Vec<Scorer>> {
+        let mut out = Vec::new();
+        if let (Some(url), Some(api)) = (&flags.reward, flags.reward_api) {
+            let key = hedge_net::http::REWARD_KEY_ENV;
+            out.push(Scorer::Reward(self.reward(
+                url,
+                key,
+                api,
+                flags.reward_model.clone(),
+                batch_size,
+            )?));
+        }
+        for p in &flags.proxy {
+            out.push(Scorer::logprob((*p).into(), flags.top_logprobs)?);
+        }
+        hedge_net::score::check_distinct(&out)?;
+        Ok(out)
     }
 
     /// A client of the reward server at `url`.

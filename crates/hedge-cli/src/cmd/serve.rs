@@ -13,7 +13,7 @@ use crate::error::{CliError, Result};
 /// Options of `hedge serve`.
 ///
 /// Serves /v1/chat/completions and /v1/completions: each request draws n candidates from --upstream,
-/// scores them with --reward and answers with the one the method chooses (plus a "hedge" object with
+/// scores them with --reward (or a built-in log-probability proxy, --proxy) and answers with the one the method chooses (plus a "hedge" object with
 /// method, theta, n, scores and chosen_index). Also /health and /metrics (Prometheus).
 /// Keys: HEDGE_UPSTREAM_API_KEY and HEDGE_REWARD_API_KEY are sent upstream as bearer tokens; if
 /// HEDGE_SERVE_API_KEY is set, clients must send it as their bearer token.
@@ -248,27 +248,32 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     let mut cfg = cfg;
     cfg.hedging = args.hedging.config(&http, args.max_n, args.batch_size)?;
     let llm = GenClient::new(&http.client(&args.upstream, UPSTREAM_KEY_ENV), args.model.clone())?;
-    let reward = http.proxy_reward(&args.reward, args.batch_size)?;
+    let mut proxies = http.proxies(&args.reward, args.batch_size)?;
+    if proxies.len() != 1 {
+        return Err(CliError::Net(hedge_net::NetError::Config(
+            "hedge serve scores with one proxy: give --reward URL --reward-api API or one --proxy".into(),
+        )));
+    }
+    let scorer = proxies.remove(0);
     let auth = if cfg.api_key.is_some() {
         "bearer token required"
     } else {
         "no inbound token"
     };
     let summary = format!(
-        "method {} theta {}{}; upstream {}; reward {} ({}); {auth}",
+        "method {} theta {}{}; upstream {}; proxy {}; {auth}",
         cfg.method.kind,
         cfg.method.theta,
         cfg.method.n.map(|n| format!(" n {n}")).unwrap_or_default(),
         llm.base(),
-        reward.base(),
-        reward.api(),
+        scorer.describe(),
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::io("<tokio runtime>", e))?;
     runtime.block_on(async {
-        let proxy = Proxy::start(cfg, llm, reward).await?;
+        let proxy = Proxy::start(cfg, llm, scorer).await?;
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .map_err(|e| CliError::io(&args.listen, e))?;

@@ -11,7 +11,9 @@
 //! 2. parses it ([`parse_request`]) and decides the number of candidates `n` (BoN, SBoN: fixed; BoP:
 //!    `1 + Poisson(μ)` from a seeded RNG, capped at the largest allowed n);
 //! 3. generates the candidates upstream (one request with `n`, or requests of at most the `n` the server
-//!    takes, see [`crate::generate`]), scores them with the reward server, leaves out candidates whose
+//!    takes, see [`crate::generate`]), scores them with the reward server (or, with a log-probability proxy
+//!    ([`crate::logprob`]), from the token log-probabilities the upstream is asked for: they are removed
+//!    from the answer unless the client asked for log-probabilities itself), leaves out candidates whose
 //!    generation or scoring failed, and chooses among the rest with [`hedge_math::select::Selector`], all
 //!    within `request_timeout` (HTTP 504 beyond). Upstream answers are read up to
 //!    [`crate::ClientConfig::max_response_bytes`]. With no candidate left it answers HTTP 502 naming the
@@ -61,7 +63,7 @@ use crate::hedging::{Hedging, HedgingConfig};
 use crate::http::Secret;
 use crate::method::MethodSpec;
 use crate::metrics::Metrics;
-use crate::reward::RewardClient;
+use crate::score::{self, Scorer};
 use hedge_store::{Candidate as StoredCandidate, RequestRecord};
 
 /// Largest value accepted for the connection and request limits (a sanity bound, far above what
@@ -152,7 +154,7 @@ impl ServeConfig {
 struct AppState {
     cfg: ServeConfig,
     llm: GenClient,
-    reward: RewardClient,
+    scorer: Scorer,
     rng: Mutex<ChaCha8Rng>,
     slots: Arc<Semaphore>,
     metrics: Arc<Metrics>,
@@ -216,18 +218,19 @@ impl RunningProxy {
 }
 
 impl Proxy {
-    /// Builds the proxy; checks the limits against the method.
-    pub fn new(cfg: ServeConfig, llm: GenClient, reward: RewardClient) -> Result<Self> {
+    /// Builds the proxy; checks the limits against the method. `scorer`: a reward server
+    /// ([`crate::RewardClient`]) or a log-probability proxy ([`Scorer::logprob`]).
+    pub fn new(cfg: ServeConfig, llm: GenClient, scorer: impl Into<Scorer>) -> Result<Self> {
         if cfg.hedging.is_some() {
             return Err(NetError::Config("continuous hedging needs Proxy::start (async)".into()));
         }
         cfg.check()?;
-        Self::build(cfg, llm, reward, None)
+        Self::build(cfg, llm, scorer.into(), None)
     }
 
     /// Builds the proxy; checks the limits against the method. With [`ServeConfig::hedging`], starts the
     /// store writer, reads θ from the store's latest adopted tuning, and starts the tuner.
-    pub async fn start(cfg: ServeConfig, llm: GenClient, reward: RewardClient) -> Result<Self> {
+    pub async fn start(cfg: ServeConfig, llm: GenClient, scorer: impl Into<Scorer>) -> Result<Self> {
         cfg.check()?;
         let hedging = match &cfg.hedging {
             Some(h) => {
@@ -237,10 +240,10 @@ impl Proxy {
             }
             None => None,
         };
-        Self::build(cfg, llm, reward, hedging)
+        Self::build(cfg, llm, scorer.into(), hedging)
     }
 
-    fn build(cfg: ServeConfig, llm: GenClient, reward: RewardClient, hedging: Option<Arc<Hedging>>) -> Result<Self> {
+    fn build(cfg: ServeConfig, llm: GenClient, scorer: Scorer, hedging: Option<Arc<Hedging>>) -> Result<Self> {
         let (stop, stopping) = watch::channel(false);
         let boot = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as u32 as u64;
         let state = AppState {
@@ -254,7 +257,7 @@ impl Proxy {
             hedging,
             cfg,
             llm,
-            reward,
+            scorer,
         };
         Ok(Proxy { state: Arc::new(state) })
     }
@@ -486,6 +489,8 @@ async fn answer(
     };
     let values: Vec<f64> = eligible.iter().map(|(_, s)| *s).collect();
     let chosen = eligible[selector.choose(&values, &mut rng)?].0;
+    let shown = as_shown(st, &req, chosen);
+    let chosen = shown.as_ref().unwrap_or(chosen);
     let hedge = HedgeInfo {
         method: method.kind.name(),
         theta: method.theta,
@@ -626,17 +631,30 @@ fn request_rng(st: &AppState, seed: Option<u64>) -> ChaCha8Rng {
     }
 }
 
-/// Candidates from the generation server, scored by the reward server, within the request deadline.
+/// The chosen candidate as the client sees it: without the log-probabilities a log-probability proxy
+/// asked for when the client did not ask for them (`None`: unchanged).
+fn as_shown(st: &AppState, req: &Incoming, chosen: &Candidate) -> Option<Candidate> {
+    let added = st.scorer.top_logprobs().is_some() && !crate::logprob::requested_by_client(req.kind, &req.body);
+    if !added || chosen.choice.get("logprobs").is_none_or(Value::is_null) {
+        return None;
+    }
+    let mut c = chosen.clone();
+    c.choice["logprobs"] = Value::Null;
+    Some(c)
+}
+
+/// Candidates from the generation server, scored by the proxy, within the request deadline.
 async fn generate_and_score(
     st: &AppState,
     req: &Incoming,
     n: usize,
 ) -> std::result::Result<(Generation, Vec<Result<f64>>), ServeError> {
     let work = async {
-        let generation = st.llm.generate(req.kind, &req.body, n).await;
+        let mut body = req.body.clone();
+        score::prepare_request(std::slice::from_ref(&st.scorer), req.kind, &mut body);
+        let generation = st.llm.generate(req.kind, &body, n).await;
         let ok: Vec<&Candidate> = generation.candidates.iter().filter_map(|c| c.as_ref().ok()).collect();
-        let texts: Vec<&str> = ok.iter().map(|c| c.text.as_str()).collect();
-        let scores = st.reward.score(&req.prompt, &texts).await;
+        let scores = st.scorer.score(&req.prompt, &ok, &st.llm.endpoint(req.kind)).await;
         (generation, scores)
     };
     tokio::time::timeout(st.cfg.request_timeout, work)

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use hedge_standin::{ProxyNoise, Scorer, Standin, StandinConfig};
+use hedge_standin::{LogprobsFormat, ProxyNoise, Scorer, Standin, StandinConfig};
 
 /// A stand-in OpenAI-compatible generation server and reward-model server (vLLM, SGLang, TEI, OpenRLHF
 /// APIs) for tests and benchmarks. Listens on loopback only.
@@ -66,6 +66,20 @@ struct Args {
     /// Seed of the failure draws.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// How generation answers carry token log-probabilities when asked: openai (chat content[], completions
+    /// tokens/token_logprobs/top_logprobs), llama-cpp (content[] on both; completions need "n_probs"), never.
+    #[arg(long, value_enum, default_value_t = LogprobsArg::Openai)]
+    logprobs: LogprobsArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogprobsArg {
+    /// OpenAI's formats.
+    Openai,
+    /// llama.cpp's server.
+    LlamaCpp,
+    /// No log-probabilities ever.
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -101,6 +115,11 @@ async fn main() -> std::process::ExitCode {
         require_key: a.require_key_env.as_deref().and_then(|v| std::env::var(v).ok()),
         echo_auth: false,
         seed: a.seed,
+        logprobs: match a.logprobs {
+            LogprobsArg::Openai => LogprobsFormat::OpenAi,
+            LogprobsArg::LlamaCpp => LogprobsFormat::LlamaCpp,
+            LogprobsArg::Never => LogprobsFormat::Never,
+        },
     };
     let s = match Standin::start_on(&a.listen, cfg).await {
         Ok(s) => s,

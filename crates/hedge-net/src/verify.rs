@@ -10,6 +10,9 @@
 //!   own `\boxed{}` content if it has one) after LaTeX normalisation (spaces, `\left`/`\right`, `\!`,
 //!   `\text{}`, `dfrac`/`tfrac`, degrees and percent signs removed); numbers compare by value. A response
 //!   without `\boxed{}` scores 0.
+//! - [`Verifier::Number`]: the last number written in the response ([`last_number`]: an integer or a decimal,
+//!   with an optional minus sign and thousands separators) equals the reference's number by value:
+//!   `"3 + 4 = 7."` answers `7`; a response without a number scores 0.
 
 use std::fmt;
 use std::str::FromStr;
@@ -25,11 +28,13 @@ pub enum Verifier {
     Choice,
     /// Final `\boxed{}` answer.
     Boxed,
+    /// The last number in the response.
+    Number,
 }
 
 impl Verifier {
     /// Every verifier.
-    pub const ALL: [Verifier; 3] = [Verifier::Exact, Verifier::Choice, Verifier::Boxed];
+    pub const ALL: [Verifier; 4] = [Verifier::Exact, Verifier::Choice, Verifier::Boxed, Verifier::Number];
 
     /// The name used by `--verifier`.
     pub fn name(self) -> &'static str {
@@ -37,6 +42,7 @@ impl Verifier {
             Verifier::Exact => "exact",
             Verifier::Choice => "choice",
             Verifier::Boxed => "boxed",
+            Verifier::Number => "number",
         }
     }
 
@@ -55,6 +61,10 @@ impl Verifier {
                     None => false,
                 }
             }
+            Verifier::Number => match (last_number(response), last_number(reference)) {
+                (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0),
+                _ => false,
+            },
         };
         if ok { 1.0 } else { 0.0 }
     }
@@ -72,8 +82,58 @@ impl FromStr for Verifier {
         Verifier::ALL
             .into_iter()
             .find(|v| v.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| NetError::Config(format!("unknown verifier {s:?}; expected exact, choice or boxed")))
+            .ok_or_else(|| {
+                NetError::Config(format!(
+                    "unknown verifier {s:?}; expected exact, choice, boxed or number"
+                ))
+            })
     }
+}
+
+/// The value of the last number in `text`: digits with an optional fractional part (`3.5`; a final `.` ends
+/// the sentence, not the number), thousands separators (`1,234`) and a minus sign directly before the
+/// digits that does not follow a letter or digit (`-3`, `= -3`; in `5-3` the numbers are 5 and 3).
+///
+/// ```
+/// use hedge_net::verify::last_number;
+/// assert_eq!(last_number("3 + 4 = 7."), Some(7.0));
+/// assert_eq!(last_number("so the answer is -12,345.5!"), Some(-12345.5));
+/// assert_eq!(last_number("no digits"), None);
+/// ```
+pub fn last_number(text: &str) -> Option<f64> {
+    let b = text.as_bytes();
+    let mut last = None;
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        // Thousands groups: ",ddd" not followed by another digit.
+        while i + 3 < b.len()
+            && b[i] == b','
+            && b[i + 1..i + 4].iter().all(u8::is_ascii_digit)
+            && !b.get(i + 4).is_some_and(u8::is_ascii_digit)
+        {
+            i += 4;
+        }
+        if i + 1 < b.len() && b[i] == b'.' && b[i + 1].is_ascii_digit() {
+            i += 1;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+        }
+        let negative = start >= 1 && b[start - 1] == b'-' && !(start >= 2 && b[start - 2].is_ascii_alphanumeric());
+        let digits: String = text[start..i].chars().filter(|&c| c != ',').collect();
+        if let Ok(v) = digits.parse::<f64>() {
+            last = Some(if negative { -v } else { v });
+        }
+    }
+    last
 }
 
 fn strip_thousands(s: &str) -> String {
@@ -335,6 +395,32 @@ mod tests {
         assert_eq!(v.score("no box: 2", "2"), 0.0);
         assert_eq!(v.score("\\boxed{2", "2"), 0.0);
         assert_eq!(last_boxed("\\boxed{a{b}c}"), Some("a{b}c"));
+    }
+
+    #[test]
+    fn number() {
+        let v = Verifier::Number;
+        for (response, reference, want) in [
+            ("3 + 4 = 7.", "7", 1.0),
+            ("The answer is 7", "7", 1.0),
+            ("7 apples and 2 pears, so 9", "9", 1.0),
+            ("7 apples and 2 pears, so 9", "7", 0.0),
+            ("It is 7.0", "7", 1.0),
+            ("1,234 in all", "1234", 1.0),
+            ("5-3 = 2", "2", 1.0),
+            ("x = -4", "-4", 1.0),
+            ("x = -4", "4", 0.0),
+            ("ten", "10", 0.0),
+            ("", "3", 0.0),
+            ("12", "no number", 0.0),
+            ("2.5 or 2.50", "2.5", 1.0),
+            ("Answer: 13\n\nI hope this helps", "13", 1.0),
+        ] {
+            assert_eq!(v.score(response, reference), want, "{response:?} vs {reference:?}");
+        }
+        assert_eq!(last_number("a,b 12,34"), Some(34.0));
+        assert_eq!(last_number("v2"), Some(2.0));
+        assert_eq!(last_number("-"), None);
     }
 
     #[test]

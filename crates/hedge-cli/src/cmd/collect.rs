@@ -24,6 +24,8 @@ pub enum VerifierArg {
     Choice,
     /// The last \boxed{...} of the response equals the reference (LaTeX-normalised, numbers by value).
     Boxed,
+    /// The last number written in the response equals the reference's number by value ("3 + 4 = 7." answers 7).
+    Number,
 }
 
 impl From<VerifierArg> for Verifier {
@@ -32,6 +34,7 @@ impl From<VerifierArg> for Verifier {
             VerifierArg::Exact => Verifier::Exact,
             VerifierArg::Choice => Verifier::Choice,
             VerifierArg::Boxed => Verifier::Boxed,
+            VerifierArg::Number => Verifier::Number,
         }
     }
 }

@@ -34,6 +34,8 @@ pub enum Command {
     Curve(crate::cmd::curve::CurveArgs),
     /// Plots, summary.json and a self-contained HTML page: every method tuned, where hacking starts, why.
     Report(crate::cmd::report::ReportArgs),
+    /// Which proxy (column or ensemble) and method: a leaderboard tuned and judged on held-out prompts.
+    Compare(crate::cmd::compare::CompareArgs),
     /// Write the gold-labelled prompts of a `hedge serve` store as a calibration file.
     Export(crate::cmd::export::ExportArgs),
     /// Summarise a calibration file: prompts, rows, responses per prompt, value ranges.

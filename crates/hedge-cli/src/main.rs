@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         Command::Export(a) => cmd::export::run(a),
         Command::Kl(a) => cmd::kl::run(a),
         Command::Report(a) => cmd::report::run(a),
+        Command::Compare(a) => cmd::compare::run(a),
         Command::Select(a) => cmd::select::run(a),
         #[cfg(feature = "net")]
         Command::Collect(a) => cmd::collect::run(a),

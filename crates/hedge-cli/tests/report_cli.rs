@@ -686,3 +686,65 @@ fn report_html_renders_in_headless_chromium() {
         shot.display()
     );
 }
+
+/// `hedge report --proxy-cols … --ensemble …`: the leaderboard table and the Pareto plot are in
+/// summary.json and on the page, and the page renders in a real browser with five plots.
+#[test]
+fn report_with_proxy_cols_has_the_leaderboard_and_a_pareto_plot() {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hedge-report-compare");
+    let _ = std::fs::remove_dir_all(&out);
+    let cols = "proxy_bert_recall_score,proxy_rouge_1_precision,proxy_js-2,proxy_rouge_2_recall";
+    hedge()
+        .args(["report", "--data", shared(REALSUMM), "--proxy-cols", cols])
+        .args([
+            "--ensemble",
+            "mean-z,uwo",
+            "--methods",
+            "bon,bop",
+            "--max-samples",
+            "16",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let c = &summary["comparison"];
+    let board = c["leaderboard"].as_array().unwrap();
+    assert_eq!(board.len(), 12, "(4 columns + 2 ensembles) × 2 methods");
+    assert_eq!(c["budget"]["max_samples"], 16.0);
+    assert!(
+        board
+            .iter()
+            .all(|e| e["expected_samples"].as_f64().unwrap() <= 16.0 + 1e-9)
+    );
+    assert!(board.iter().any(|e| e["pareto"] == true));
+    // The survey is of the leader.
+    assert_eq!(
+        summary["data"]["columns"]["proxy"], board[0]["proxy"],
+        "{}",
+        summary["data"]
+    );
+    for f in ["pareto.svg", "pareto.png"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    assert_png_plot(&out.join("pareto.png"));
+    assert_svg_plot(&out.join("pareto.svg"), &["Pareto frontier", "a random response"]);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Leaderboard of the proxies"), "leaderboard table missing");
+    let Some(bin) = find_chromium() else {
+        assert_eq!(
+            std::env::var("HEDGE_SKIP_BROWSER").as_deref(),
+            Ok("1"),
+            "no chromium on PATH (see report_html_renders_in_headless_chromium)"
+        );
+        return;
+    };
+    let url = format!("file://{}", out.join("report.html").canonicalize().unwrap().display());
+    let (dom, stderr) = chromium(&bin, &url, &["--dump-dom".into()], Duration::from_secs(60));
+    let body = body_tag(&dom);
+    assert!(body.contains("data-ok=\"yes\""), "self-check failed: {body}\n{stderr}");
+    assert!(body.contains("data-plots=\"5\""), "{body}");
+    assert!(body.contains("data-errors=\"0\""), "{body}");
+    assert!(dom.contains("Pareto frontier"));
+}

@@ -453,7 +453,7 @@ mod tests {
                 format!("{bom}\"h1\",h2\n{bom}\"x\",1\n\"y\",{bom}\n"),
                 vec![vec!["h1", "h2"], vec![&format!("{bom}\"x\"")[..], "1"], vec!["y", bom]],
             ),
-            (format!("{bom}"), vec![]),
+            (bom.to_string(), vec![]),
             (format!("{bom}{bom}a\n"), vec![vec![&format!("{bom}a")[..]]]),
         ] {
             for chunk in 1..=data.len() {

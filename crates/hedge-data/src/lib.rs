@@ -110,6 +110,41 @@ pub fn load(path: &str, opts: &LoadOptions) -> Result<Calibration, DataError> {
     }
 }
 
+/// The column names of a calibration file, in file order (for JSON lines: the keys of the first object), e.g. to
+/// find its proxy columns by prefix. Reads the header (CSV), the first object (JSON lines) or the schema
+/// (Parquet), not the rows. Standard input (`"-"`) is refused: the caller would not be able to read it again.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("hedge-doc-cols-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("cal.csv");
+/// std::fs::write(&path, "prompt_id,true,proxy_a,proxy_b\np,1,0.5,0.2\np,0,0.1,0.9\n").unwrap();
+/// let cols = hedge_data::column_names(path.to_str().unwrap(), &hedge_data::LoadOptions::new()).unwrap();
+/// assert_eq!(cols, ["prompt_id", "true", "proxy_a", "proxy_b"]);
+/// ```
+pub fn column_names(path: &str, opts: &LoadOptions) -> Result<Vec<String>, DataError> {
+    if path == "-" {
+        return Err(DataError::io(
+            STDIN_NAME,
+            std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "the column names of standard input cannot be listed before it is read; give a file",
+            ),
+        ));
+    }
+    // Every loader resolves its columns before it reads a row and reports the file's columns when one is
+    // missing: ask for a proxy column no file has.
+    const NO_SUCH_COLUMN: &str = "\u{0}hedge: no such column\u{0}";
+    match load(path, &opts.clone().proxy_col(NO_SUCH_COLUMN)) {
+        Err(DataError::MissingColumn { available, .. }) => Ok(available),
+        Err(e) => Err(e),
+        Ok(_) => Err(DataError::io(
+            path,
+            std::io::Error::other("a column named like hedge's internal sentinel; cannot list the columns"),
+        )),
+    }
+}
+
 /// Loads calibration data of a known format from any reader; `name` is used in messages and as
 /// [`Calibration::source`]. Parquet input is read into memory first (Parquet needs random access).
 ///

@@ -21,6 +21,9 @@
 //!   typed value for the command line and the Python bindings alike.
 //! - [`survey`]: every method tuned on one calibration set, with the curves, baselines, proxy
 //!   profile and hacking threshold that `hedge report` shows.
+//! - [`ensemble`]: several proxies combined into one (mean-z, min-z, uwo, rank-mean).
+//! - [`compare`]: the leaderboard of proxies × methods on held-out prompts.
+//! - [`Budget`]: tuning under a cap on expected samples or a cost per sample.
 //! - [`quantile_profile`]: the true reward along the proxy's ranking, `r(u)`, pooled over prompts.
 //! - [`synth`]: seeded synthetic data (hackable Gaussian/Student-t, monotone, the toy).
 //! - feature `serde`: `Serialize` for the results, which *is* the JSON contract of
@@ -47,6 +50,8 @@
 #![warn(missing_docs)]
 
 mod bootstrap;
+pub mod compare;
+pub mod ensemble;
 mod error;
 mod evidence;
 mod objective;
@@ -76,7 +81,8 @@ pub use survey::{
     outcome_curves, survey, survey_curves,
 };
 pub use tune::{
-    CurvePoint, DEFAULT_SBON_BETA_MAX, HoldoutReport, SbonRow, TuneOutcome, TuneSpec, curve, holdout, tune,
+    Budget, CurvePoint, DEFAULT_SBON_BETA_MAX, HoldoutReport, SbonRow, TuneOutcome, TuneSpec, curve, holdout,
+    holdout_split, samples_and_slope, tune,
 };
 
 pub use hedge_math::{MethodKind, Regime};

@@ -255,6 +255,7 @@ pub struct SurveySpec {
     checks: Checks,
     bins: usize,
     confidence: f64,
+    budget: crate::tune::Budget,
 }
 
 impl Default for SurveySpec {
@@ -264,6 +265,7 @@ impl Default for SurveySpec {
             checks: Checks::new(),
             bins: 20,
             confidence: DEFAULT_CONFIDENCE,
+            budget: crate::tune::Budget::default(),
         }
     }
 }
@@ -301,6 +303,12 @@ impl SurveySpec {
     /// Confidence level of every method's verdict (default 0.95; see [`TuneSpec::confidence`]).
     pub fn confidence(mut self, level: f64) -> Self {
         self.confidence = level;
+        self
+    }
+    /// Tune every method under this budget (default none; see [`TuneSpec::max_samples`] and
+    /// [`TuneSpec::cost_per_sample`]).
+    pub fn budget(mut self, budget: crate::tune::Budget) -> Self {
+        self.budget = budget;
         self
     }
 }
@@ -474,9 +482,13 @@ pub fn survey(data: &Prepared, spec: &SurveySpec) -> Result<Survey> {
     let mut methods = Vec::with_capacity(spec.methods.len());
     let mut optima = Vec::with_capacity(spec.methods.len());
     for &kind in &spec.methods {
-        let tune_spec = TuneSpec::new(kind)
+        let mut tune_spec = TuneSpec::new(kind)
             .confidence(spec.confidence)
-            .seed(spec.checks.get_seed());
+            .seed(spec.checks.get_seed())
+            .maybe_max_samples(spec.budget.max_samples);
+        if spec.budget.cost_per_sample != 0.0 {
+            tune_spec = tune_spec.cost_per_sample(spec.budget.cost_per_sample);
+        }
         let report = TuneReport::compute(data, &tune_spec, &spec.checks, |_| {})?;
         let curves = survey_curves(data, &report.outcome)?;
         let o = &report.outcome;

@@ -47,6 +47,102 @@ pub struct TuneSpec {
     select: Select,
     seed: u64,
     resamples: usize,
+    budget: Budget,
+}
+
+/// A compute budget for tuning (see [`TuneSpec::max_samples`] and [`TuneSpec::cost_per_sample`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Budget {
+    /// Only θ with at most this many expected samples per request.
+    pub max_samples: Option<f64>,
+    /// Maximise `f(θ) − C · E[samples](θ)` with this `C` (0: no cost).
+    pub cost_per_sample: f64,
+}
+
+impl Budget {
+    /// Whether either limit is set.
+    pub fn is_set(&self) -> bool {
+        self.max_samples.is_some() || self.cost_per_sample != 0.0
+    }
+
+    /// The penalised objective at θ: `(C · S(θ), C · S'(θ))` for `kind` (SBoN: `n` samples, flat in β).
+    pub(crate) fn penalty(&self, kind: MethodKind, theta: f64, n: Option<u64>) -> (f64, f64) {
+        let c = self.cost_per_sample;
+        if c == 0.0 {
+            return (0.0, 0.0);
+        }
+        let (s, ds) = samples_and_slope(kind, theta, n);
+        (c * s, c * ds)
+    }
+
+    fn check(&self) -> Result<()> {
+        if let Some(b) = self.max_samples
+            && !(b.is_finite() && b >= 1.0)
+        {
+            return Err(EstimateError::InvalidArgument {
+                name: "max_samples",
+                value: b,
+                reason: "must be finite and >= 1 (one sample is the least any method draws)",
+            });
+        }
+        let c = self.cost_per_sample;
+        if !(c.is_finite() && c >= 0.0) {
+            return Err(EstimateError::InvalidArgument {
+                name: "cost_per_sample",
+                value: c,
+                reason: "must be finite and >= 0",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Expected samples per request `S(θ)` and `dS/dθ`: BoN `n` (1), BoP `1 + μ` (1), SBoN `n`
+/// (0: β does not change the draw), the tilt (as rejection sampling) `λ / (1 − e^{−λ})`, whose
+/// slope `(1 − e^{−λ} − λ e^{−λ}) / (1 − e^{−λ})²` is `1/2 + λ/6 + O(λ³)` near 0.
+pub fn samples_and_slope(kind: MethodKind, theta: f64, n: Option<u64>) -> (f64, f64) {
+    match kind {
+        MethodKind::Bon => (theta, 1.0),
+        MethodKind::Bop => (1.0 + theta, 1.0),
+        MethodKind::Sbon => (n.unwrap_or(1) as f64, 0.0),
+        MethodKind::Tilt => {
+            let l = theta;
+            if l < 1e-4 {
+                (1.0 + l / 2.0 + l * l / 12.0, 0.5 + l / 6.0)
+            } else {
+                let d = -(-l).exp_m1(); // 1 − e^{−λ}
+                let e = (-l).exp();
+                (l / d, (d - l * e) / (d * d))
+            }
+        }
+    }
+}
+
+/// The largest θ of `kind` with at most `b ≥ 1` expected samples (SBoN: infinite; its `n` grid
+/// is capped instead).
+fn theta_for_samples(kind: MethodKind, b: f64) -> f64 {
+    match kind {
+        MethodKind::Bon => b.floor(),
+        MethodKind::Bop => b - 1.0,
+        MethodKind::Sbon => f64::INFINITY,
+        MethodKind::Tilt => {
+            // S(λ) ∈ [λ, λ + 1] and increasing: bisect on [b − 1, b].
+            let (mut lo, mut hi) = ((b - 1.0).max(0.0), b);
+            for _ in 0..200 {
+                let mid = 0.5 * (lo + hi);
+                if samples_and_slope(kind, mid, None).0 <= b {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+                if hi - lo <= 1e-15 * hi.max(1.0) {
+                    break;
+                }
+            }
+            lo
+        }
+    }
 }
 
 impl TuneSpec {
@@ -64,7 +160,33 @@ impl TuneSpec {
             select: Select::Peak,
             seed: 0,
             resamples: EVIDENCE_RESAMPLES,
+            budget: Budget::default(),
         }
+    }
+    /// Only θ whose expected samples per request are at most `b` (default: no limit): the
+    /// range's high end is lowered to it (BoN `⌊b⌋`, BoP `b − 1`, the tilt's `λ` with
+    /// `λ/(1 − e^{−λ}) = b`) and SBoN's `n` grid keeps the `n ≤ b`. Checked by [`tune`]:
+    /// finite and ≥ 1, and some θ of the range must fit.
+    pub fn max_samples(mut self, b: f64) -> Self {
+        self.budget.max_samples = Some(b);
+        self
+    }
+    /// Sets or clears [`TuneSpec::max_samples`].
+    pub fn maybe_max_samples(mut self, b: Option<f64>) -> Self {
+        self.budget.max_samples = b;
+        self
+    }
+    /// Maximise `f(θ) − c · E[samples](θ)` instead of `f(θ)` (default 0): the price of one
+    /// more sample in units of true reward. θ and the regime are those of the penalised
+    /// objective; the reported `f`, KL and samples are unpenalised. Checked by [`tune`]:
+    /// finite and ≥ 0.
+    pub fn cost_per_sample(mut self, c: f64) -> Self {
+        self.budget.cost_per_sample = c;
+        self
+    }
+    /// The budget.
+    pub fn get_budget(&self) -> Budget {
+        self.budget
     }
     /// Search θ in `[lo, hi]` instead of the default range.
     pub fn range(mut self, lo: f64, hi: f64) -> Self {
@@ -209,6 +331,22 @@ impl TuneSpec {
                 },
             });
         }
+        self.budget.check()?;
+        let hi = match self.budget.max_samples {
+            Some(b) => {
+                let cap = theta_for_samples(self.kind, b);
+                if cap < lo {
+                    return Err(EstimateError::InvalidRange {
+                        parameter,
+                        lo,
+                        hi: cap,
+                        reason: "no parameter of the range fits within --max-samples",
+                    });
+                }
+                hi.min(cap)
+            }
+            None => hi,
+        };
         if unbiased {
             if hi > data.m_min() as f64 {
                 return Err(EstimateError::NTooLarge {
@@ -253,6 +391,17 @@ impl TuneSpec {
         }
         ns.sort_unstable();
         ns.dedup();
+        if let Some(b) = self.budget.max_samples {
+            self.budget.check()?;
+            ns.retain(|&n| n as f64 <= b);
+            if ns.is_empty() {
+                return Err(EstimateError::InvalidArgument {
+                    name: "max_samples",
+                    value: b,
+                    reason: "below every n of SBoN's grid",
+                });
+            }
+        }
         Ok(ns)
     }
 }
@@ -327,6 +476,9 @@ pub struct TuneOutcome {
     pub evidence: Option<Evidence>,
     /// The θ to deploy under the spec's [`Select`] rule (always set by [`tune`]).
     pub selected: Option<Selected>,
+    /// The budget tuned under, when one was set ([`TuneSpec::max_samples`],
+    /// [`TuneSpec::cost_per_sample`]).
+    pub budget: Option<Budget>,
 }
 
 /// One point of [`curve`] (serialised, feature `serde`, as one of the `"points"` of
@@ -442,6 +594,9 @@ fn tune_continuous(obj: &Objective<'_>, lo: f64, hi: f64, spec: &TuneSpec) -> Re
         }
         match obj.value_and_slope(t) {
             Ok((f, d)) => {
+                // With a cost per sample the root finder works on f − C·S(θ).
+                let (p, dp) = spec.budget.penalty(obj.kind(), t, obj.n());
+                let (f, d) = (f - p, d - dp);
                 cache.borrow_mut().push((t.to_bits(), f, d));
                 (f, d)
             }
@@ -458,10 +613,15 @@ fn tune_continuous(obj: &Objective<'_>, lo: f64, hi: f64, spec: &TuneSpec) -> Re
     Ok(res?)
 }
 
-/// `f(n)` at every integer of the range (unbiased estimator): (n, f) pairs.
-fn integer_values(obj: &Objective<'_>, lo: f64, hi: f64) -> Result<Vec<(f64, f64)>> {
+/// `f(n) − C·n` at every integer of the range (unbiased estimator): (n, value) pairs.
+fn integer_values(obj: &Objective<'_>, lo: f64, hi: f64, budget: &Budget) -> Result<Vec<(f64, f64)>> {
     let (a, b) = (lo.ceil() as u64, hi.floor() as u64);
-    (a..=b).map(|n| Ok((n as f64, obj.value(n as f64)?))).collect()
+    (a..=b)
+        .map(|n| {
+            let t = n as f64;
+            Ok((t, obj.value(t)? - budget.penalty(obj.kind(), t, None).0))
+        })
+        .collect()
 }
 
 /// Best of `(θ, f)` pairs: the largest `f`, the smaller θ on a relative tie.
@@ -478,7 +638,7 @@ pub(crate) fn best_of(values: &[(f64, f64)], tie_rel: f64) -> (f64, f64) {
 /// Tune one non-SBoN method, or SBoN at one `n`: (θ, θ_cont, regime, slopes).
 fn tune_one(obj: &Objective<'_>, lo: f64, hi: f64, spec: &TuneSpec) -> Result<(f64, Option<f64>, Regime, f64, f64)> {
     if obj.estimator() == Estimator::Unbiased {
-        let vals = integer_values(obj, lo, hi)?;
+        let vals = integer_values(obj, lo, hi, &spec.budget)?;
         let (theta, _) = best_of(&vals, spec.tie_rel);
         let k = vals.len();
         let (d_lo, d_hi) = if k >= 2 {
@@ -498,10 +658,12 @@ fn tune_one(obj: &Objective<'_>, lo: f64, hi: f64, spec: &TuneSpec) -> Result<(f
     if obj.kind() == MethodKind::Bon {
         let err: RefCell<Option<EstimateError>> = RefCell::new(None);
         let (n, _) = bon_integer(o.theta, lo, hi, spec.tie_rel, |n| {
-            obj.value(n).unwrap_or_else(|e| {
-                err.borrow_mut().get_or_insert(e);
-                f64::NAN
-            })
+            obj.value(n)
+                .map(|f| f - spec.budget.penalty(MethodKind::Bon, n, None).0)
+                .unwrap_or_else(|e| {
+                    err.borrow_mut().get_or_insert(e);
+                    f64::NAN
+                })
         });
         if let Some(e) = err.into_inner() {
             return Err(e);
@@ -569,6 +731,7 @@ pub(crate) fn tune_shape(data: &Prepared, spec: &TuneSpec) -> Result<TuneOutcome
         verdict: None,
         evidence: None,
         selected: None,
+        budget: spec.budget.is_set().then_some(spec.budget),
     };
     if spec.kind == MethodKind::Sbon {
         let ns = spec.resolve_n_grid(data)?;
@@ -591,8 +754,9 @@ pub(crate) fn tune_shape(data: &Prepared, spec: &TuneSpec) -> Result<TuneOutcome
             slopes.push((s_lo, s_hi));
         }
         let mut bi = 0;
+        let net = |r: &SbonRow| r.expected_true_reward - spec.budget.penalty(MethodKind::Sbon, r.beta, Some(r.n)).0;
         for i in 1..rows.len() {
-            let (v, bv) = (rows[i].expected_true_reward, rows[bi].expected_true_reward);
+            let (v, bv) = (net(&rows[i]), net(&rows[bi]));
             if v > bv + spec.tie_rel * bv.abs() {
                 bi = i;
             }
@@ -668,7 +832,21 @@ pub fn curve(
 /// assert!(h.oracle_reward >= h.tuned_reward - 1e-12);
 /// ```
 pub fn holdout(data: &Prepared, spec: &TuneSpec, frac: f64, seed: u64) -> Result<HoldoutReport> {
-    let t = data.prompts();
+    Ok(holdout_values(data, spec, frac, seed)?.0)
+}
+
+/// The split of [`holdout`]: `(held-out, calibration)` prompt indices into `0..prompts`, each
+/// ascending. `round(frac · prompts)` prompts (at least one each side) are held out, chosen
+/// by a seeded shuffle: the same `(prompts, frac, seed)` always give the same split, so data
+/// sets with the same prompts (e.g. one per proxy column of a file) split alike.
+///
+/// ```
+/// let (held, cal) = hedge_estimate::holdout_split(10, 0.3, 7).unwrap();
+/// assert_eq!((held.len(), cal.len()), (3, 7));
+/// assert_eq!(hedge_estimate::holdout_split(10, 0.3, 7).unwrap().0, held);
+/// ```
+pub fn holdout_split(prompts: usize, frac: f64, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {
+    let t = prompts;
     if !(frac.is_finite() && frac > 0.0 && frac < 1.0) {
         return Err(EstimateError::InvalidArgument {
             name: "frac",
@@ -683,12 +861,6 @@ pub fn holdout(data: &Prepared, spec: &TuneSpec, frac: f64, seed: u64) -> Result
             reason: "a hold-out split needs at least 2 prompts",
         });
     }
-    let (lo, hi) = spec.resolve_range(data)?;
-    let ns = spec.resolve_n_grid(data)?;
-    let mut resolved = spec.clone().range(lo, hi);
-    if spec.kind == MethodKind::Sbon {
-        resolved = resolved.n_grid(ns.clone());
-    }
     let h = ((frac * t as f64).round() as usize).clamp(1, t - 1);
     let mut perm: Vec<usize> = (0..t).collect();
     perm.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
@@ -696,6 +868,24 @@ pub fn holdout(data: &Prepared, spec: &TuneSpec, frac: f64, seed: u64) -> Result
     let mut cal = perm[h..].to_vec();
     held.sort_unstable();
     cal.sort_unstable();
+    Ok((held, cal))
+}
+
+/// [`holdout`], with the tuned θ's per-prompt values on the held-out prompts (for paired
+/// comparisons across proxies on the same prompts).
+pub(crate) fn holdout_values(
+    data: &Prepared,
+    spec: &TuneSpec,
+    frac: f64,
+    seed: u64,
+) -> Result<(HoldoutReport, Vec<f64>)> {
+    let (held, cal) = holdout_split(data.prompts(), frac, seed)?;
+    let (lo, hi) = spec.resolve_range(data)?;
+    let ns = spec.resolve_n_grid(data)?;
+    let mut resolved = spec.clone().range(lo, hi);
+    if spec.kind == MethodKind::Sbon {
+        resolved = resolved.n_grid(ns.clone());
+    }
     let held = data.subset(&held)?;
     let cal = data.subset(&cal)?;
 
@@ -714,7 +904,7 @@ pub fn holdout(data: &Prepared, spec: &TuneSpec, frac: f64, seed: u64) -> Result
         _ => (hi, None),
     };
     let (default_est, default_values) = on_held(default_theta, default_n)?;
-    Ok(HoldoutReport {
+    let report = HoldoutReport {
         fraction: frac,
         prompts: held.prompts(),
         calibration_prompts: cal.prompts(),
@@ -732,5 +922,6 @@ pub fn holdout(data: &Prepared, spec: &TuneSpec, frac: f64, seed: u64) -> Result
         default_reward: default_est.value,
         default_stderr: default_est.stderr,
         tuned_vs_default: Paired::of(&tuned_values, &default_values),
-    })
+    };
+    Ok((report, tuned_values))
 }

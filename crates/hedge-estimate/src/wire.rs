@@ -22,7 +22,7 @@ use crate::evidence::{Evidence, Select, Selected, Verdict};
 use crate::objective::Estimator;
 use crate::report::{BOOTSTRAP_LEVEL, Source, TuneReport};
 use crate::survey::{Curve, MethodSurvey, Profile, Survey, Threshold};
-use crate::tune::{CurvePoint, HoldoutReport, SbonRow, TuneOutcome};
+use crate::tune::{Budget, CurvePoint, HoldoutReport, SbonRow, TuneOutcome};
 
 /// A [`Regime`] as its name.
 pub(crate) fn regime<S: Serializer>(r: &Regime, s: S) -> Result<S::Ok, S::Error> {
@@ -81,6 +81,8 @@ struct Outcome<'a> {
     evidence: Option<&'a Evidence>,
     #[serde(skip_serializing_if = "Option::is_none")]
     selected: Option<&'a Selected>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    budget: Option<Budget>,
 }
 
 fn opt_verdict<S: Serializer>(v: &Option<Verdict>, s: S) -> Result<S::Ok, S::Error> {
@@ -113,6 +115,7 @@ impl<'a> Outcome<'a> {
             verdict: o.verdict,
             evidence: o.evidence.as_ref(),
             selected: o.selected.as_ref(),
+            budget: o.budget,
         }
     }
 }
@@ -296,6 +299,91 @@ impl Serialize for Survey {
             hacking_threshold: self.threshold.as_ref(),
             best_method: self.methods.get(self.best).map_or("", |m| m.kind().name()),
             versus_best: ByMethod(&self.methods, |m| m.versus_best),
+        }
+        .serialize(s)
+    }
+}
+
+/// One leaderboard row of `hedge compare --json` (and `summary.json`'s `"leaderboard"`).
+#[derive(Serialize)]
+struct WireEntry<'a> {
+    rank: usize,
+    proxy: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ensemble: Option<&'static str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    members: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lambda: Option<f64>,
+    #[serde(serialize_with = "method")]
+    method: MethodKind,
+    parameter: &'static str,
+    expected_samples: f64,
+    pareto: bool,
+    versus_leader: &'a crate::evidence::Paired,
+    holdout: &'a HoldoutReport,
+}
+
+impl Serialize for crate::compare::Comparison {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Gain<'a> {
+            ensemble: &'a str,
+            ensemble_method: &'static str,
+            single: &'a str,
+            single_method: &'static str,
+            #[serde(flatten)]
+            paired: &'a crate::evidence::Paired,
+        }
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            seed: u64,
+            holdout_fraction: f64,
+            prompts: usize,
+            skipped_prompts: usize,
+            responses: usize,
+            held_out_prompts: usize,
+            calibration_prompts: usize,
+            random: f64,
+            budget: &'a Budget,
+            leaderboard: Vec<WireEntry<'a>>,
+            ensemble_vs_single: Option<Gain<'a>>,
+        }
+        Wire {
+            seed: self.seed,
+            holdout_fraction: self.holdout_fraction,
+            prompts: self.prompts,
+            skipped_prompts: self.skipped_prompts,
+            responses: self.responses,
+            held_out_prompts: self.held_out_prompts,
+            calibration_prompts: self.calibration_prompts,
+            random: self.random,
+            budget: &self.budget,
+            leaderboard: self
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| WireEntry {
+                    rank: i + 1,
+                    proxy: &e.proxy,
+                    ensemble: e.rule.map(|r| r.name()),
+                    members: &e.members,
+                    lambda: e.lambda,
+                    method: e.method,
+                    parameter: e.method.parameter(),
+                    expected_samples: e.expected_samples,
+                    pareto: e.pareto,
+                    versus_leader: &e.versus_leader,
+                    holdout: &e.holdout,
+                })
+                .collect(),
+            ensemble_vs_single: self.ensemble_vs_single.as_ref().map(|g| Gain {
+                ensemble: &self.entries[g.ensemble].proxy,
+                ensemble_method: self.entries[g.ensemble].method.name(),
+                single: &self.entries[g.single].proxy,
+                single_method: self.entries[g.single].method.name(),
+                paired: &g.paired,
+            }),
         }
         .serialize(s)
     }

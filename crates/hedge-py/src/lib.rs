@@ -9,7 +9,7 @@
 use std::fmt::Display;
 
 use hedge_data::{Calibration, DataError, Format, LoadOptions};
-use hedge_estimate::{Checks, EstimateError, Estimator, Prepared, Select, TuneReport, TuneSpec};
+use hedge_estimate::{Budget, Checks, EstimateError, Estimator, Prepared, Select, TuneReport, TuneSpec};
 use hedge_math::select::Selector;
 use hedge_math::{Method, MethodKind};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
@@ -194,7 +194,7 @@ fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
 
 /// HedgeTune on flat rows; returns the `hedge tune --json` object (without "data" and "columns").
 #[pyfunction]
-#[pyo3(signature = (prompt_ids, proxy, truth, method, range=None, n=None, estimator="plugin", holdout=None, bootstrap=None, seed=0, confidence=0.95, select="peak"))]
+#[pyo3(signature = (prompt_ids, proxy, truth, method, range=None, n=None, estimator="plugin", holdout=None, bootstrap=None, seed=0, confidence=0.95, select="peak", max_samples=None, cost_per_sample=0.0))]
 #[allow(clippy::too_many_arguments)]
 fn tune<'py>(
     py: Python<'py>,
@@ -210,6 +210,8 @@ fn tune<'py>(
     seed: u64,
     confidence: f64,
     select: &str,
+    max_samples: Option<f64>,
+    cost_per_sample: f64,
 ) -> PyResult<Bound<'py, PyAny>> {
     let kind = parse_method(method)?;
     if !(0.5..1.0).contains(&confidence) {
@@ -219,11 +221,15 @@ fn tune<'py>(
     }
     let rule = Select::parse(select)
         .ok_or_else(|| PyValueError::new_err(format!("unknown select {select:?} (possible values: peak, one-se)")))?;
-    let mut spec = TuneSpec::new(kind)
-        .estimator(parse_estimator(estimator)?)
-        .confidence(confidence)
-        .select(rule)
-        .seed(seed);
+    let mut spec = budget_spec(
+        TuneSpec::new(kind)
+            .estimator(parse_estimator(estimator)?)
+            .confidence(confidence)
+            .select(rule)
+            .seed(seed),
+        max_samples,
+        cost_per_sample,
+    )?;
     if let Some((lo, hi)) = range {
         spec = spec.range(lo, hi);
     }
@@ -441,6 +447,120 @@ fn load<'py>(
     ))
 }
 
+/// The budget of `max_samples` / `cost_per_sample`, checked like the command line's flags.
+fn budget(max_samples: Option<f64>, cost_per_sample: f64) -> PyResult<Budget> {
+    if let Some(b) = max_samples
+        && !(b.is_finite() && b >= 1.0)
+    {
+        return Err(PyValueError::new_err(format!(
+            "max_samples must be a finite number >= 1, got {b}"
+        )));
+    }
+    if !(cost_per_sample.is_finite() && cost_per_sample >= 0.0) {
+        return Err(PyValueError::new_err(format!(
+            "cost_per_sample must be a finite number >= 0, got {cost_per_sample}"
+        )));
+    }
+    Ok(Budget {
+        max_samples,
+        cost_per_sample,
+    })
+}
+
+fn budget_spec(spec: TuneSpec, max_samples: Option<f64>, cost_per_sample: f64) -> PyResult<TuneSpec> {
+    let b = budget(max_samples, cost_per_sample)?;
+    let spec = spec.maybe_max_samples(b.max_samples);
+    Ok(if cost_per_sample != 0.0 {
+        spec.cost_per_sample(cost_per_sample)
+    } else {
+        spec
+    })
+}
+
+/// The leaderboard of several proxy columns (and ensembles) × methods, tuned on calibration prompts
+/// and judged on held-out ones; returns the `hedge compare --json` object.
+#[pyfunction]
+#[pyo3(signature = (prompt_ids, truth, names, columns, methods, ensembles, holdout=0.5, seed=0, confidence=0.95, max_samples=None, cost_per_sample=0.0))]
+#[allow(clippy::too_many_arguments)]
+fn compare<'py>(
+    py: Python<'py>,
+    prompt_ids: &Bound<'py, PyAny>,
+    truth: PyReadonlyArray1<'py, f64>,
+    names: Vec<String>,
+    columns: Vec<PyReadonlyArray1<'py, f64>>,
+    methods: Vec<String>,
+    ensembles: Vec<String>,
+    holdout: f64,
+    seed: u64,
+    confidence: f64,
+    max_samples: Option<f64>,
+    cost_per_sample: f64,
+) -> PyResult<Bound<'py, PyAny>> {
+    use hedge_estimate::compare::{CompareSpec, ProxyColumn};
+    use hedge_estimate::ensemble::EnsembleRule;
+    if names.len() != columns.len() {
+        return Err(PyValueError::new_err("names and columns differ in length"));
+    }
+    if !(holdout > 0.0 && holdout < 1.0) {
+        return Err(PyValueError::new_err(format!(
+            "holdout must be a fraction strictly between 0 and 1, got {holdout}"
+        )));
+    }
+    if !(0.5..1.0).contains(&confidence) {
+        return Err(PyValueError::new_err(format!(
+            "confidence must be a level in [0.5, 1), got {confidence}"
+        )));
+    }
+    let kinds = methods.iter().map(|m| parse_method(m)).collect::<PyResult<Vec<_>>>()?;
+    let rules = ensembles
+        .iter()
+        .map(|e| {
+            EnsembleRule::parse(e).ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "unknown ensemble {e:?} (possible values: mean-z, min-z, uwo, rank-mean)"
+                ))
+            })
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let spec = CompareSpec::new()
+        .methods(kinds)
+        .ensembles(rules)
+        .holdout(holdout)
+        .seed(seed)
+        .confidence(confidence)
+        .budget(budget(max_samples, cost_per_sample)?);
+    let ids = extract_ids(prompt_ids)?;
+    let truth = slice(&truth, "true")?;
+    let cols = columns
+        .iter()
+        .zip(&names)
+        .map(|(c, n)| slice(c, n))
+        .collect::<PyResult<Vec<&[f64]>>>()?;
+    let c = py.detach(|| -> PyResult<hedge_estimate::compare::Comparison> {
+        // Group each column the way the loader does; the grouping depends on the ids only, so the
+        // offsets and true rewards agree across columns.
+        let mut grouped: Vec<Vec<f64>> = Vec::with_capacity(cols.len());
+        let mut base: Option<Calibration> = None;
+        for col in &cols {
+            let (cal, _) = prepare(&ids, col, truth)?;
+            grouped.push(cal.proxy.clone());
+            base.get_or_insert(cal);
+        }
+        let base = base.ok_or_else(|| PyValueError::new_err("compare needs at least one proxy column"))?;
+        let proxies: Vec<ProxyColumn<'_>> = names
+            .iter()
+            .zip(&grouped)
+            .map(|(n, g)| ProxyColumn::new(n, g))
+            .collect();
+        let mut c =
+            hedge_estimate::compare::compare(&base.offsets, &base.truth, &proxies, &spec).map_err(value_error)?;
+        c.skipped_prompts += base.skipped_single;
+        Ok(c)
+    })?;
+    let v = serde_json::to_value(&c).map_err(value_error)?;
+    to_py(py, &v)
+}
+
 /// The native module (`hedge._hedge`); use the `hedge` package instead.
 #[pymodule]
 fn _hedge(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -451,5 +571,6 @@ fn _hedge(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(select, m)?)?;
     m.add_function(wrap_pyfunction!(draw_n, m)?)?;
     m.add_function(wrap_pyfunction!(load, m)?)?;
+    m.add_function(wrap_pyfunction!(compare, m)?)?;
     Ok(())
 }

@@ -519,3 +519,26 @@ def test_gil_is_released_during_computation(realsumm):
     assert result["r"].method == "sbon"
     # With the GIL held for the whole call this thread could not run at all meanwhile.
     assert ticks > 0.1 * result["seconds"] / 0.001, (ticks, result["seconds"])
+
+
+def test_compare_equals_cli_json_and_makes_a_frame(cli):
+    cols = ["proxy_bert_recall_score", "proxy_rouge_1_precision", "proxy_js-2"]
+    ids, _, true = read_csv(REALSUMM, cols[0])
+    proxies = {c: read_csv(REALSUMM, c)[1] for c in cols}
+    expected = cli.json(
+        "compare", "--data", str(REALSUMM), "--proxy-cols", ",".join(cols),
+        "--ensemble", "mean-z,uwo", "--methods", "bon,bop", "--seed", "3", "--max-samples", "16", "--json",
+    )
+    got = hedge.compare(ids, proxies, true, methods=("bon", "bop"), ensembles=("mean-z", "uwo"), seed=3, max_samples=16)
+    assert isinstance(got, hedge.Comparison)
+    assert dict(got) == expected
+    frame = got.to_frame()
+    assert list(frame["proxy"]) == [e["proxy"] for e in expected["leaderboard"]]
+    assert frame["reward"].is_monotonic_decreasing
+    assert (frame["expected_samples"] <= 16 + 1e-9).all()
+    with pytest.raises(ValueError, match="unknown ensemble"):
+        hedge.compare(ids, proxies, true, ensembles=("median",))
+    with pytest.raises(ValueError, match="max_samples"):
+        hedge.tune(ids, proxies[cols[0]], true, "bon", max_samples=0.5)
+    r = hedge.tune(ids, proxies[cols[0]], true, "bon", max_samples=4)
+    assert r.theta <= 4

@@ -440,3 +440,73 @@ fn profile_plot(s: &Survey) -> Plot {
     plot.note = Some("u = (k − 0.5)/m for the k-th of a prompt's m responses by proxy; ties share their mean true reward. Prompts weigh equally.".into());
     plot
 }
+
+/// The Pareto plot of a comparison: every proxy × method's held-out tuned true reward (± its
+/// standard error) against its expected samples per request, one marker series per method;
+/// the rows on the frontier (no other row has at least their reward with at most their samples)
+/// are joined by a line and starred.
+pub fn pareto_plot(source: &str, c: &hedge_estimate::compare::Comparison) -> Plot {
+    let mut plot = Plot::new(
+        "True reward against cost, every proxy × method",
+        "expected samples per request at the tuned parameter",
+        "held-out E[true reward] of the tuned parameter",
+    );
+    plot.subtitle = Some(format!(
+        "{}: tuned on {} prompts, judged on {} held-out (seed {})",
+        file_name(source),
+        c.calibration_prompts,
+        c.held_out_prompts,
+        c.seed
+    ));
+    let mut kinds: Vec<MethodKind> = Vec::new();
+    for e in &c.entries {
+        if !kinds.contains(&e.method) {
+            kinds.push(e.method);
+        }
+    }
+    for kind in kinds {
+        let pts = c
+            .entries
+            .iter()
+            .filter(|e| e.method == kind)
+            .map(|e| XY::new(e.expected_samples, e.reward(), e.holdout.tuned_stderr))
+            .collect();
+        plot.series
+            .push(Series::markers(method_label(kind), method_color(kind), pts));
+    }
+    let mut frontier: Vec<&hedge_estimate::compare::Entry> = c.entries.iter().filter(|e| e.pareto).collect();
+    frontier.sort_by(|a, b| a.expected_samples.total_cmp(&b.expected_samples));
+    let line = frontier
+        .iter()
+        .map(|e| XY::new(e.expected_samples, e.reward(), f64::NAN))
+        .collect();
+    plot.series
+        .push(Series::line("Pareto frontier", palette::BLACK, line).with_band(false));
+    for e in &frontier {
+        plot.stars.push(Star {
+            name: format!("{} / {}", e.proxy, e.method.name()),
+            x: e.expected_samples,
+            y: e.reward(),
+            color: method_color(e.method),
+        });
+    }
+    plot.star_legend = "on the frontier".into();
+    plot.hlines.push(HLine {
+        y: c.random,
+        legend: "a random response".into(),
+        color: palette::GREY,
+    });
+    let names: Vec<String> = frontier
+        .iter()
+        .map(|e| {
+            format!(
+                "{} ({}, {} samples)",
+                e.proxy,
+                e.method.name(),
+                fmt_sig(e.expected_samples, 3)
+            )
+        })
+        .collect();
+    plot.note = Some(format!("Frontier, cheapest first: {}.", names.join("; ")));
+    plot
+}

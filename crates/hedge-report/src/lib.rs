@@ -29,18 +29,20 @@ pub mod figures;
 mod format;
 mod html;
 pub mod labels;
+mod leaderboard;
 pub mod palette;
 mod plot;
 mod survey_page;
 mod verdict;
 
-pub use figures::{CurveFacts, ThetaStep, curve_plot, theta_plot, tune_plot};
+pub use figures::{CurveFacts, ThetaStep, curve_plot, pareto_plot, theta_plot, tune_plot};
 pub use format::{fmt_num, fmt_sig};
 pub use html::{Figure, Page, Table, escape_html};
+pub use leaderboard::leaderboard_table;
 pub use plot::{DEFAULT_SIZE, HLine, Plot, PlotFormat, Series, SeriesStyle, Star, VLine, XY};
 pub use survey_page::{
-    ExtraFigure, REPORT_FILES, RenderedSurvey, method_facts, render_survey, render_survey_with, survey_page,
-    survey_verdict,
+    ExtraFigure, REPORT_FILES, RenderedSurvey, method_facts, render_survey, render_survey_extra, render_survey_with,
+    survey_page, survey_verdict,
 };
 pub use verdict::{Holdout, MethodFacts, Profile, gap_sentence, verdict};
 

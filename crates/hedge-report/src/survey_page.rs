@@ -56,6 +56,16 @@ pub struct ExtraFigure {
 /// [`render_survey`] with `extra` figures after the survey's own (their files follow
 /// [`REPORT_FILES`]' plots, SVG then PNG).
 pub fn render_survey_with(s: &Survey, extra: Vec<ExtraFigure>) -> crate::Result<RenderedSurvey> {
+    render_survey_extra(s, extra, Vec::new())
+}
+
+/// [`render_survey_with`], plus `tables` (heading, table) after the survey's own tables, e.g. the
+/// leaderboard of [`crate::leaderboard_table`].
+pub fn render_survey_extra(
+    s: &Survey,
+    extra: Vec<ExtraFigure>,
+    tables: Vec<(String, crate::Table)>,
+) -> crate::Result<RenderedSurvey> {
     let verdict = survey_verdict(s);
     let mut plots = Vec::new();
     let mut figures = Vec::new();
@@ -80,7 +90,9 @@ pub fn render_survey_with(s: &Survey, extra: Vec<ExtraFigure>) -> crate::Result<
             svg,
         });
     }
-    let html = page(s, &verdict, figures).render();
+    let mut page = page(s, &verdict, figures);
+    page.tables.extend(tables);
+    let html = page.render();
     Ok(RenderedSurvey { plots, verdict, html })
 }
 

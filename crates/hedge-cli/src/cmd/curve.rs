@@ -7,7 +7,7 @@ use hedge_math::grid::{LogGrid, linear};
 use hedge_report::{CurveFacts, curve_plot};
 use serde::Serialize;
 
-use super::data_args::{DataArgs, EstimatorArg, check_sbon_flags, parse_grid};
+use super::data_args::{DataArgs, EnsembleArgs, EstimatorArg, check_sbon_flags, parse_grid};
 use super::values;
 use crate::cli::MethodArg;
 use crate::error::{CliError, Result};
@@ -49,6 +49,8 @@ pub struct CurveArgs {
     /// Also draw the points with their ± 1 standard-error band to FILE (.svg or .png).
     #[arg(long, value_name = "FILE")]
     pub plot: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub ensemble: EnsembleArgs,
 }
 
 impl CurveArgs {
@@ -119,7 +121,11 @@ pub fn run(args: &CurveArgs) -> Result<()> {
     if let Some(path) = &args.plot {
         plot_format(path)?;
     }
-    let loaded = args.data.load()?;
+    // uwo's λ, when not given, is tuned for this method on all the prompts.
+    let loaded = args
+        .ensemble
+        .load(&args.data, &hedge_estimate::TuneSpec::new(kind), None)?
+        .loaded;
     let estimator: Estimator = args.estimator.into();
     let points = curve(&loaded.prepared, kind, &args.thetas(), args.n, estimator)?;
     let versus = versus(&loaded.prepared, kind, args, &points)?;

@@ -2,16 +2,24 @@
 
 use clap::Args;
 use hedge_data::{Calibration, Format, LoadOptions};
-use hedge_estimate::{Columns, Estimator, Prepared, Source};
+use hedge_estimate::ensemble::{self, EnsembleRule};
+use hedge_estimate::{Budget, Columns, Estimator, Prepared, Source, TuneSpec};
 
 use crate::error::{CliError, Result};
 
 /// Where the calibration data is and which columns to use.
+///
+/// Exactly one of `--data` and `--store` (a group on the struct would take in every field of it, and
+/// make `--data` and `--proxy-col` exclusive).
 #[derive(Debug, Clone, Args)]
-#[group(id = "source", required = true, multiple = false, args = ["data", "store"])]
 pub struct DataArgs {
     /// Calibration file, one row per response: CSV, JSON lines or Parquet (by extension); `-` reads stdin.
-    #[arg(long, value_name = "FILE")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "store",
+        conflicts_with = "store"
+    )]
     pub data: Option<String>,
     /// Read the labelled prompts of a `hedge serve` calibration store instead (`sqlite:PATH` or
     /// `postgres://…`): each served request whose candidates all have gold rewards is a prompt.
@@ -117,6 +125,224 @@ pub fn labelled_calibration(labelled: &[hedge_store::Labelled]) -> Result<Calibr
         .iter()
         .flat_map(|p| p.proxy.iter().zip(&p.gold).map(move |(&x, &y)| (p.id.as_str(), x, y)));
     Ok(Calibration::from_rows(rows)?)
+}
+
+/// The proxy columns of a file, loaded one by one (same prompts, rows and true rewards).
+pub struct ProxyColumns {
+    /// Where the data came from.
+    pub source: String,
+    /// Prompts the loader skipped for having a single response.
+    pub skipped_single: usize,
+    /// CSR offsets, shared by every column.
+    pub offsets: Vec<usize>,
+    /// True rewards, shared by every column.
+    pub truth: Vec<f64>,
+    /// `(name, scores)` per column, in the order asked.
+    pub columns: Vec<(String, Vec<f64>)>,
+}
+
+impl ProxyColumns {
+    /// The columns as `hedge_estimate::compare` takes them.
+    pub fn as_proxies(&self) -> Vec<hedge_estimate::compare::ProxyColumn<'_>> {
+        self.columns
+            .iter()
+            .map(|(n, s)| hedge_estimate::compare::ProxyColumn::new(n, s))
+            .collect()
+    }
+}
+
+impl DataArgs {
+    /// The proxy columns to use: `cols` when given, else every column whose name starts with
+    /// `prefix` (in file order). A usage error with --store (one proxy only) or standard input
+    /// (read once per column).
+    pub fn proxy_column_names(&self, cols: Option<&[String]>, prefix: &str) -> Result<Vec<String>> {
+        let Some(path) = &self.data else {
+            return Err(CliError::Usage(
+                "several proxy columns need --data FILE (a store holds one proxy)".into(),
+            ));
+        };
+        if path == "-" {
+            return Err(CliError::Usage(
+                "several proxy columns need a file, not standard input (each column is one pass over the file)".into(),
+            ));
+        }
+        if let Some(cols) = cols {
+            return Ok(cols.to_vec());
+        }
+        let all = hedge_data::column_names(path, &self.options())?;
+        let found: Vec<String> = all.iter().filter(|c| c.starts_with(prefix)).cloned().collect();
+        if found.is_empty() {
+            return Err(CliError::Usage(format!(
+                "{path}: no column starts with {prefix:?} (columns: {}); give --proxy-cols",
+                all.join(", ")
+            )));
+        }
+        Ok(found)
+    }
+
+    /// Loader options of these flags (file order: rows stay aligned across columns).
+    fn options(&self) -> LoadOptions {
+        LoadOptions::new()
+            .prompt_col(self.prompt_col.as_str())
+            .proxy_col(self.proxy_col.as_str())
+            .true_col(self.true_col.as_str())
+            .maybe_format(self.format)
+    }
+
+    /// Load each named proxy column (file order), checking that every load gives the same prompts,
+    /// rows and true rewards.
+    pub fn load_columns(&self, names: &[String]) -> Result<ProxyColumns> {
+        let path = self.data.as_deref().unwrap_or("-");
+        let mut out: Option<ProxyColumns> = None;
+        for name in names {
+            if out.as_ref().is_some_and(|o| o.columns.iter().any(|(n, _)| n == name)) {
+                return Err(CliError::Usage(format!("proxy column {name:?} is listed twice")));
+            }
+            let cal = hedge_data::load(path, &self.options().proxy_col(name.as_str()))?;
+            match &mut out {
+                None => {
+                    out = Some(ProxyColumns {
+                        source: cal.source,
+                        skipped_single: cal.skipped_single,
+                        offsets: cal.offsets,
+                        truth: cal.truth,
+                        columns: vec![(name.clone(), cal.proxy)],
+                    })
+                }
+                Some(o) => {
+                    if cal.offsets != o.offsets || cal.truth != o.truth {
+                        return Err(CliError::Usage(format!(
+                            "{path}: loading column {name:?} gave other prompts or rows than {:?}",
+                            o.columns[0].0
+                        )));
+                    }
+                    o.columns.push((name.clone(), cal.proxy));
+                }
+            }
+        }
+        out.ok_or_else(|| CliError::Usage("no proxy column given".into()))
+    }
+}
+
+/// `--ensemble` values.
+pub fn ensemble_rule(s: &str) -> std::result::Result<EnsembleRule, String> {
+    EnsembleRule::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = EnsembleRule::ALL.iter().map(|r| r.name()).collect();
+        format!("unknown ensemble rule {s:?} (expected one of {})", names.join(", "))
+    })
+}
+
+/// `--proxy-cols a,b,… --ensemble RULE [--ensemble-lambda L]`: select by an ensemble of several
+/// proxy columns instead of `--proxy-col` (`hedge tune`, `curve`, `report`).
+#[derive(Debug, Clone, Args)]
+pub struct EnsembleArgs {
+    /// Proxy columns combined by --ensemble (comma-separated; replaces --proxy-col).
+    #[arg(long, value_delimiter = ',', value_name = "A,B,…", requires = "ensemble", num_args = 1..)]
+    pub proxy_cols: Option<Vec<String>>,
+    /// How the --proxy-cols are combined, per prompt: mean-z (mean of within-prompt z-scores), min-z
+    /// (the worst member), uwo (mean − λ·variance across members), rank-mean (mean within-prompt rank).
+    #[arg(long, value_parser = ensemble_rule, requires = "proxy_cols", value_name = "RULE")]
+    pub ensemble: Option<EnsembleRule>,
+    /// uwo's λ (default: tuned for the method on the calibration prompts, from 0, 0.05, …, 8).
+    #[arg(long, requires = "ensemble", value_name = "L", allow_negative_numbers = true, value_parser = super::values::non_negative)]
+    pub ensemble_lambda: Option<f64>,
+}
+
+/// An ensemble's scores, its name and (uwo) its λ.
+pub struct EnsembleLoaded {
+    /// The data pass over the ensemble's scores.
+    pub loaded: Loaded,
+    /// `rule(a,b,…)`.
+    pub name: String,
+    /// uwo's λ.
+    pub lambda: Option<f64>,
+}
+
+impl EnsembleArgs {
+    /// Load `data`: its `--proxy-col`, or the ensemble of `--proxy-cols`. uwo's λ, when not given, is
+    /// tuned with `spec` on the calibration prompts: all of them, or those outside the hold-out
+    /// split `(frac, seed)` when one is made (the same split `hedge tune --holdout` makes).
+    pub fn load(&self, data: &DataArgs, spec: &TuneSpec, holdout: Option<(f64, u64)>) -> Result<EnsembleLoaded> {
+        let (Some(cols), Some(rule)) = (&self.proxy_cols, self.ensemble) else {
+            return Ok(EnsembleLoaded {
+                loaded: data.load()?,
+                name: data.proxy_col.clone(),
+                lambda: None,
+            });
+        };
+        if cols.len() < 2 {
+            return Err(CliError::Usage("--ensemble needs at least two --proxy-cols".into()));
+        }
+        if !rule.has_lambda() && self.ensemble_lambda.is_some() {
+            return Err(CliError::Usage(
+                "--ensemble-lambda applies to --ensemble uwo only".into(),
+            ));
+        }
+        let names = data.proxy_column_names(Some(cols), "")?;
+        let pc = data.load_columns(&names)?;
+        let members: Vec<&[f64]> = pc.columns.iter().map(|(_, s)| s.as_slice()).collect();
+        let lambda = match (rule.has_lambda(), self.ensemble_lambda) {
+            (false, _) => None,
+            (true, Some(l)) => Some(l),
+            (true, None) => {
+                let probe = Prepared::new(&pc.offsets, members[0], &pc.truth)?;
+                let cal = match holdout {
+                    Some((frac, seed)) => Some(hedge_estimate::holdout_split(probe.prompts(), frac, seed)?.1),
+                    None => None,
+                };
+                let choice = ensemble::tune_uwo(
+                    &pc.offsets,
+                    &members,
+                    &pc.truth,
+                    spec,
+                    cal.as_deref(),
+                    &ensemble::UWO_LAMBDAS,
+                )?;
+                Some(choice.lambda)
+            }
+        };
+        let scores = ensemble::combine(rule, &pc.offsets, &members, lambda.unwrap_or(0.0))?;
+        let prepared = Prepared::from_vecs(pc.offsets, scores, pc.truth)?;
+        Ok(EnsembleLoaded {
+            loaded: Loaded {
+                source: pc.source,
+                skipped_single: pc.skipped_single,
+                prepared,
+            },
+            name: format!("{rule}({})", names.join(",")),
+            lambda,
+        })
+    }
+}
+
+/// `--max-samples B`, `--cost-per-sample C`: tune under a compute budget.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct BudgetArgs {
+    /// Only parameters with at most B expected samples per request (BoN n ≤ B, BoP μ ≤ B − 1, SBoN n ≤ B).
+    #[arg(long, value_name = "B", allow_negative_numbers = true, value_parser = super::values::at_least_one)]
+    pub max_samples: Option<f64>,
+    /// Maximise E[true reward] − C·E[samples] instead: C is what one more sample is worth giving up, in
+    /// units of true reward (default 0).
+    #[arg(long, value_name = "C", allow_negative_numbers = true, value_parser = super::values::non_negative)]
+    pub cost_per_sample: Option<f64>,
+}
+
+impl BudgetArgs {
+    /// The budget.
+    pub fn budget(&self) -> Budget {
+        Budget {
+            max_samples: self.max_samples,
+            cost_per_sample: self.cost_per_sample.unwrap_or(0.0),
+        }
+    }
+    /// `spec` under this budget.
+    pub fn apply(&self, spec: TuneSpec) -> TuneSpec {
+        let spec = spec.maybe_max_samples(self.max_samples);
+        match self.cost_per_sample {
+            Some(c) => spec.cost_per_sample(c),
+            None => spec,
+        }
+    }
 }
 
 /// `--estimator` values.

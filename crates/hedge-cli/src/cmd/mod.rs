@@ -3,6 +3,7 @@
 
 #[cfg(feature = "net")]
 pub mod collect;
+pub mod compare;
 pub mod curve;
 pub mod data_args;
 pub mod demo;

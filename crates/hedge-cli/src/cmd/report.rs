@@ -9,14 +9,17 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use hedge_estimate::{Survey, SurveySpec, survey};
 use hedge_math::MethodKind;
-use hedge_report::{ExtraFigure, ThetaStep, render_survey_with, theta_plot};
+use hedge_report::{ExtraFigure, ThetaStep, leaderboard_table, pareto_plot, render_survey_extra, theta_plot};
 use serde::Serialize;
 
-use super::data_args::{DataArgs, check_confidence};
+use super::data_args::{BudgetArgs, DataArgs, Loaded, check_confidence, ensemble_rule};
 use super::values;
 use crate::cli::MethodArg;
 use crate::error::{CliError, Result};
 use crate::output::{print, to_json};
+use hedge_estimate::compare::{CompareSpec, Comparison, DEFAULT_COMPARE_HOLDOUT, compare};
+use hedge_estimate::ensemble::{EnsembleRule, combine};
+use hedge_estimate::{Columns, Prepared, Source};
 
 /// Options of `hedge report`.
 #[derive(Debug, Args)]
@@ -47,6 +50,15 @@ pub struct ReportArgs {
     /// Bins of the proxy-quantile plot (at most the largest number of responses of a prompt are used).
     #[arg(long, default_value_t = 20, value_name = "K", value_parser = values::count(1..=1_000_000))]
     pub bins: usize,
+    /// Compare these proxy columns (comma-separated): the report adds their leaderboard (tuned on half the
+    /// prompts, or the rest of --holdout, judged on the others) and a Pareto plot, and surveys the leader.
+    #[arg(long, value_delimiter = ',', value_name = "A,B,…", num_args = 1..)]
+    pub proxy_cols: Option<Vec<String>>,
+    /// With --proxy-cols: also rank these ensembles of the columns (comma-separated): mean-z, min-z, uwo, rank-mean.
+    #[arg(long, value_delimiter = ',', value_parser = ensemble_rule, value_name = "RULES", requires = "proxy_cols")]
+    pub ensemble: Vec<EnsembleRule>,
+    #[command(flatten)]
+    pub budget: BudgetArgs,
 }
 
 /// `summary.json`: the survey, with what only the command line knows around it.
@@ -56,7 +68,52 @@ struct Summary<'a> {
     #[serde(flatten)]
     survey: &'a Survey,
     verdict: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comparison: Option<&'a Comparison>,
     files: Vec<String>,
+}
+
+/// With `--proxy-cols`: the leaderboard of the columns (and ensembles), and the leader's scores loaded
+/// for the survey (its name as the proxy column).
+fn leaderboard(args: &ReportArgs, cols: &[String]) -> Result<(Comparison, Loaded, Source)> {
+    let names = args.data.proxy_column_names(Some(cols), "")?;
+    let pc = args.data.load_columns(&names)?;
+    let spec = CompareSpec::new()
+        .methods(args.methods.iter().map(|&m| MethodKind::from(m)))
+        .ensembles(args.ensemble.iter().copied())
+        .holdout(args.holdout.unwrap_or(DEFAULT_COMPARE_HOLDOUT))
+        .seed(args.seed)
+        .confidence(args.confidence)
+        .budget(args.budget.budget());
+    let mut c = compare(&pc.offsets, &pc.truth, &pc.as_proxies(), &spec)?;
+    c.skipped_prompts += pc.skipped_single;
+    let lead = &c.entries[0];
+    let scores = match lead.rule {
+        None => pc
+            .columns
+            .iter()
+            .find(|(n, _)| *n == lead.proxy)
+            .map(|(_, s)| s.clone())
+            .unwrap_or_default(),
+        Some(rule) => {
+            let members: Vec<&[f64]> = pc.columns.iter().map(|(_, s)| s.as_slice()).collect();
+            combine(rule, &pc.offsets, &members, lead.lambda.unwrap_or(0.0))?
+        }
+    };
+    let source = Source {
+        data: pc.source.clone(),
+        columns: Columns {
+            prompt: args.data.prompt_col.clone(),
+            proxy: lead.proxy.clone(),
+            truth: args.data.true_col.clone(),
+        },
+    };
+    let loaded = Loaded {
+        source: pc.source,
+        skipped_single: pc.skipped_single,
+        prepared: Prepared::from_vecs(pc.offsets, scores, pc.truth)?,
+    };
+    Ok((c, loaded, source))
 }
 
 fn check_args(args: &ReportArgs) -> Result<()> {
@@ -122,23 +179,52 @@ fn store_figures(args: &ReportArgs) -> Result<Vec<ExtraFigure>> {
 /// Run `hedge report`.
 pub fn run(args: &ReportArgs) -> Result<()> {
     check_args(args)?;
-    let loaded = args.data.load()?;
+    let (comparison, loaded, source) = match &args.proxy_cols {
+        Some(cols) => {
+            let (c, loaded, source) = leaderboard(args, cols)?;
+            (Some(c), loaded, source)
+        }
+        None => {
+            let loaded = args.data.load()?;
+            let source = args.data.source(&loaded);
+            (None, loaded, source)
+        }
+    };
     let spec = SurveySpec::new()
         .methods(args.methods.iter().map(|&m| MethodKind::from(m)))
         .holdout(args.holdout)
         .seed(args.seed)
         .confidence(args.confidence)
-        .bins(args.bins);
+        .bins(args.bins)
+        .budget(args.budget.budget());
     let survey = survey(&loaded.prepared, &spec)?
         .add_skipped(loaded.skipped_single)
-        .with_source(Some(args.data.source(&loaded)));
-    let rendered = render_survey_with(&survey, store_figures(args)?)?;
+        .with_source(Some(source));
+    let mut figures = store_figures(args)?;
+    let mut tables = Vec::new();
+    if let Some(c) = &comparison {
+        figures.push(ExtraFigure {
+            stem: "pareto".into(),
+            title: "Which proxy, which method, at what cost".into(),
+            caption: format!(
+                "Every proxy × method tuned on the calibration prompts, its true reward measured on the {} held-out prompts (± 1 standard error) against the samples it draws per request. Starred: the Pareto frontier — no other choice is both better and cheaper. The detailed survey above is of the leader, {}.",
+                c.held_out_prompts, c.entries[0].proxy
+            ),
+            plot: pareto_plot(&loaded.source, c),
+        });
+        tables.push((
+            "Leaderboard of the proxies (held-out prompts)".to_string(),
+            leaderboard_table(c),
+        ));
+    }
+    let rendered = render_survey_extra(&survey, figures, tables)?;
     let mut names: Vec<String> = rendered.plots.iter().map(|(name, _)| name.clone()).collect();
     names.extend(["summary.json".to_string(), "report.html".to_string()]);
     let summary = Summary {
         generator: format!("hedge {} report", env!("CARGO_PKG_VERSION")),
         survey: &survey,
         verdict: &rendered.verdict,
+        comparison: comparison.as_ref(),
         files: names,
     };
     let mut files = rendered.plots;

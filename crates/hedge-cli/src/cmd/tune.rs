@@ -9,7 +9,9 @@ use hedge_math::MethodKind;
 use hedge_report::{fmt_num, gap_sentence, tune_plot};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::data_args::{DataArgs, EstimatorArg, Loaded, check_confidence, check_sbon_flags, parse_range};
+use super::data_args::{
+    BudgetArgs, DataArgs, EnsembleArgs, EstimatorArg, Loaded, check_confidence, check_sbon_flags, parse_range,
+};
 use super::values;
 use crate::cli::{MethodArg, SelectArg};
 use crate::error::{CliError, Result};
@@ -59,6 +61,10 @@ pub struct TuneArgs {
     /// Also draw the method's curve over the range, the optimum starred, to FILE (.svg or .png).
     #[arg(long, value_name = "FILE")]
     pub plot: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub ensemble: EnsembleArgs,
+    #[command(flatten)]
+    pub budget: BudgetArgs,
 }
 
 impl TuneArgs {
@@ -67,11 +73,13 @@ impl TuneArgs {
         let kind: MethodKind = self.method.into();
         check_sbon_flags(kind == MethodKind::Sbon, self.n, self.n_grid.is_some())?;
         check_confidence(self.confidence)?;
-        let mut spec = TuneSpec::new(kind)
-            .estimator(self.estimator.into())
-            .confidence(self.confidence)
-            .select(self.select.into())
-            .seed(self.seed);
+        let mut spec = self.budget.apply(
+            TuneSpec::new(kind)
+                .estimator(self.estimator.into())
+                .confidence(self.confidence)
+                .select(self.select.into())
+                .seed(self.seed),
+        );
         if let Some((lo, hi)) = self.range {
             spec = spec.range(lo, hi);
         }
@@ -111,6 +119,20 @@ pub fn tune_report(loaded: &Loaded, args: &TuneArgs) -> Result<TuneReport> {
     Ok(report.with_source(Some(args.data.source(loaded))))
 }
 
+/// Load the data for `hedge tune`: `--proxy-col`, or the ensemble of `--proxy-cols` (uwo's λ tuned
+/// on the calibration prompts of the `--holdout` split when there is one).
+pub fn load(args: &TuneArgs) -> Result<(Loaded, String)> {
+    let spec = args.spec()?;
+    let e = args
+        .ensemble
+        .load(&args.data, &spec, args.holdout.map(|f| (f, args.seed)))?;
+    let name = match e.lambda {
+        Some(l) => format!("{} (λ = {})", e.name, fmt_num(l)),
+        None => e.name,
+    };
+    Ok((e.loaded, name))
+}
+
 /// Run `work` with a progress callback; a bar appears on stderr once it has taken over a second.
 pub fn with_progress<T>(total: usize, work: impl FnOnce(&(dyn Fn(usize) + Sync)) -> T) -> T {
     let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::hidden());
@@ -140,8 +162,11 @@ pub fn run(args: &TuneArgs) -> Result<()> {
     if let Some(path) = &args.plot {
         plot_format(path)?;
     }
-    let loaded = args.data.load()?;
-    let report = tune_report(&loaded, args)?;
+    let (loaded, proxy) = load(args)?;
+    let mut report = tune_report(&loaded, args)?;
+    if let Some(src) = &mut report.source {
+        src.columns.proxy = proxy;
+    }
     if let Some(path) = &args.plot {
         let curves = outcome_curves(&loaded.prepared, &report.outcome)?;
         write_plot(&tune_plot(&loaded.source, &report.outcome, &curves), path)?;

@@ -87,6 +87,16 @@ pub fn non_negative(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A finite number ≥ 1 (an expected number of samples).
+pub fn at_least_one(s: &str) -> Result<f64, String> {
+    let x = number(s)?;
+    if x.is_finite() && x >= 1.0 {
+        Ok(x)
+    } else {
+        Err("must be a finite number >= 1".into())
+    }
+}
+
 /// A finite number > 0.
 pub fn positive(s: &str) -> Result<f64, String> {
     let x = number(s)?;

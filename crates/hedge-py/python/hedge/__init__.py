@@ -54,10 +54,12 @@ except Exception:  # pragma: no cover - not installed as a distribution
     __version__ = "0+unknown"
 
 __all__ = [
+    "Comparison",
     "Dataset",
     "Holdout",
     "SbonRow",
     "TuneResult",
+    "compare",
     "curve",
     "draw_n",
     "kl",
@@ -339,6 +341,8 @@ def tune(
     seed: int = 0,
     confidence: float = 0.95,
     select: str = "peak",
+    max_samples: Optional[float] = None,
+    cost_per_sample: float = 0.0,
 ) -> TuneResult:
     """HedgeTune: the parameter of ``method`` that maximises the estimated true reward.
 
@@ -366,6 +370,10 @@ def tune(
             ``result.evidence``), in ``[0.5, 1)``.
         select: ``"peak"`` (default) or ``"one-se"``: deploy the smallest parameter whose true
             reward is within one paired standard error of the peak (``result.selected``).
+        max_samples: only parameters with at most this many expected samples per request
+            (BoN n, BoP 1 + mu, SBoN n); as ``hedge tune --max-samples``.
+        cost_per_sample: maximise E[true reward] - cost_per_sample * E[samples] instead
+            (``hedge tune --cost-per-sample``).
 
     Raises:
         ValueError: NaN or infinite values, arrays of different lengths, an unknown
@@ -400,8 +408,111 @@ def tune(
         seed=_seed(seed),
         confidence=float(confidence),
         select=select,
+        max_samples=None if max_samples is None else float(max_samples),
+        cost_per_sample=float(cost_per_sample),
     )
     return TuneResult._from_dict(d)
+
+
+class Comparison(dict):
+    """The result of :func:`compare`: the ``hedge compare --json`` object (a ``dict``), with
+    :meth:`to_frame` for a pandas DataFrame of the leaderboard and :attr:`leaderboard` for its rows."""
+
+    @property
+    def leaderboard(self) -> List[Dict[str, Any]]:
+        """The rows, best held-out tuned reward first."""
+        return self["leaderboard"]
+
+    def to_frame(self) -> Any:
+        """The leaderboard as a pandas DataFrame, one row per proxy x method (needs pandas).
+
+        Columns: rank, proxy, ensemble, lambda, method, tuned_theta, expected_samples,
+        reward, stderr, versus_leader, versus_leader_stderr, oracle_reward, default_reward,
+        verdict, pareto.
+        """
+        try:
+            import pandas as pd
+        except ImportError as e:  # pragma: no cover - depends on the environment
+            raise ImportError("Comparison.to_frame() needs pandas: pip install pandas") from e
+        rows = []
+        for e in self["leaderboard"]:
+            h = e["holdout"]
+            rows.append(
+                {
+                    "rank": e["rank"],
+                    "proxy": e["proxy"],
+                    "ensemble": e.get("ensemble"),
+                    "lambda": e.get("lambda"),
+                    "method": e["method"],
+                    "tuned_theta": h["tuned_theta"],
+                    "expected_samples": e["expected_samples"],
+                    "reward": h["tuned_reward"],
+                    "stderr": h["tuned_stderr"],
+                    "versus_leader": e["versus_leader"]["difference"],
+                    "versus_leader_stderr": e["versus_leader"]["stderr"],
+                    "oracle_reward": h["oracle_reward"],
+                    "default_reward": h["default_reward"],
+                    "verdict": h["tuned_verdict"],
+                    "pareto": e["pareto"],
+                }
+            )
+        return pd.DataFrame(rows).set_index("rank")
+
+
+def compare(
+    prompt_ids: ArrayLike,
+    proxies: Dict[str, ArrayLike],
+    true: ArrayLike,
+    *,
+    methods: Sequence[str] = ("bon",),
+    ensembles: Sequence[str] = (),
+    holdout: float = 0.5,
+    seed: int = 0,
+    confidence: float = 0.95,
+    max_samples: Optional[float] = None,
+    cost_per_sample: float = 0.0,
+) -> Comparison:
+    """Which proxy (and ensemble) and which method: a leaderboard tuned on calibration
+    prompts and judged on held-out ones, as ``hedge compare --json`` (same numbers, same JSON).
+
+    Args:
+        prompt_ids: prompt of each row.
+        proxies: ``{name: scores}``, one array per proxy column, row-aligned with ``true``.
+        true: true reward of each row.
+        methods: the methods to tune (``"bon"``, ``"bop"``, ``"tilt"``, ``"sbon"``).
+        ensembles: ensembles of all the proxies to rank too: ``"mean-z"``, ``"min-z"``,
+            ``"uwo"`` (lambda tuned on the calibration prompts), ``"rank-mean"``.
+        holdout: fraction of prompts held out to judge on.
+        seed: seed of the split (the same for every row) and of the verdicts' bootstrap.
+        confidence: level of the verdicts.
+        max_samples, cost_per_sample: the budget, as in :func:`tune`.
+
+    >>> import hedge
+    >>> ids = [i // 4 for i in range(40)]
+    >>> true = [float(i % 4 == 2) for i in range(40)]
+    >>> good = [float(i % 4 == 2) + 0.01 * (i % 4) for i in range(40)]
+    >>> bad = [float(i % 4) for i in range(40)]
+    >>> c = hedge.compare(ids, {"good": good, "bad": bad}, true)
+    >>> [row["proxy"] for row in c.leaderboard]
+    ['good', 'bad']
+    """
+    if not proxies:
+        raise ValueError("compare needs at least one proxy column")
+    names = [str(k) for k in proxies]
+    d = _hedge.compare(
+        _ids(prompt_ids),
+        _floats(true, "true"),
+        names,
+        [_floats(v, k) for k, v in zip(names, proxies.values())],
+        [str(m) for m in methods],
+        [str(e) for e in ensembles],
+        holdout=float(holdout),
+        seed=_seed(seed),
+        confidence=float(confidence),
+        max_samples=None if max_samples is None else float(max_samples),
+        cost_per_sample=float(cost_per_sample),
+    )
+    return Comparison(d)
 
 
 def paired(

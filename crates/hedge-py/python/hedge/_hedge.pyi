@@ -24,6 +24,21 @@ def tune(
     seed: int = 0,
     confidence: float = 0.95,
     select: str = "peak",
+    max_samples: Optional[float] = None,
+    cost_per_sample: float = 0.0,
+) -> Dict[str, Any]: ...
+def compare(
+    prompt_ids: Any,
+    truth: _F64,
+    names: Sequence[str],
+    columns: Sequence[_F64],
+    methods: Sequence[str],
+    ensembles: Sequence[str],
+    holdout: float = 0.5,
+    seed: int = 0,
+    confidence: float = 0.95,
+    max_samples: Optional[float] = None,
+    cost_per_sample: float = 0.0,
 ) -> Dict[str, Any]: ...
 def paired(
     prompt_ids: Any,

@@ -124,6 +124,10 @@ fn absurd_numbers_never_panic() {
                 "--top-logprobs",
             ],
         ),
+        case(
+            &format!("{serve} --method bon --theta 4 --proxy logprob-mean --ensemble uwo"),
+            &["--ensemble-lambda"],
+        ),
         case(&format!("{serve} --method bop"), &["--theta"]),
         case(&format!("{serve} --method sbon --theta 1"), &["--n"]),
         case(

@@ -117,11 +117,39 @@ fn proxy_flags_are_checked() {
         (base_serve.to_string(), "--reward"),
         (
             format!("{base_serve} --proxy logprob-mean --reward http://127.0.0.1:9 --reward-api tei"),
-            "one proxy",
+            "--ensemble RULE",
         ),
         (
             format!("{base_serve} --proxy logprob-mean --proxy logprob-sum"),
-            "one proxy",
+            "--ensemble RULE",
+        ),
+        (
+            format!("{base_serve} --proxy logprob-mean --ensemble mean-z"),
+            "at least two",
+        ),
+        (
+            format!("{base_serve} --proxy logprob-mean --proxy logprob-sum --ensemble median"),
+            "unknown ensemble rule",
+        ),
+        (
+            format!("{base_serve} --proxy logprob-mean --proxy logprob-sum --ensemble uwo --ensemble-lambda -1"),
+            "--ensemble-lambda",
+        ),
+        (
+            format!("{base_serve} --proxy logprob-mean --ensemble-lambda 1"),
+            "--ensemble",
+        ),
+        (
+            format!(
+                "{base_serve} --reward http://127.0.0.1:9 --reward http://127.0.0.1:8 --reward-api tei --ensemble min-z"
+            ),
+            "one --reward-api per --reward",
+        ),
+        (
+            format!(
+                "{base_collect} --reward http://127.0.0.1:9 --reward-api tei --reward http://127.0.0.1:8 --reward-api tei"
+            ),
+            "one --reward server",
         ),
     ] {
         let r = hedge().args(args.split_whitespace()).output().unwrap();

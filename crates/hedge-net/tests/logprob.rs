@@ -276,3 +276,76 @@ async fn serve_chooses_by_the_logprob_proxy_and_reports_its_scores() {
     assert!(v["choices"][0]["logprobs"]["content"].is_array(), "{text}");
     p.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_combines_a_reward_server_and_a_logprob_proxy_as_an_ensemble() {
+    use hedge_estimate::ensemble::{EnsembleRule, combine_prompt};
+    use hedge_net::RewardApi;
+    use hedge_net::score::Proxies;
+    let llm = gen_standin().await;
+    let rm = rm_standin(hedge_standin::Scorer::Proxy).await;
+    let members = vec![
+        Scorer::Reward(reward_client(&rm.url(), RewardApi::Tei)),
+        Scorer::logprob(LogprobProxy::Mean, 2).unwrap(),
+    ];
+    for (rule, lambda) in [
+        (EnsembleRule::MeanZ, 0.0),
+        (EnsembleRule::Uwo, 0.5),
+        (EnsembleRule::RankMean, 0.0),
+    ] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let p = Proxy::new(
+            ServeConfig::new(bon(5)),
+            gen_client(&llm.url()),
+            Proxies::ensemble(members.clone(), rule, lambda).unwrap(),
+        )
+        .unwrap()
+        .spawn(listener)
+        .unwrap();
+        let (status, text) = post(
+            &format!("{}/v1/completions", p.url()),
+            &json!({"prompt": "Q: 3+4? A:", "seed": 21, "temperature": 0.8}),
+        )
+        .await;
+        assert_eq!(status, 200, "{text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let h = &v["hedge"];
+        let member = |j: usize| -> Vec<f64> {
+            h["members"][j]["scores"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        };
+        let (reward, mean) = (member(0), member(1));
+        assert_eq!(reward.len(), 5);
+        // The members, recomputed: the stand-in's proxy score of prompt + text, and the mean logprob by hand.
+        for i in 0..5u64 {
+            let (_, t) = post(
+                &format!("{}/v1/completions", llm.url()),
+                &json!({"prompt": "Q: 3+4? A:", "seed": 21 + i, "temperature": 0.8}),
+            )
+            .await;
+            let u: Value = serde_json::from_str(&t).unwrap();
+            let text = u["choices"][0]["text"].as_str().unwrap();
+            let i = i as usize;
+            assert!((reward[i] - hedge_standin::proxy_score(&format!("Q: 3+4? A:{text}"))).abs() < 1e-12);
+            assert!((mean[i] - by_hand(text, 2).0).abs() < 1e-12);
+        }
+        // hedge.scores is the rule's combination of the members.
+        let want = combine_prompt(rule, &[&reward, &mean], lambda).unwrap();
+        let got: Vec<f64> = h["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-12, "{rule}: {got:?} vs {want:?}");
+        }
+        let best = (0..5).max_by(|&a, &b| got[a].total_cmp(&got[b])).unwrap();
+        assert_eq!(h["chosen_index"], best, "{rule}");
+        p.stop().await.unwrap();
+    }
+}

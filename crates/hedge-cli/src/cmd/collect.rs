@@ -177,6 +177,12 @@ pub fn run(args: &CollectArgs) -> Result<()> {
     };
     let llm = GenClient::new(&http.client(&args.llm, UPSTREAM_KEY_ENV), Some(args.model.clone()))?;
     let proxies = http.proxies(&args.reward, args.batch_size)?;
+    if args.reward.reward.len() > 1 {
+        return Err(CliError::Usage(
+            "hedge collect takes one --reward server (and any --proxy); several are for hedge serve --ensemble".into(),
+        ));
+    }
+    hedge_net::score::check_distinct(&proxies)?;
     let truth = true_reward(args, &http)?;
     let opts = collect_options(args);
     // Every flag is checked (clients built) before the prompts file is read.

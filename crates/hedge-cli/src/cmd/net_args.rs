@@ -4,7 +4,7 @@ use clap::ValueEnum;
 use hedge_net::{ClientConfig, LogprobProxy, RetryPolicy, RewardApi, RewardClient, RewardConfig, Scorer, Secret};
 
 use super::values;
-use crate::error::Result;
+use crate::error::{CliError, Result};
 
 /// A reward-server API on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -54,19 +54,21 @@ impl From<ProxyArg> for LogprobProxy {
     }
 }
 
-/// The proxy: a reward server (`--reward URL --reward-api API [--reward-model NAME]`) and/or built-in
-/// log-probability proxies (`--proxy NAME [--top-logprobs K]`).
+/// The proxy: reward servers (`--reward URL --reward-api API [--reward-model NAME]`, matched by position
+/// when repeated) and/or built-in log-probability proxies (`--proxy NAME [--top-logprobs K]`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct RewardFlags {
-    /// Root URL of the proxy reward-model server (its API path is appended). Not needed with --proxy.
-    #[arg(long, required_unless_present = "proxy", requires = "reward_api")]
-    pub reward: Option<String>,
-    /// API of the proxy reward server.
+    /// Root URL of a proxy reward-model server (its API path is appended). Not needed with --proxy.
+    /// `hedge serve --ensemble` takes several (each with its own --reward-api, matched by position).
+    #[arg(long, required_unless_present = "proxy", requires = "reward_api", value_name = "URL")]
+    pub reward: Vec<String>,
+    /// API of the proxy reward server (one per --reward, in the same order).
     #[arg(long, value_enum, requires = "reward")]
-    pub reward_api: Option<RewardApiArg>,
-    /// "model" field sent to the proxy reward server (vLLM, SGLang), if it needs one.
+    pub reward_api: Vec<RewardApiArg>,
+    /// "model" field sent to the proxy reward server (vLLM, SGLang), if it needs one (one per --reward when
+    /// there are several).
     #[arg(long, requires = "reward")]
-    pub reward_model: Option<String>,
+    pub reward_model: Vec<String>,
     /// A built-in proxy from the generation server's own token log-probabilities, instead of a reward
     /// server: logprob-mean, logprob-sum or self-certainty (the server is asked for "logprobs").
     #[arg(long, value_enum, value_name = "NAME")]
@@ -106,24 +108,31 @@ impl HttpFlags {
         }
     }
 
-    /// The proxies of `flags`, in order: the reward server (its key from `HEDGE_REWARD_API_KEY`) if one
-    /// is given, then each `--proxy`.
+    /// The proxies of `flags`, in order: the reward servers (their key from `HEDGE_REWARD_API_KEY`), then
+    /// each `--proxy`. `--reward-api` (and `--reward-model`, if given) must come once per `--reward`.
     pub fn proxies(&self, flags: &RewardFlags, batch_size: usize) -> Result<Vec<Scorer>> {
+        let k = flags.reward.len();
+        if flags.reward_api.len() != k || !(flags.reward_model.is_empty() || flags.reward_model.len() == k) {
+            return Err(CliError::Usage(format!(
+                "give one --reward-api{} per --reward, in the same order ({k} --reward, {} --reward-api, {} --reward-model)",
+                if flags.reward_model.is_empty() {
+                    ""
+                } else {
+                    " and one --reward-model"
+                },
+                flags.reward_api.len(),
+                flags.reward_model.len()
+            )));
+        }
         let mut out = Vec::new();
-        if let (Some(url), Some(api)) = (&flags.reward, flags.reward_api) {
+        for (i, (url, api)) in flags.reward.iter().zip(&flags.reward_api).enumerate() {
             let key = hedge_net::http::REWARD_KEY_ENV;
-            out.push(Scorer::Reward(self.reward(
-                url,
-                key,
-                api,
-                flags.reward_model.clone(),
-                batch_size,
-            )?));
+            let model = flags.reward_model.get(i).cloned();
+            out.push(Scorer::Reward(self.reward(url, key, *api, model, batch_size)?));
         }
         for p in &flags.proxy {
             out.push(Scorer::logprob((*p).into(), flags.top_logprobs)?);
         }
-        hedge_net::score::check_distinct(&out)?;
         Ok(out)
     }
 

@@ -2,7 +2,9 @@
 //! parses options, reads keys from the environment, binds the address and handles shutdown signals.
 
 use clap::Args;
+use hedge_estimate::ensemble::EnsembleRule;
 use hedge_net::http::{GOLD_KEY_ENV, SERVE_KEY_ENV, UPSTREAM_KEY_ENV};
+use hedge_net::score::Proxies;
 use hedge_net::{GenClient, GoldConfig, HedgingConfig, MethodSpec, Proxy, Secret, ServeConfig};
 
 use super::net_args::{HttpFlags, RewardApiArg, RewardFlags, init_logging};
@@ -27,6 +29,13 @@ pub struct ServeArgs {
     pub model: Option<String>,
     #[command(flatten)]
     pub reward: RewardFlags,
+    /// Combine several proxies (repeated --reward, --proxy) per request into one score: mean-z, min-z, uwo
+    /// (mean minus --ensemble-lambda times the spread) or rank-mean, on the within-request scale of each member.
+    #[arg(long, value_parser = ensemble_rule, value_name = "RULE")]
+    pub ensemble: Option<EnsembleRule>,
+    /// λ ≥ 0 of --ensemble uwo.
+    #[arg(long, default_value_t = 0.0, requires = "ensemble", allow_negative_numbers = true, value_parser = values::non_negative, value_name = "L")]
+    pub ensemble_lambda: f64,
     /// The method: bon, bop or sbon (tilt is not a sampler).
     #[arg(
         long,
@@ -221,6 +230,27 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in progress");
 }
 
+/// `--ensemble RULE`.
+fn ensemble_rule(s: &str) -> std::result::Result<EnsembleRule, String> {
+    EnsembleRule::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = EnsembleRule::ALL.iter().map(|r| r.name()).collect();
+        format!("unknown ensemble rule {s:?}; expected one of {}", names.join(", "))
+    })
+}
+
+/// One proxy, or with --ensemble several combined.
+fn proxies(args: &ServeArgs, http: &HttpFlags) -> Result<Proxies> {
+    let mut members = http.proxies(&args.reward, args.batch_size)?;
+    match args.ensemble {
+        Some(rule) => Ok(Proxies::ensemble(members, rule, args.ensemble_lambda)?),
+        None if members.len() == 1 => Ok(members.remove(0).into()),
+        None => Err(CliError::Usage(format!(
+            "{} proxies given: combine them with --ensemble RULE (mean-z, min-z, uwo, rank-mean), or give one",
+            members.len()
+        ))),
+    }
+}
+
 /// Run `hedge serve` until SIGINT or SIGTERM.
 pub fn run(args: &ServeArgs) -> Result<()> {
     init_logging("info");
@@ -248,13 +278,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     let mut cfg = cfg;
     cfg.hedging = args.hedging.config(&http, args.max_n, args.batch_size)?;
     let llm = GenClient::new(&http.client(&args.upstream, UPSTREAM_KEY_ENV), args.model.clone())?;
-    let mut proxies = http.proxies(&args.reward, args.batch_size)?;
-    if proxies.len() != 1 {
-        return Err(CliError::Net(hedge_net::NetError::Config(
-            "hedge serve scores with one proxy: give --reward URL --reward-api API or one --proxy".into(),
-        )));
-    }
-    let scorer = proxies.remove(0);
+    let scorer = proxies(args, &http)?;
     let auth = if cfg.api_key.is_some() {
         "bearer token required"
     } else {

@@ -63,7 +63,9 @@ use crate::hedging::{Hedging, HedgingConfig};
 use crate::http::Secret;
 use crate::method::MethodSpec;
 use crate::metrics::Metrics;
-use crate::score::{self, Scorer};
+#[cfg(doc)]
+use crate::score::Scorer;
+use crate::score::{MemberScores, Proxies};
 use hedge_store::{Candidate as StoredCandidate, RequestRecord};
 
 /// Largest value accepted for the connection and request limits (a sanity bound, far above what
@@ -154,7 +156,7 @@ impl ServeConfig {
 struct AppState {
     cfg: ServeConfig,
     llm: GenClient,
-    scorer: Scorer,
+    proxies: Proxies,
     rng: Mutex<ChaCha8Rng>,
     slots: Arc<Semaphore>,
     metrics: Arc<Metrics>,
@@ -218,19 +220,20 @@ impl RunningProxy {
 }
 
 impl Proxy {
-    /// Builds the proxy; checks the limits against the method. `scorer`: a reward server
-    /// ([`crate::RewardClient`]) or a log-probability proxy ([`Scorer::logprob`]).
-    pub fn new(cfg: ServeConfig, llm: GenClient, scorer: impl Into<Scorer>) -> Result<Self> {
+    /// Builds the proxy; checks the limits against the method. `proxies`: a reward server
+    /// ([`crate::RewardClient`]), a log-probability proxy ([`Scorer::logprob`]) or an ensemble of several
+    /// ([`Proxies::ensemble`]).
+    pub fn new(cfg: ServeConfig, llm: GenClient, proxies: impl Into<Proxies>) -> Result<Self> {
         if cfg.hedging.is_some() {
             return Err(NetError::Config("continuous hedging needs Proxy::start (async)".into()));
         }
         cfg.check()?;
-        Self::build(cfg, llm, scorer.into(), None)
+        Self::build(cfg, llm, proxies.into(), None)
     }
 
     /// Builds the proxy; checks the limits against the method. With [`ServeConfig::hedging`], starts the
     /// store writer, reads θ from the store's latest adopted tuning, and starts the tuner.
-    pub async fn start(cfg: ServeConfig, llm: GenClient, scorer: impl Into<Scorer>) -> Result<Self> {
+    pub async fn start(cfg: ServeConfig, llm: GenClient, proxies: impl Into<Proxies>) -> Result<Self> {
         cfg.check()?;
         let hedging = match &cfg.hedging {
             Some(h) => {
@@ -240,10 +243,10 @@ impl Proxy {
             }
             None => None,
         };
-        Self::build(cfg, llm, scorer.into(), hedging)
+        Self::build(cfg, llm, proxies.into(), hedging)
     }
 
-    fn build(cfg: ServeConfig, llm: GenClient, scorer: Scorer, hedging: Option<Arc<Hedging>>) -> Result<Self> {
+    fn build(cfg: ServeConfig, llm: GenClient, proxies: Proxies, hedging: Option<Arc<Hedging>>) -> Result<Self> {
         let (stop, stopping) = watch::channel(false);
         let boot = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as u32 as u64;
         let state = AppState {
@@ -257,7 +260,7 @@ impl Proxy {
             hedging,
             cfg,
             llm,
-            scorer,
+            proxies,
         };
         Ok(Proxy { state: Arc::new(state) })
     }
@@ -481,7 +484,7 @@ async fn answer(
     } as usize;
     // A calibration request draws more candidates; the answer is still chosen among the first n.
     let (total, calibration) = st.hedging.as_ref().map_or((n, false), |h| h.candidates_for(n));
-    let (generation, scores) = generate_and_score(st, &req, total).await?;
+    let (generation, scores, members) = generate_and_score(st, &req, total).await?;
     let (usable, per_candidate) = usable_candidates(st, &generation, scores, total)?;
     let eligible: Vec<(&Candidate, f64)> = match usable.iter().filter(|(c, _)| c.index < n).count() {
         0 => usable.clone(),
@@ -498,6 +501,7 @@ async fn answer(
         scores: per_candidate,
         chosen_index: chosen.index,
         calibration,
+        members: members.map(|m| spread_members(m, &generation, total)),
     };
     let id = response_id(kind);
     let response = reply(st, &req, &generation, chosen, &hedge, &id);
@@ -634,7 +638,7 @@ fn request_rng(st: &AppState, seed: Option<u64>) -> ChaCha8Rng {
 /// The chosen candidate as the client sees it: without the log-probabilities a log-probability proxy
 /// asked for when the client did not ask for them (`None`: unchanged).
 fn as_shown(st: &AppState, req: &Incoming, chosen: &Candidate) -> Option<Candidate> {
-    let added = st.scorer.top_logprobs().is_some() && !crate::logprob::requested_by_client(req.kind, &req.body);
+    let added = st.proxies.top_logprobs().is_some() && !crate::logprob::requested_by_client(req.kind, &req.body);
     if !added || chosen.choice.get("logprobs").is_none_or(Value::is_null) {
         return None;
     }
@@ -643,19 +647,41 @@ fn as_shown(st: &AppState, req: &Incoming, chosen: &Candidate) -> Option<Candida
     Some(c)
 }
 
-/// Candidates from the generation server, scored by the proxy, within the request deadline.
+/// Each ensemble member's scores indexed by candidate (`members` holds one score per candidate that was
+/// generated, in order; failed generations get `null`).
+fn spread_members(members: Vec<MemberScores>, generation: &Generation, n: usize) -> Vec<MemberScores> {
+    members
+        .into_iter()
+        .map(|m| {
+            let mut scores = vec![None; n];
+            let generated = generation.candidates.iter().filter_map(|c| c.as_ref().ok());
+            for (c, s) in generated.zip(m.scores) {
+                if let Some(slot) = scores.get_mut(c.index) {
+                    *slot = s;
+                }
+            }
+            MemberScores { scores, ..m }
+        })
+        .collect()
+}
+
+/// Candidates from the generation server, scored by the proxy (or each ensemble member, then combined),
+/// within the request deadline.
+#[allow(clippy::type_complexity)]
 async fn generate_and_score(
     st: &AppState,
     req: &Incoming,
     n: usize,
-) -> std::result::Result<(Generation, Vec<Result<f64>>), ServeError> {
+) -> std::result::Result<(Generation, Vec<Result<f64>>, Option<Vec<MemberScores>>), ServeError> {
     let work = async {
         let mut body = req.body.clone();
-        score::prepare_request(std::slice::from_ref(&st.scorer), req.kind, &mut body);
+        if let Some(k) = st.proxies.top_logprobs() {
+            crate::logprob::request_logprobs(req.kind, &mut body, k);
+        }
         let generation = st.llm.generate(req.kind, &body, n).await;
         let ok: Vec<&Candidate> = generation.candidates.iter().filter_map(|c| c.as_ref().ok()).collect();
-        let scores = st.scorer.score(&req.prompt, &ok, &st.llm.endpoint(req.kind)).await;
-        (generation, scores)
+        let (scores, members) = st.proxies.score(&req.prompt, &ok, &st.llm.endpoint(req.kind)).await;
+        (generation, scores, members)
     };
     tokio::time::timeout(st.cfg.request_timeout, work)
         .await

@@ -24,6 +24,9 @@ pub struct HedgeInfo {
     /// the answer was chosen among the first ones, as the method would have drawn them.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub calibration: bool,
+    /// With an ensemble proxy: every member's scores (in candidate order); `scores` holds the combination.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<Vec<crate::score::MemberScores>>,
 }
 
 /// `usage`, summed over every upstream request of the answer.

@@ -42,10 +42,11 @@ class Cli:
         assert p.returncode == 0, p.stderr
         return json.loads(p.stdout)
 
-    def error(self, *args: str) -> str:
-        """The message of a failing command, without the `hedge: ` prefix."""
+    def error(self, *args: str, code: int = 1) -> str:
+        """The message of a failing command, without the `hedge: ` prefix; `code` is its exit status
+        (2 for usage errors: bad flags and out-of-domain parameter values, 1 otherwise)."""
         p = self.run(*args)
-        assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+        assert p.returncode == code, (p.returncode, p.stdout, p.stderr)
         line = p.stderr.strip()
         assert line.startswith("hedge: "), line
         return line[len("hedge: ") :]

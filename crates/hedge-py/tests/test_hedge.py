@@ -438,7 +438,7 @@ def test_invalid_parameter_messages_equal_the_cli(cli, realsumm, args, call):
         with pytest.raises(ValueError, match=re.escape("invalid range [0, inf] for mu: ends must be finite")):
             hedge.tune(*realsumm, "bop", range=(0, math.inf))
         return
-    msg = cli.error(*args)
+    msg = cli.error(*args, code=2)  # out-of-domain parameters are usage errors
     with pytest.raises(ValueError) as e:
         call()
     assert str(e.value) == msg

@@ -94,22 +94,12 @@ impl CompareSpec {
     }
     /// The methods (default BoN; duplicates dropped).
     pub fn methods(mut self, kinds: impl IntoIterator<Item = MethodKind>) -> Self {
-        self.methods.clear();
-        for k in kinds {
-            if !self.methods.contains(&k) {
-                self.methods.push(k);
-            }
-        }
+        self.methods = distinct(kinds);
         self
     }
     /// Ensembles of all the columns to add as proxies (default none; duplicates dropped).
     pub fn ensembles(mut self, rules: impl IntoIterator<Item = EnsembleRule>) -> Self {
-        self.ensembles.clear();
-        for r in rules {
-            if !self.ensembles.contains(&r) {
-                self.ensembles.push(r);
-            }
-        }
+        self.ensembles = distinct(rules);
         self
     }
     /// Held-out fraction of the prompts (default 0.5; in `(0, 1)`).
@@ -149,6 +139,17 @@ impl CompareSpec {
         }
         spec
     }
+}
+
+/// The items in first-seen order, without repeats.
+pub(crate) fn distinct<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for x in items {
+        if !out.contains(&x) {
+            out.push(x);
+        }
+    }
+    out
 }
 
 /// One row of the leaderboard: a proxy and a method.

@@ -277,12 +277,7 @@ impl SurveySpec {
     }
     /// The methods, in this order (duplicates are dropped).
     pub fn methods(mut self, kinds: impl IntoIterator<Item = MethodKind>) -> Self {
-        self.methods.clear();
-        for k in kinds {
-            if !self.methods.contains(&k) {
-                self.methods.push(k);
-            }
-        }
+        self.methods = crate::compare::distinct(kinds);
         self
     }
     /// Hold out this fraction of prompts for every method (default: none).

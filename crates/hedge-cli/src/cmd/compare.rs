@@ -99,14 +99,6 @@ fn num(x: f64, digits: usize) -> String {
     fmt_sig(x, digits)
 }
 
-/// The tuned parameter of a row: `5`, `12.3 at n = 8`.
-fn theta_text(e: &hedge_estimate::compare::Entry) -> String {
-    match e.holdout.tuned_n {
-        Some(n) if e.method == MethodKind::Sbon => format!("{} at n = {n}", num(e.holdout.tuned_theta, 4)),
-        _ => fmt_num(e.holdout.tuned_theta),
-    }
-}
-
 /// The leaderboard as a table, and what it says.
 pub fn render(source: &str, c: &Comparison) -> String {
     let mut s = format!(
@@ -131,7 +123,7 @@ pub fn render(source: &str, c: &Comparison) -> String {
     s.push_str(&format!(
         "\nA random response: {} on the held-out prompts. \"vs leader\": the row's held-out reward minus the \
          leader's, paired on the same prompts (± paired standard error); within about 2 standard errors is a tie. \
-         * on the Pareto frontier of reward against samples.\n",
+         ★ on the Pareto frontier of reward against samples.\n",
         num(c.random, 4)
     ));
     if let Some(g) = &c.ensemble_vs_single {
@@ -150,42 +142,12 @@ pub fn render(source: &str, c: &Comparison) -> String {
     s
 }
 
+/// The leaderboard as text: the same cells as the report's table ([`hedge_report::leaderboard_table`]).
 fn leaderboard_table(c: &Comparison, s: &mut String) {
-    let mut t = Table::new([
-        "#",
-        "proxy",
-        "method",
-        "tuned θ",
-        "E[samples]",
-        "held-out tuned",
-        "vs leader",
-        "oracle",
-        "most samples",
-        "verdict",
-    ]);
-    for (i, e) in c.entries.iter().enumerate() {
-        let h = &e.holdout;
-        let lambda = e.lambda.map_or(String::new(), |l| format!(" λ={}", fmt_num(l)));
-        t.row(vec![
-            format!("{}{}", i + 1, if e.pareto { "*" } else { "" }),
-            format!("{}{lambda}", e.proxy),
-            e.method.name().to_string(),
-            theta_text(e),
-            num(e.expected_samples, 4),
-            format!("{} ± {}", num(h.tuned_reward, 4), num(h.tuned_stderr, 2)),
-            if i == 0 {
-                "leader".into()
-            } else {
-                format!(
-                    "{} ± {}",
-                    num(e.versus_leader.difference, 3),
-                    num(e.versus_leader.stderr, 2)
-                )
-            },
-            num(h.oracle_reward, 4),
-            format!("{} ± {}", num(h.default_reward, 4), num(h.default_stderr, 2)),
-            h.tuned_verdict.to_string(),
-        ]);
+    let page = hedge_report::leaderboard_table(c);
+    let mut t = Table::new(page.header);
+    for row in page.rows {
+        t.row(row);
     }
     s.push_str(&t.render());
 }

@@ -87,3 +87,24 @@ fn csv_bare_cr_decided_on_the_whole_first_line() {
     let cal = assert_chunk_independent(b"\"prompt_id\",proxy,true\ra,1,0\ra,2,1\r", Format::Csv);
     assert_eq!(cal.proxy, [1.0, 2.0]);
 }
+
+/// fuzz/parquet_load, a "hang": a 1.3 KB file whose `prompt_id` dictionary page claims 541,098,254 values
+/// in 16 bytes. The `parquet` crate allocated the decoded dictionary (4.3 GB) from that claim before reading
+/// the page, taking seconds, and aborting the process where memory was short; the loader now checks every
+/// dictionary page it will read against its bytes first and refuses the file.
+#[test]
+fn parquet_dictionary_page_claiming_more_values_than_bytes() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fuzz_inputs/dictionary_claims_541m_values.parquet"
+    );
+    let err = hedge_data::load(path, &LoadOptions::new()).unwrap_err().to_string();
+    assert!(
+        err.contains("corrupt file: the dictionary page of column \"prompt_id\" (row group 0) claims 541098254 values but holds 16 bytes"),
+        "{err}"
+    );
+    // The same from memory, the way the fuzz target reads it.
+    let bytes = std::fs::read(path).unwrap();
+    let err = load_reader(&bytes[..], "fuzz", Format::Parquet, &LoadOptions::new()).unwrap_err();
+    assert!(err.to_string().contains("claims 541098254 values"), "{err}");
+}

@@ -29,7 +29,8 @@
 //! // z of a: (−1.2247, 0, 1.2247); z of b: (1.2247, −1.2247, 0)
 //! assert!((s[0] - 0.0).abs() < 1e-12 && (s[2] - 0.6123724356957945).abs() < 1e-12);
 //! let r = combine_prompt(EnsembleRule::RankMean, &[&a, &b], 0.0).unwrap();
-//! assert_eq!(r, vec![0.5, 0.0, 0.75]);
+//! // mid-ranks of a: (0, 0.5, 1); of b: (1, 0, 0.5)
+//! assert_eq!(r, vec![0.5, 0.25, 0.75]);
 //! ```
 
 use crate::error::{EstimateError, Result};

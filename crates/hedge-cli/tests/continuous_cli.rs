@@ -154,6 +154,18 @@ async fn traffic(url: &str, count: usize, tag: &str) {
     }
 }
 
+/// The server's Prometheus metrics page, as text.
+async fn fetch_metrics(url: &str) -> String {
+    client()
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn state(url: &str) -> Value {
     client()
         .get(format!("{url}/v1/hedge/state"))
@@ -243,14 +255,7 @@ async fn theta_follows_the_drifting_proxy() {
         "θ reached the peak only at round {}: {after:?}",
         first_peak.0
     );
-    let metrics = client()
-        .get(format!("{}/metrics", server.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = fetch_metrics(&server.url).await;
     assert!(metrics.contains("hedge_store_dropped_total 0"), "{metrics}");
     assert!(metrics.contains("hedge_gold_failed_total 0"), "{metrics}");
 
@@ -312,14 +317,7 @@ async fn kill_9_keeps_committed_records_and_restart_resumes_theta() {
     traffic(&server.url, 250, "before").await;
     let st = settle(&server.url, 200).await;
     let theta = st["theta"].as_f64().unwrap();
-    let metrics = client()
-        .get(format!("{}/metrics", server.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = fetch_metrics(&server.url).await;
     let committed: u64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("hedge_store_committed_total "))
@@ -420,14 +418,7 @@ async fn two_replicas_share_one_postgres_store() {
     assert_eq!(seen.len(), history.len(), "{history:?}");
     let mut tuned = 0;
     for server in [&a, &b] {
-        let m = client()
-            .get(format!("{}/metrics", server.url))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let m = fetch_metrics(&server.url).await;
         tuned += m
             .lines()
             .find_map(|l| l.strip_prefix("hedge_tunings_total "))

@@ -271,14 +271,7 @@ async fn all_candidates_failing_gives_502_with_a_json_error() {
             "{what}: {msg}"
         );
         assert_eq!(v["error"]["code"], 502);
-        let metrics = http()
-            .get(format!("{}/metrics", p.url()))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = fetch_metrics(&p.url()).await;
         assert!(
             metrics.contains("hedge_failures_total{reason=\"no_candidates\"} 1"),
             "{metrics}"
@@ -317,14 +310,7 @@ async fn failed_candidates_are_left_out() {
         assert_eq!(scores[chosen].as_f64(), Some(best));
     }
     assert!(saw_gap);
-    let metrics = http()
-        .get(format!("{}/metrics", p.url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = fetch_metrics(&p.url()).await;
     assert!(
         !metrics.contains("hedge_candidates_total{outcome=\"generation_failed\"} 0"),
         "{metrics}"
@@ -348,10 +334,9 @@ async fn requests_over_the_concurrency_limit_get_503() {
         .map(|i| tokio::spawn(post_owned(url.clone(), chat_body(&format!("slow {i}")))))
         .collect();
     // Wait until both are in flight (the stand-in answers after 600 ms: there is time).
-    let metrics_url = format!("{}/metrics", p.url());
     let mut reached = false;
     for _ in 0..200 {
-        let m = http().get(&metrics_url).send().await.unwrap().text().await.unwrap();
+        let m = fetch_metrics(&p.url()).await;
         if m.contains("hedge_in_flight_requests 2") {
             reached = true;
             break;
@@ -698,14 +683,7 @@ async fn sbon_and_bop_report_their_parameters() {
     let (_, text) = post(&format!("{}/v1/chat/completions", p.url()), &chat_body("x")).await;
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["hedge"]["n"], 6);
-    let metrics = http()
-        .get(format!("{}/metrics", p.url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = fetch_metrics(&p.url()).await;
     assert!(metrics.contains("hedge_bop_capped_total 1"));
     p.stop().await.unwrap();
 

@@ -185,14 +185,7 @@ async fn prompt_longer_than_the_context_is_a_400_not_a_502() {
             );
         }
         assert!(Stats::get(&llama.stats().refused_context) > 0);
-        let metrics = http()
-            .get(format!("{}/metrics", p.url()))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = fetch_metrics(&p.url()).await;
         assert!(
             metrics.contains("hedge_failures_total{reason=\"upstream_refused\"} 2"),
             "{metrics}"

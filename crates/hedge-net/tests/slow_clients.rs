@@ -67,14 +67,7 @@ async fn trickling_bodies_hold_no_slot_and_are_cut_off() {
             t.elapsed()
         );
     }
-    let metrics = http()
-        .get(format!("{}/metrics", p.url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = fetch_metrics(&p.url()).await;
     let open: usize = metrics
         .lines()
         .find_map(|l| l.strip_prefix("hedge_open_connections "))
@@ -91,14 +84,7 @@ async fn trickling_bodies_hold_no_slot_and_are_cut_off() {
             "closed after {at:?}"
         );
     }
-    let metrics = http()
-        .get(format!("{}/metrics", p.url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = fetch_metrics(&p.url()).await;
     assert!(
         metrics.contains("hedge_failures_total{reason=\"body_timeout\"} 32"),
         "{metrics}"
@@ -151,14 +137,7 @@ async fn headers_that_never_end_are_cut_off_and_connections_are_capped() {
     assert!(matches!(r, Ok(0) | Err(_)), "{r:?}");
     drop(idle);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let metrics = http()
-        .get(format!("{}/metrics", p.url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = fetch_metrics(&p.url()).await;
     assert!(metrics.contains("hedge_connections_refused_total 1"), "{metrics}");
     let (status, body) = post(&format!("{}/v1/completions", p.url()), &json!({"prompt": "after"})).await;
     assert_eq!(status, 200, "{body}");

@@ -79,6 +79,18 @@ pub fn http() -> reqwest::Client {
         .unwrap()
 }
 
+/// The proxy's Prometheus metrics page (`GET {base}/metrics`), as text.
+pub async fn fetch_metrics(base: &str) -> String {
+    http()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 pub async fn post(url: &str, body: &serde_json::Value) -> (u16, String) {
     let r = http().post(url).json(body).send().await.unwrap();
     let status = r.status().as_u16();

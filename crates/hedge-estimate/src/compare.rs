@@ -260,6 +260,7 @@ struct Candidate {
     proxy: String,
     rule: Option<EnsembleRule>,
     members: Vec<String>,
+    /// The scores; empty for `uwo`, whose scores depend on the λ chosen per method.
     scores: Vec<f64>,
 }
 
@@ -294,7 +295,7 @@ pub fn compare(
     let members: Vec<&[f64]> = columns.iter().map(|c| c.scores).collect();
     let names: Vec<String> = columns.iter().map(|c| c.name.to_string()).collect();
     for &rule in &spec.ensembles {
-        // uwo's scores depend on λ, chosen per method below; λ = 0 stands in here.
+        // uwo's scores depend on λ, chosen per method below: none here.
         candidates.push(Candidate {
             // Short names: the members are listed in `members`.
             proxy: if names.len() <= 3 {
@@ -304,7 +305,10 @@ pub fn compare(
             },
             rule: Some(rule),
             members: names.clone(),
-            scores: combine(rule, offsets, &members, 0.0)?,
+            scores: match rule {
+                EnsembleRule::Uwo => Vec::new(),
+                _ => combine(rule, offsets, &members, 0.0)?,
+            },
         });
     }
     let first = Prepared::new(offsets, &candidates[0].scores, truth)?;

@@ -285,9 +285,10 @@ impl EnsembleArgs {
             (false, _) => None,
             (true, Some(l)) => Some(l),
             (true, None) => {
-                let probe = Prepared::new(&pc.offsets, members[0], &pc.truth)?;
+                // The data pass keeps the prompts with at least two responses: split those.
+                let prompts = pc.offsets.windows(2).filter(|w| w[1] - w[0] >= 2).count();
                 let cal = match holdout {
-                    Some((frac, seed)) => Some(hedge_estimate::holdout_split(probe.prompts(), frac, seed)?.1),
+                    Some((frac, seed)) => Some(hedge_estimate::holdout_split(prompts, frac, seed)?.1),
                     None => None,
                 };
                 let choice = ensemble::tune_uwo(

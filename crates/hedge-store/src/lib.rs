@@ -10,8 +10,15 @@
 //!   one replica tune at a time, [`Store::try_lock_tuner`]).
 //!
 //! The API is synchronous: `hedge serve` calls it from a dedicated writer thread (batched, off the
-//! request path) and from blocking tasks. The schema is versioned ([`SCHEMA_VERSION`]); opening a store
-//! creates or migrates it.
+//! request path) and from blocking tasks. The schema is versioned ([`SCHEMA_VERSION`]); [`open`]
+//! creates or migrates it, [`open_read_only`] (for `hedge export` and `--store` on the reading
+//! commands) changes nothing and creates nothing. [`validate_url`] checks a URL without touching the
+//! store (for the command line's parsers), and [`Store::probe`] tells a running server whether the
+//! store it has open is still the one at its URL.
+//!
+//! **Secrets.** A URL can carry a password (in its userinfo, as a query parameter, in a `key=value`
+//! connection string): every [`StoreError`] names the store by its [`redact`]ed URL, and driver
+//! messages pass through [`redact_in`] before they become part of one.
 //!
 //! A *labelled prompt* is a request every candidate of which has a gold reward: what HedgeTune needs
 //! (the true reward of every candidate, not only the chosen one). Labelled prompts are ordered by when
@@ -43,8 +50,12 @@ use serde::Serialize;
 
 #[cfg(feature = "postgres")]
 mod pg;
+mod redact;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+
+pub(crate) use redact::Shown;
+pub use redact::{SECRET_WORDS, redact, redact_in};
 
 /// Version of the schema this build writes (stored in the table `hedge_meta`).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -53,7 +64,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// The URL names no store this build can open.
+    /// The URL names no store this build can open: an unknown scheme, an empty path, a PostgreSQL URL
+    /// that does not parse. A usage error (the command line maps it to exit code 2); found by
+    /// [`validate_url`] before anything is opened.
     #[error("invalid store URL {url:?}: {reason}")]
     InvalidUrl {
         /// The URL (credentials removed).
@@ -78,6 +91,38 @@ pub enum StoreError {
         found: u32,
         /// The newest this build knows.
         supported: u32,
+    },
+    /// The store is older than this build and was opened read-only ([`open_read_only`]), which does not
+    /// migrate it.
+    #[error(
+        "store {url}: schema version {found} is older than this build's {supported}; open it once with `hedge serve --store` to migrate it"
+    )]
+    OlderSchema {
+        /// The store's URL (credentials removed).
+        url: String,
+        /// Its schema version.
+        found: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
+    /// There is no store at the URL ([`open_read_only`] creates none): no such SQLite file, or a
+    /// database without hedge's tables.
+    #[error("store {url}: {reason}")]
+    NotFound {
+        /// The store's URL (credentials removed).
+        url: String,
+        /// What is missing (`no such file`, `no table hedge_meta: not a hedge store`).
+        reason: String,
+    },
+    /// The store open is no longer the one at its URL ([`Store::probe`]): its SQLite file was removed or
+    /// replaced by another file while it was open, so whatever is written now would be lost with the
+    /// old file. Drop the store and [`open`] the URL again (which creates the schema afresh).
+    #[error("store {url}: its database file was {reason} while it was open")]
+    Replaced {
+        /// The store's URL (credentials removed).
+        url: String,
+        /// What happened to the file.
+        reason: Replacement,
     },
     /// No request has this id.
     #[error("unknown request id {0:?}")]
@@ -109,6 +154,25 @@ pub enum StoreError {
 
 /// Result alias.
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// What became of a store's file ([`StoreError::Replaced`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Replacement {
+    /// No file is at the path any more (`rm store.db*`).
+    Removed,
+    /// Another file is at the path (another device and inode: moved over, restored from a backup).
+    ReplacedByAnotherFile,
+}
+
+impl std::fmt::Display for Replacement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Replacement::Removed => "removed",
+            Replacement::ReplacedByAnotherFile => "replaced by another file",
+        })
+    }
+}
 
 /// One candidate of a served request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -247,54 +311,147 @@ pub trait Store: Send {
 
     /// What the store holds.
     fn counts(&mut self) -> Result<Counts>;
+
+    /// Whether the store open is still the one at its URL, and reachable; cheap enough to call on every
+    /// poll of a long-running server.
+    ///
+    /// - SQLite: the database file's (device, inode) recorded at open is compared with the file now
+    ///   at the path (on other systems than Unix: only that a file is there). A file removed or
+    ///   replaced is [`StoreError::Replaced`] (the connection still writes into the old, unlinked
+    ///   file, so its records would be lost): drop the store and [`open`] the URL again.
+    /// - PostgreSQL: one round trip (reconnecting first if the connection was lost) that also checks
+    ///   that the table `hedge_meta` is still there; a dropped schema is [`StoreError::Replaced`]
+    ///   ([`Replacement::Removed`]) as well, and a lost connection a [`StoreError::Backend`].
+    /// - A store in memory is always fine.
+    fn probe(&mut self) -> Result<()>;
 }
 
-/// Open (creating or migrating) the store at `url`: `sqlite:PATH` or `postgres://…`.
-pub fn open(url: &str) -> Result<Box<dyn Store>> {
-    let shown = redact(url);
+/// Where a store URL points, once checked.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+enum Target<'a> {
+    /// `sqlite:PATH`: the path (a leading `//` removed).
+    #[cfg(feature = "sqlite")]
+    Sqlite(&'a str),
+    /// `postgres://…` / `postgresql://…`, parsed.
+    #[cfg(feature = "postgres")]
+    Postgres(Box<postgres::Config>),
+}
+
+/// The URL schemes a store can have, for messages.
+const EXPECTED: &str = "expected sqlite:PATH or postgres://USER@HOST:PORT/DB";
+
+/// Check `url` and say where it points, without opening anything.
+fn parse(url: &str) -> Result<Target<'_>> {
+    let invalid = |reason: String| StoreError::InvalidUrl {
+        url: redact(url),
+        reason: redact_in(&reason, url),
+    };
     if let Some(path) = url.strip_prefix("sqlite:") {
+        let path = path.strip_prefix("//").unwrap_or(path);
+        if path.is_empty() {
+            return Err(invalid("the path after sqlite: is empty".into()));
+        }
+        if path.contains('\0') {
+            return Err(invalid("the path contains a NUL byte".into()));
+        }
         #[cfg(feature = "sqlite")]
-        return Ok(Box::new(sqlite::SqliteStore::open(
-            path.trim_start_matches("//"),
-            &shown,
-        )?));
+        return Ok(Target::Sqlite(path));
         #[cfg(not(feature = "sqlite"))]
-        return {
-            let _ = path;
-            Err(StoreError::InvalidUrl {
-                url: shown,
-                reason: "this build has no SQLite support".into(),
-            })
-        };
+        return Err(invalid("this build has no SQLite support".into()));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         #[cfg(feature = "postgres")]
-        return Ok(Box::new(pg::PgStore::open(url, &shown)?));
+        {
+            let config: postgres::Config = url.parse().map_err(|e: postgres::Error| invalid(pg::message(&e)))?;
+            if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
+                return Err(invalid(
+                    "no host (postgres://USER@HOST:PORT/DB, or ?host=/run/postgresql for a Unix socket)".into(),
+                ));
+            }
+            if config.get_user().is_none() {
+                return Err(invalid("no user (postgres://USER@HOST:PORT/DB)".into()));
+            }
+            return Ok(Target::Postgres(Box::new(config)));
+        }
         #[cfg(not(feature = "postgres"))]
-        return Err(StoreError::InvalidUrl {
-            url: shown,
-            reason: "this build has no PostgreSQL support".into(),
-        });
+        return Err(invalid("this build has no PostgreSQL support".into()));
     }
-    Err(StoreError::InvalidUrl {
-        url: shown,
-        reason: "expected sqlite:PATH or postgres://USER@HOST:PORT/DB".into(),
-    })
+    let scheme = match url.find("://") {
+        Some(i) if i > 0 => format!("unknown scheme {:?}; ", &url[..i]),
+        _ => String::new(),
+    };
+    Err(invalid(format!("{scheme}{EXPECTED}")))
 }
 
-/// `url` with any password removed (`postgres://user:secret@host` → `postgres://user:***@host`).
-pub fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
-    };
-    let (scheme, rest) = url.split_at(scheme_end + 3);
-    let host_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..host_end].rfind('@') {
-        Some(at) => match rest[..at].find(':') {
-            Some(colon) => format!("{scheme}{}:***{}", &rest[..colon], &rest[at..]),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
+/// Check a store URL without opening anything: its scheme (`sqlite:` or `postgres://` /
+/// `postgresql://`), a non-empty SQLite path, and, for PostgreSQL, that the driver parses it (options,
+/// ports, percent-escapes) and that it names a host and a user. [`StoreError::InvalidUrl`] (with the
+/// URL [`redact`]ed) otherwise: a usage error, for the command line's `value_parser`s. [`open`] and
+/// [`open_read_only`] make the same checks first.
+///
+/// ```
+/// use hedge_store::{validate_url, StoreError};
+/// assert!(validate_url("sqlite:/var/lib/hedge/store.db").is_ok());
+/// assert!(validate_url("postgres://hedge@db:5432/hedge?sslmode=disable").is_ok());
+/// assert!(matches!(validate_url("mysql://x"), Err(StoreError::InvalidUrl { .. })));
+/// assert!(matches!(validate_url("postgres://hedge@db:port/h"), Err(StoreError::InvalidUrl { .. })));
+/// // The message never shows a password.
+/// let e = validate_url("postgres://hedge@db/h?password=s3cret&port=x").unwrap_err();
+/// assert!(!e.to_string().contains("s3cret"));
+/// ```
+pub fn validate_url(url: &str) -> Result<()> {
+    parse(url).map(|_| ())
+}
+
+/// Open the store at `url` (`sqlite:PATH` or `postgres://…`), creating it (an SQLite file and its
+/// directory, or the tables) or migrating its schema: for `hedge serve`, which writes. A URL that
+/// does not pass [`validate_url`] is [`StoreError::InvalidUrl`]; a store written by a newer build is
+/// [`StoreError::NewerSchema`].
+pub fn open(url: &str) -> Result<Box<dyn Store>> {
+    match parse(url)? {
+        #[cfg(feature = "sqlite")]
+        Target::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open(path, Shown::new(url))?)),
+        #[cfg(feature = "postgres")]
+        Target::Postgres(config) => Ok(Box::new(pg::PgStore::open(*config, Shown::new(url), false)?)),
+    }
+}
+
+/// Open the store at `url` for reading only (`hedge export`, `--store` on `tune`, `curve`, `report`,
+/// `info`): nothing is created, migrated or written.
+///
+/// - SQLite: the file must exist ([`StoreError::NotFound`] otherwise; no directory or file is
+///   created). It is opened read-only. When no `PATH-wal` file is next to it (no connection has it
+///   open, the usual case for a stopped server) it is opened *immutable*, which creates no `-wal` or
+///   `-shm` file either: SQLite would otherwise create both, since a WAL reader needs the shared
+///   index, and leave them behind. When a `-wal` file is there (a server is writing, or one was
+///   killed), the reader joins the writer through the existing files (SQLite may create a missing
+///   `-shm`). The one race: a writer that starts while an immutable reader is reading, and
+///   checkpoints into the file during that read, can make the read fail ("database disk image is
+///   malformed"); run the command again.
+/// - PostgreSQL: connects with read-only transactions and creates no table; a database without
+///   hedge's tables is [`StoreError::NotFound`].
+///
+/// Either way a schema older than this build's is [`StoreError::OlderSchema`] (open it once with
+/// [`open`] to migrate it), a newer one [`StoreError::NewerSchema`], and every error names the store
+/// by its [`redact`]ed URL. The store's writing methods fail with [`StoreError::Backend`].
+///
+/// ```
+/// # #[cfg(feature = "sqlite")] {
+/// use hedge_store::{open, open_read_only, StoreError};
+/// let dir = tempfile::tempdir().unwrap();
+/// let url = format!("sqlite:{}", dir.path().join("none/hedge.db").display());
+/// assert!(matches!(open_read_only(&url), Err(StoreError::NotFound { .. })));
+/// assert!(!dir.path().join("none").exists(), "nothing was created");
+/// open(&url).unwrap();
+/// assert_eq!(open_read_only(&url).unwrap().labelled_count().unwrap(), 0);
+/// # }
+/// ```
+pub fn open_read_only(url: &str) -> Result<Box<dyn Store>> {
+    match parse(url)? {
+        #[cfg(feature = "sqlite")]
+        Target::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open_read_only(path, Shown::new(url))?)),
+        #[cfg(feature = "postgres")]
+        Target::Postgres(config) => Ok(Box::new(pg::PgStore::open(*config, Shown::new(url), true)?)),
     }
 }
 
@@ -338,15 +495,50 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(
-            redact("postgres://hedge:s3cret@127.0.0.1:5433/db"),
-            "postgres://hedge:***@127.0.0.1:5433/db"
-        );
-        assert_eq!(redact("postgres://hedge@127.0.0.1/db"), "postgres://hedge@127.0.0.1/db");
-        assert_eq!(redact("sqlite:/tmp/x.db"), "sqlite:/tmp/x.db");
         assert!(matches!(open("mysql://x"), Err(StoreError::InvalidUrl { .. })));
         assert!(check_gold("r", &[1.0, f64::NAN], 2).is_err());
         assert!(check_gold("r", &[1.0], 2).is_err());
         assert!(check_gold("r", &[1.0, 2.0], 2).is_ok());
+    }
+
+    /// Every URL that is not a store is a usage error found before anything runs, and its message
+    /// shows no secret.
+    #[test]
+    fn validation() {
+        for ok in [
+            "sqlite:x.db",
+            "sqlite:/tmp/x.db",
+            "sqlite:///tmp/x.db",
+            "postgres://hedge@db/h",
+            "postgresql://hedge:pw@db:5433/h?sslmode=disable&application_name=x",
+            "postgres://hedge@%2Frun%2Fpostgresql/h",
+            "postgres://hedge@/h?host=/run/postgresql",
+        ] {
+            assert!(validate_url(ok).is_ok(), "{ok}: {:?}", validate_url(ok));
+        }
+        for (bad, says) in [
+            ("mysql://x", "unknown scheme \"mysql\""),
+            ("", "expected sqlite:PATH"),
+            ("store.db", "expected sqlite:PATH"),
+            ("host=h user=u password=s3cret", "expected sqlite:PATH"),
+            ("sqlite:", "empty"),
+            ("sqlite://", "empty"),
+            ("sqlite:a\0b", "NUL"),
+            ("postgres://hedge@db:port/h", "port"),
+            ("postgres://hedge@db/h?sslmode=maybe&password=s3cret", "sslmode"),
+            ("postgres://hedge:s3cret@db/h?nonsense=1", "nonsense"),
+            ("postgres://hedge:s3cret@db/h?password", "unterminated"),
+            ("postgres://db/h?password=s3cret", "no user"),
+            ("postgres://hedge:s3cret@/h", "no host"),
+        ] {
+            match validate_url(bad) {
+                Err(e @ StoreError::InvalidUrl { .. }) => {
+                    let text = e.to_string();
+                    assert!(text.contains(says), "{bad:?}: {text}");
+                    assert!(!text.contains("s3cret"), "{bad:?}: {text}");
+                }
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
     }
 }

@@ -20,8 +20,8 @@ use std::time::Duration;
 use postgres::{Client, Config, GenericClient, NoTls, Row};
 
 use crate::{
-    Counts, Labelled, RequestRecord, Result, SCHEMA_VERSION, Store, StoreError, TuningRecord, check_gold, nan_to_null,
-    to_i64,
+    Counts, Labelled, Replacement, RequestRecord, Result, SCHEMA_VERSION, Shown, Store, StoreError, TuningRecord,
+    check_gold, nan_to_null, to_i64,
 };
 
 /// Session advisory lock held by the replica that tunes: `"hedge-tu"` = `0x6865_6467_652d_7475`.
@@ -97,7 +97,7 @@ pub(crate) struct PgStore {
     client: Client,
     /// How to reconnect (the URL, password included).
     config: Config,
-    url: String,
+    name: Shown,
     /// Whether this session holds the tuner lock: session advisory locks stack, so a second
     /// `pg_try_advisory_lock` would need a second unlock; this keeps lock/unlock idempotent.
     tuner_locked: bool,
@@ -124,15 +124,17 @@ impl From<StoreError> for Fail {
 }
 
 impl Fail {
-    fn with_url(self, url: &str) -> StoreError {
+    /// The error naming the store; the driver's and the server's messages are cleaned of the URL's
+    /// secrets (a server may quote a connection parameter back).
+    fn named(self, name: &Shown) -> StoreError {
         match self {
             Fail::Db(e) => StoreError::Backend {
-                url: url.to_string(),
-                message: message(&e),
+                url: name.url.clone(),
+                message: name.clean(&message(&e)),
             },
             Fail::Data(message) => StoreError::Backend {
-                url: url.to_string(),
-                message,
+                url: name.url.clone(),
+                message: name.clean(&message),
             },
             Fail::Store(e) => e,
         }
@@ -141,7 +143,7 @@ impl Fail {
 
 /// The error with its causes: `postgres::Error`'s own text is only its kind ("db error"); the
 /// server's message (`ERROR: …`) and I/O errors are its sources.
-fn message(e: &postgres::Error) -> String {
+pub(crate) fn message(e: &postgres::Error) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
@@ -155,41 +157,94 @@ fn message(e: &postgres::Error) -> String {
 }
 
 impl PgStore {
-    /// Connect to `url` and create or migrate the schema. `shown` names the store in errors.
-    /// Must not be called from a thread running an async runtime (module documentation).
-    pub(crate) fn open(url: &str, shown: &str) -> Result<Self> {
-        let shown = shown.to_string();
-        let mut config: Config = url.parse().map_err(|e: postgres::Error| StoreError::InvalidUrl {
-            url: shown.clone(),
-            reason: message(&e),
-        })?;
+    /// Connect with `config` (parsed from the URL by `crate::parse`) and create or migrate the
+    /// schema; with `read_only`, connect with read-only transactions and only check the schema
+    /// version (nothing is created). `name` names the store in errors. Must not be called from a
+    /// thread running an async runtime (module documentation).
+    pub(crate) fn open(mut config: Config, name: Shown, read_only: bool) -> Result<Self> {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         if config.get_application_name().is_none() {
             config.application_name("hedge");
         }
-        let mut client = config.connect(NoTls).map_err(|e| Fail::from(e).with_url(&shown))?;
-        migrate(&mut client, &shown).map_err(|e| e.with_url(&shown))?;
+        if read_only {
+            // Every transaction of the session read-only: the server refuses any write.
+            let options = config.get_options().unwrap_or_default();
+            config.options(format!("{options} -c default_transaction_read_only=on").trim_start());
+        }
+        let mut client = config.connect(NoTls).map_err(|e| Fail::from(e).named(&name))?;
+        let ready = if read_only {
+            check_version(&mut client, &name.url)
+        } else {
+            migrate(&mut client, &name.url)
+        };
+        ready.map_err(|e| e.named(&name))?;
         Ok(PgStore {
             client,
             config,
-            url: shown,
+            name,
             tuner_locked: false,
         })
     }
 
-    /// Run `f` on the connection (reopened first if it was lost), attaching the store's URL to a
+    /// Run `f` on the connection (reopened first if it was lost), attaching the store's name to a
     /// database error.
     fn run<T>(&mut self, f: impl FnOnce(&mut Client) -> std::result::Result<T, Fail>) -> Result<T> {
         if self.client.is_closed() {
             self.client = self
                 .config
                 .connect(NoTls)
-                .map_err(|e| Fail::from(e).with_url(&self.url))?;
+                .map_err(|e| Fail::from(e).named(&self.name))?;
             self.tuner_locked = false;
         }
-        f(&mut self.client).map_err(|e| e.with_url(&self.url))
+        f(&mut self.client).map_err(|e| e.named(&self.name))
+    }
+}
+
+/// Whether `hedge_meta` is in the schemas of the session's `search_path`.
+fn has_meta(client: &mut impl GenericClient) -> std::result::Result<bool, Fail> {
+    Ok(client
+        .query_one("SELECT to_regclass('hedge_meta') IS NOT NULL", &[])?
+        .try_get(0)?)
+}
+
+/// The schema version stored in `hedge_meta` (0 when none is).
+fn stored_version(client: &mut impl GenericClient) -> std::result::Result<u32, Fail> {
+    match client.query_opt("SELECT value FROM hedge_meta WHERE key = 'schema_version'", &[])? {
+        None => Ok(0),
+        Some(row) => {
+            let v: String = row.try_get(0)?;
+            v.trim()
+                .parse::<u32>()
+                .map_err(|_| Fail::Data(format!("schema_version {v:?} is not a number")))
+        }
+    }
+}
+
+/// The stored schema version, checked against this build's without changing anything (read-only
+/// opens): no `hedge_meta` is [`StoreError::NotFound`], an older version [`StoreError::OlderSchema`],
+/// a newer one [`StoreError::NewerSchema`].
+fn check_version(client: &mut Client, url: &str) -> std::result::Result<(), Fail> {
+    if !has_meta(client)? {
+        return Err(Fail::Store(StoreError::NotFound {
+            url: url.to_string(),
+            reason: "the database has no table hedge_meta in its search_path: no hedge store here".into(),
+        }));
+    }
+    let found = stored_version(client)?;
+    match found.cmp(&SCHEMA_VERSION) {
+        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Greater => Err(Fail::Store(StoreError::NewerSchema {
+            url: url.to_string(),
+            found,
+            supported: SCHEMA_VERSION,
+        })),
+        std::cmp::Ordering::Less => Err(Fail::Store(StoreError::OlderSchema {
+            url: url.to_string(),
+            found,
+            supported: SCHEMA_VERSION,
+        })),
     }
 }
 
@@ -201,16 +256,7 @@ fn migrate(client: &mut Client, url: &str) -> std::result::Result<(), Fail> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])?;
     tx.batch_execute(META)?;
-    let stored = tx.query_opt("SELECT value FROM hedge_meta WHERE key = 'schema_version'", &[])?;
-    let found = match stored {
-        None => 0,
-        Some(row) => {
-            let v: String = row.try_get(0)?;
-            v.trim()
-                .parse::<u32>()
-                .map_err(|_| Fail::Data(format!("schema_version {v:?} is not a number")))?
-        }
-    };
+    let found = stored_version(&mut tx)?;
     if found > SCHEMA_VERSION {
         return Err(Fail::Store(StoreError::NewerSchema {
             url: url.to_string(),
@@ -272,7 +318,17 @@ fn tuning_of_row(row: &Row) -> std::result::Result<TuningRecord, Fail> {
 
 impl Store for PgStore {
     fn url(&self) -> &str {
-        &self.url
+        &self.name.url
+    }
+
+    fn probe(&mut self) -> Result<()> {
+        if self.run(|client| has_meta(client))? {
+            return Ok(());
+        }
+        Err(StoreError::Replaced {
+            url: self.name.url.clone(),
+            reason: Replacement::Removed,
+        })
     }
 
     fn log_requests(&mut self, records: &[RequestRecord]) -> Result<()> {

@@ -5,14 +5,14 @@
 //! started with `BEGIN IMMEDIATE` so that a reader never has to upgrade to a writer mid-transaction
 //! (the one case where SQLite's busy handler cannot help and returns `SQLITE_BUSY` at once).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::{
-    Counts, Labelled, RequestRecord, Result, SCHEMA_VERSION, Store, StoreError, TuningRecord, check_gold, nan_to_null,
-    to_i64,
+    Counts, Labelled, Replacement, RequestRecord, Result, SCHEMA_VERSION, Shown, Store, StoreError, TuningRecord,
+    check_gold, nan_to_null, to_i64,
 };
 
 /// How long a statement waits for another connection's write lock before failing with "database is locked".
@@ -79,10 +79,40 @@ const TUNING_COLUMNS: &str = "round, at_ms, replica, method, theta_before, theta
 /// A store in one SQLite file.
 pub(crate) struct SqliteStore {
     conn: Connection,
-    url: String,
+    name: Shown,
+    /// The database file and its identity when it was opened ([`Store::probe`]); `None` in memory.
+    file: Option<(PathBuf, FileId)>,
 }
 
-/// What a step can fail with, before the store's URL is attached: `?` works on both kinds.
+/// Which file a path names: (device, inode) on Unix; elsewhere only that there is one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    #[cfg(unix)]
+    dev: u64,
+    #[cfg(unix)]
+    ino: u64,
+}
+
+impl FileId {
+    fn of(path: &Path) -> std::io::Result<FileId> {
+        let meta = std::fs::metadata(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Ok(FileId {
+                dev: meta.dev(),
+                ino: meta.ino(),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = meta;
+            Ok(FileId {})
+        }
+    }
+}
+
+/// What a step can fail with, before the store's name is attached: `?` works on both kinds.
 enum Fail {
     Db(rusqlite::Error),
     Store(StoreError),
@@ -103,15 +133,17 @@ impl From<StoreError> for Fail {
 }
 
 impl Fail {
-    fn with_url(self, url: &str) -> StoreError {
+    /// The error naming the store; SQLite's message may quote the path (and a URI's parameters), so
+    /// it is cleaned of the URL's secrets.
+    fn named(self, name: &Shown) -> StoreError {
         match self {
             Fail::Db(e) => StoreError::Backend {
-                url: url.to_string(),
-                message: e.to_string(),
+                url: name.url.clone(),
+                message: name.clean(&e.to_string()),
             },
             Fail::Data(message) => StoreError::Backend {
-                url: url.to_string(),
-                message,
+                url: name.url.clone(),
+                message: name.clean(&message),
             },
             Fail::Store(e) => e,
         }
@@ -120,29 +152,152 @@ impl Fail {
 
 impl SqliteStore {
     /// Open the file at `path` (creating it and its parent directory on first use), set the
-    /// connection up and create or migrate the schema. `shown_url` names the store in errors.
-    pub(crate) fn open(path: &str, shown_url: &str) -> Result<Self> {
-        let url = shown_url.to_string();
-        if path.is_empty() {
-            return Err(StoreError::InvalidUrl {
-                url,
-                reason: "the path after sqlite: is empty".into(),
-            });
-        }
-        if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+    /// connection up and create or migrate the schema. `name` names the store in errors.
+    pub(crate) fn open(path: &str, name: Shown) -> Result<Self> {
+        // (A `file:` URI is the caller's own: SQLite resolves it; its "parent" is no directory to create.)
+        let parent = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty() && !path.starts_with("file:"));
+        if let Some(dir) = parent {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend {
-                url: url.clone(),
-                message: format!("cannot create the directory {}: {e}", dir.display()),
+                url: name.url.clone(),
+                message: name.clean(&format!("cannot create the directory {}: {e}", dir.display())),
             })?;
         }
-        let mut conn = Connection::open(path).map_err(|e| Fail::from(e).with_url(&url))?;
-        setup(&mut conn, &url).map_err(|e| e.with_url(&url))?;
-        Ok(SqliteStore { conn, url })
+        let mut conn = Connection::open(path).map_err(|e| Fail::from(e).named(&name))?;
+        setup(&mut conn, &name.url).map_err(|e| e.named(&name))?;
+        let file = identify(&conn, &name)?;
+        Ok(SqliteStore { conn, name, file })
     }
 
-    /// Run `f` on the connection, attaching the store's URL to a database error.
+    /// Open the existing file at `path` read-only, creating nothing (see [`crate::open_read_only`]
+    /// for when it is opened immutable), and check its schema version without migrating.
+    pub(crate) fn open_read_only(path: &str, name: Shown) -> Result<Self> {
+        let uri_given = path.starts_with("file:");
+        let not_found = |reason: String| StoreError::NotFound {
+            url: name.url.clone(),
+            reason: name.clean(&reason),
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = if uri_given || path == ":memory:" {
+            // The caller's own URI: its parameters are the caller's choice.
+            Connection::open_with_flags(path, flags)
+        } else {
+            match std::fs::metadata(path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(not_found(format!(
+                        "no such file {path} (a store is created by hedge serve --store)"
+                    )));
+                }
+                Err(e) => {
+                    return Err(StoreError::Backend {
+                        url: name.url.clone(),
+                        message: name.clean(&format!("{path}: {e}")),
+                    });
+                }
+                Ok(m) if m.is_dir() => return Err(not_found(format!("{path} is a directory, not a database file"))),
+                Ok(_) => {}
+            }
+            // No -wal file: no connection has the database open, so nothing can be missed by reading
+            // the file alone, and `immutable` spares creating -wal and -shm.
+            let immutable = !Path::new(&format!("{path}-wal")).exists();
+            Connection::open_with_flags(file_uri(path, immutable), flags)
+        }
+        .map_err(|e| Fail::from(e).named(&name))?;
+        let setup = |conn: &Connection| -> std::result::Result<(), Fail> {
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            conn.pragma_update(None, "query_only", true)?;
+            Ok(())
+        };
+        setup(&conn).map_err(|e| e.named(&name))?;
+        check_version(&conn, &name.url).map_err(|e| e.named(&name))?;
+        let file = identify(&conn, &name)?;
+        Ok(SqliteStore { conn, name, file })
+    }
+
+    /// Run `f` on the connection, attaching the store's name to a database error.
     fn run<T>(&mut self, f: impl FnOnce(&mut Connection) -> std::result::Result<T, Fail>) -> Result<T> {
-        f(&mut self.conn).map_err(|e| e.with_url(&self.url))
+        f(&mut self.conn).map_err(|e| e.named(&self.name))
+    }
+}
+
+/// `path` as an SQLite URI (`file:`, percent-escaped) for a read-only connection, `immutable` or not.
+fn file_uri(path: &str, immutable: bool) -> String {
+    let mut uri = String::from(if path.starts_with('/') { "file://" } else { "file:" });
+    for b in path.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' | b':' | b'+' | b',' | b'=' => {
+                uri.push(char::from(b))
+            }
+            _ => uri.push_str(&format!("%{b:02X}")),
+        }
+    }
+    uri.push_str(if immutable { "?mode=ro&immutable=1" } else { "?mode=ro" });
+    uri
+}
+
+/// The database file of `conn` and its identity now (`None` for a database in memory).
+fn identify(conn: &Connection, name: &Shown) -> Result<Option<(PathBuf, FileId)>> {
+    let Some(path) = conn.path().filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    let path = PathBuf::from(path);
+    let id = FileId::of(&path).map_err(|e| StoreError::Backend {
+        url: name.url.clone(),
+        message: name.clean(&format!("{}: {e}", path.display())),
+    })?;
+    Ok(Some((path, id)))
+}
+
+/// The stored schema version, checked against this build's without changing anything (read-only
+/// opens): no `hedge_meta` is [`StoreError::NotFound`], an older version [`StoreError::OlderSchema`],
+/// a newer one [`StoreError::NewerSchema`].
+fn check_version(conn: &Connection, url: &str) -> std::result::Result<(), Fail> {
+    let has_meta: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hedge_meta')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_meta {
+        return Err(Fail::Store(StoreError::NotFound {
+            url: url.to_string(),
+            reason: "the file has no table hedge_meta: not a hedge store".into(),
+        }));
+    }
+    let found = stored_version(conn)?;
+    version_fits(found, url)
+}
+
+/// The schema version stored in `hedge_meta` (0 when none is).
+fn stored_version(conn: &Connection) -> std::result::Result<u32, Fail> {
+    let stored: Option<String> = conn
+        .query_row("SELECT value FROM hedge_meta WHERE key = 'schema_version'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    match stored {
+        None => Ok(0),
+        Some(v) => v
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| Fail::Data(format!("schema_version {v:?} is not a number"))),
+    }
+}
+
+/// A stored version this build reads as it is: [`SCHEMA_VERSION`].
+fn version_fits(found: u32, url: &str) -> std::result::Result<(), Fail> {
+    match found.cmp(&SCHEMA_VERSION) {
+        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Greater => Err(Fail::Store(StoreError::NewerSchema {
+            url: url.to_string(),
+            found,
+            supported: SCHEMA_VERSION,
+        })),
+        std::cmp::Ordering::Less => Err(Fail::Store(StoreError::OlderSchema {
+            url: url.to_string(),
+            found,
+            supported: SCHEMA_VERSION,
+        })),
     }
 }
 
@@ -172,18 +327,7 @@ fn setup(conn: &mut Connection, url: &str) -> std::result::Result<(), Fail> {
 fn migrate(conn: &mut Connection, url: &str) -> std::result::Result<(), Fail> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute_batch(META)?;
-    let stored: Option<String> = tx
-        .query_row("SELECT value FROM hedge_meta WHERE key = 'schema_version'", [], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    let found = match stored {
-        None => 0,
-        Some(v) => v
-            .trim()
-            .parse::<u32>()
-            .map_err(|_| Fail::Data(format!("schema_version {v:?} is not a number")))?,
-    };
+    let found = stored_version(&tx)?;
     if found > SCHEMA_VERSION {
         return Err(Fail::Store(StoreError::NewerSchema {
             url: url.to_string(),
@@ -282,7 +426,28 @@ fn read_tuning(r: &rusqlite::Row<'_>) -> rusqlite::Result<TuningRow> {
 
 impl Store for SqliteStore {
     fn url(&self) -> &str {
-        &self.url
+        &self.name.url
+    }
+
+    fn probe(&mut self) -> Result<()> {
+        let Some((path, id)) = &self.file else {
+            return Ok(());
+        };
+        let reason = match FileId::of(path) {
+            Ok(now) if now == *id => return Ok(()),
+            Ok(_) => Replacement::ReplacedByAnotherFile,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Replacement::Removed,
+            Err(e) => {
+                return Err(StoreError::Backend {
+                    url: self.name.url.clone(),
+                    message: self.name.clean(&format!("{}: {e}", path.display())),
+                });
+            }
+        };
+        Err(StoreError::Replaced {
+            url: self.name.url.clone(),
+            reason,
+        })
     }
 
     fn log_requests(&mut self, records: &[RequestRecord]) -> Result<()> {

@@ -13,7 +13,10 @@
 
 #![cfg(any(feature = "sqlite", feature = "postgres"))]
 
-use hedge_store::{Candidate, Counts, RequestRecord, SCHEMA_VERSION, Store, StoreError, TuningRecord, open};
+use hedge_store::{
+    Candidate, Counts, Replacement, RequestRecord, SCHEMA_VERSION, Store, StoreError, TuningRecord, open,
+    open_read_only,
+};
 use serde_json::json;
 
 // ---------------------------------------------------------------------------------------------
@@ -308,6 +311,54 @@ fn reopen(backend: &dyn Backend) {
     assert_eq!(open(&url).unwrap().counts().unwrap().labelled, 1);
 }
 
+/// A read-only store reads what [`open`] wrote, refuses to write, and checks the schema version
+/// without changing it: newer is [`StoreError::NewerSchema`], older [`StoreError::OlderSchema`].
+fn read_only(backend: &dyn Backend) {
+    let url = backend.url();
+    {
+        let mut store = open(&url).unwrap();
+        store
+            .log_requests(&[record("r1", 1, &[Some(0.1), Some(0.7)], true)])
+            .unwrap();
+        store.add_gold("r1", &[0.3, 0.2], 100).unwrap();
+        assert!(store.record_tuning(&tuning(1, true)).unwrap());
+    }
+    let mut ro = open_read_only(&url).unwrap();
+    assert_eq!(ro.url(), hedge_store::redact(&url));
+    assert_eq!(ro.labelled(None, None).unwrap()[0].gold, [0.3, 0.2]);
+    assert_eq!(ro.tunings().unwrap(), [tuning(1, true)]);
+    assert_eq!(ro.counts().unwrap().labelled, 1);
+    ro.probe().unwrap();
+    match ro.log_requests(&[record("r2", 2, &[Some(0.1)], true)]) {
+        Err(StoreError::Backend { url: shown, message }) => {
+            assert_eq!(shown, hedge_store::redact(&url));
+            assert!(message.contains("read"), "{message}");
+        }
+        other => panic!("a read-only store wrote: {other:?}"),
+    }
+    drop(ro);
+    assert_eq!(open(&url).unwrap().counts().unwrap().requests, 1);
+
+    for (stored, newer) in [(SCHEMA_VERSION + 1, true), (0, false)] {
+        backend.set_stored_version(&stored.to_string());
+        match open_read_only(&url) {
+            Err(StoreError::NewerSchema { url: shown, found, .. }) if newer => {
+                assert_eq!((shown, found), (hedge_store::redact(&url), stored));
+            }
+            Err(e @ StoreError::OlderSchema { .. }) if !newer => {
+                assert!(e.to_string().contains(&hedge_store::redact(&url)), "{e}");
+                assert!(e.to_string().contains("migrate"), "{e}");
+            }
+            Err(e) => panic!("stored version {stored}: {e}"),
+            Ok(_) => panic!("stored version {stored}: opened"),
+        }
+        // Refusing changed nothing.
+        assert_eq!(backend.stored_version(), stored.to_string());
+    }
+    backend.set_stored_version(&SCHEMA_VERSION.to_string());
+    assert_eq!(open_read_only(&url).unwrap().counts().unwrap().labelled, 1);
+}
+
 /// Several processes (here threads) opening a new store at once all succeed.
 fn concurrent_open(url: &str) {
     std::thread::scope(|s| {
@@ -383,6 +434,194 @@ mod sqlite {
     #[test]
     fn sqlite_concurrent_open() {
         concurrent_open(&Sqlite::new().url());
+    }
+
+    #[test]
+    fn sqlite_read_only() {
+        read_only(&Sqlite::new());
+    }
+
+    /// The names in `dir`, sorted.
+    fn listing(dir: &std::path::Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// `open_read_only` creates no directory, no database file and no -wal or -shm file, whether the
+    /// store is missing, closed, or open in a writer.
+    #[test]
+    fn sqlite_read_only_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = format!("sqlite:{}/no-such-dir/x.db", dir.path().display());
+        match open_read_only(&missing) {
+            Err(StoreError::NotFound { url, reason }) => {
+                assert_eq!(url, missing);
+                assert!(reason.contains("no such file"), "{reason}");
+            }
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+        let missing_file = format!("sqlite:{}/x.db", dir.path().display());
+        assert!(matches!(
+            open_read_only(&missing_file),
+            Err(StoreError::NotFound { .. })
+        ));
+        assert!(listing(dir.path()).is_empty());
+
+        // A closed store (its writer gone: SQLite removed the -wal and -shm files).
+        let path = dir.path().join("x.db");
+        {
+            let mut store = open(&missing_file).unwrap();
+            store
+                .log_requests(&[record("r1", 1, &[Some(0.1), Some(0.2)], true)])
+                .unwrap();
+            store.add_gold("r1", &[1.0, 2.0], 5).unwrap();
+        }
+        assert_eq!(listing(dir.path()), ["x.db"]);
+        {
+            let mut ro = open_read_only(&missing_file).unwrap();
+            assert_eq!(ro.labelled_count().unwrap(), 1);
+            assert_eq!(ro.labelled(None, None).unwrap().len(), 1);
+            assert_eq!(listing(dir.path()), ["x.db"], "while reading");
+            ro.probe().unwrap();
+        }
+        assert_eq!(listing(dir.path()), ["x.db"], "after reading");
+
+        // A store open in a writer: the reader sees what it committed, through the writer's files.
+        let mut writer = open(&missing_file).unwrap();
+        writer
+            .log_requests(&[record("r2", 2, &[Some(0.3), Some(0.4)], true)])
+            .unwrap();
+        writer.add_gold("r2", &[1.0, 2.0], 6).unwrap();
+        let during = listing(dir.path());
+        assert_eq!(during, ["x.db", "x.db-shm", "x.db-wal"]);
+        let mut ro = open_read_only(&missing_file).unwrap();
+        assert_eq!(ro.labelled_count().unwrap(), 2);
+        writer
+            .log_requests(&[record("r3", 3, &[Some(0.3), Some(0.4)], true)])
+            .unwrap();
+        writer.add_gold("r3", &[1.0, 2.0], 7).unwrap();
+        assert_eq!(ro.labelled_count().unwrap(), 3, "a later commit is seen");
+        assert_eq!(listing(dir.path()), during);
+        drop(ro);
+        drop(writer);
+        assert_eq!(listing(dir.path()), ["x.db"]);
+        assert!(path.exists());
+    }
+
+    #[test]
+    fn sqlite_read_only_not_a_store() {
+        let dir = tempfile::tempdir().unwrap();
+        // An SQLite database without hedge's tables.
+        let other = dir.path().join("other.db");
+        rusqlite::Connection::open(&other)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x)")
+            .unwrap();
+        match open_read_only(&format!("sqlite:{}", other.display())) {
+            Err(StoreError::NotFound { reason, .. }) => assert!(reason.contains("hedge_meta"), "{reason}"),
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+        // A file that is not a database, and a directory.
+        let text = dir.path().join("text.db");
+        std::fs::write(
+            &text,
+            "not a database, not at all, no: just text, long enough to be read",
+        )
+        .unwrap();
+        assert!(matches!(
+            open_read_only(&format!("sqlite:{}", text.display())),
+            Err(StoreError::Backend { .. })
+        ));
+        assert!(matches!(
+            open_read_only(&format!("sqlite:{}", dir.path().display())),
+            Err(StoreError::NotFound { .. })
+        ));
+        assert_eq!(listing(dir.path()), ["other.db", "text.db"]);
+    }
+
+    /// A store whose file is removed or replaced while open says so ([`Store::probe`]); reopening the
+    /// URL creates a fresh store that works.
+    #[test]
+    fn sqlite_probe() {
+        let db = Sqlite::new();
+        let url = db.url();
+        let mut store = open(&url).unwrap();
+        store.log_requests(&[record("r1", 1, &[Some(0.1)], true)]).unwrap();
+        store.probe().unwrap();
+        // `rm store.db*`
+        let dir = db.path.parent().unwrap();
+        for name in listing(dir) {
+            std::fs::remove_file(dir.join(name)).unwrap();
+        }
+        match store.probe() {
+            Err(
+                e @ StoreError::Replaced {
+                    reason: Replacement::Removed,
+                    ..
+                },
+            ) => {
+                assert_eq!(
+                    e.to_string(),
+                    format!("store {url}: its database file was removed while it was open")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Reopened: an empty store with the schema, at the same path.
+        let mut store = open(&url).unwrap();
+        store.probe().unwrap();
+        assert_eq!(store.counts().unwrap(), Counts::default());
+        store.log_requests(&[record("r2", 2, &[Some(0.1)], true)]).unwrap();
+        assert_eq!(open_read_only(&url).unwrap().counts().unwrap().requests, 1);
+
+        // Another file moved over it (a backup restored).
+        let other = Sqlite::new();
+        open(&other.url()).unwrap();
+        std::fs::rename(&other.path, &db.path).unwrap();
+        assert!(matches!(
+            store.probe(),
+            Err(StoreError::Replaced {
+                reason: Replacement::ReplacedByAnotherFile,
+                ..
+            })
+        ));
+        assert_eq!(
+            Replacement::ReplacedByAnotherFile.to_string(),
+            "replaced by another file"
+        );
+        // A read-only store notices as well.
+        let mut ro = open_read_only(&url).unwrap();
+        ro.probe().unwrap();
+        std::fs::remove_file(&db.path).unwrap();
+        assert!(matches!(
+            ro.probe(),
+            Err(StoreError::Replaced {
+                reason: Replacement::Removed,
+                ..
+            })
+        ));
+    }
+
+    /// No error of a store shows a secret its URL carries (SQLite paths can hold URI parameters).
+    #[test]
+    fn sqlite_errors_show_no_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        for url in [
+            format!("sqlite:{}/none/x.db?key=S3CRETKEY", dir.path().display()),
+            format!("sqlite:{}/none/x.db?mode=ro&password=S3CRETKEY", dir.path().display()),
+        ] {
+            let e = match open_read_only(&url) {
+                Err(e) => e,
+                Ok(_) => panic!("opened {url}"),
+            };
+            let text = format!("{e} {e:?}");
+            assert!(!text.contains("S3CRETKEY"), "{text}");
+            assert!(text.contains(&dir.path().display().to_string()), "{text}");
+        }
     }
 
     #[test]
@@ -622,6 +861,57 @@ mod pg {
         concurrent_open(&db.url);
     }
 
+    #[test]
+    fn pg_read_only() {
+        let Some(db) = PgDb::create("pg_read_only") else { return };
+        // A database without hedge's tables: not found, and no table created.
+        match open_read_only(&db.url) {
+            Err(StoreError::NotFound { url, reason }) => {
+                assert_eq!(url, hedge_store::redact(&db.url));
+                assert!(reason.contains("hedge_meta"), "{reason}");
+            }
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+        let tables: i64 = client(&db.url)
+            .query_one(
+                "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert_eq!(tables, 0);
+        read_only(&db);
+    }
+
+    /// A store whose tables were dropped under it says so; reopening creates them afresh.
+    #[test]
+    fn pg_probe() {
+        let Some(db) = PgDb::create("pg_probe") else { return };
+        let mut store = open(&db.url).unwrap();
+        store.probe().unwrap();
+        client(&db.url)
+            .batch_execute("DROP TABLE candidates, requests, tunings, hedge_meta")
+            .unwrap();
+        assert!(matches!(
+            store.probe(),
+            Err(StoreError::Replaced {
+                reason: Replacement::Removed,
+                ..
+            })
+        ));
+        let mut store = open(&db.url).unwrap();
+        store.probe().unwrap();
+        assert_eq!(store.counts().unwrap(), Counts::default());
+        // A connection the server dropped: the probe reconnects (or reports the loss once).
+        let kill = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                    WHERE datname = current_database() AND pid <> pg_backend_pid()";
+        client(&db.url).query_one(kill, &[]).unwrap();
+        if let Err(e) = store.probe() {
+            assert!(matches!(e, StoreError::Backend { .. }), "{e}");
+            store.probe().unwrap();
+        }
+    }
+
     /// Two replicas contend for the tuner lock: exactly one holds it at a time; it passes on when
     /// released, and when the holder's connection closes.
     #[test]
@@ -708,6 +998,22 @@ mod pg {
             }
             Err(e) => panic!("expected a Backend error, got {e}"),
             Ok(_) => panic!("connected to port 1"),
+        }
+        // The password as a query parameter, and in a userinfo with `/` and `@` (encoded) in it.
+        for url in [
+            "postgres://hedge@127.0.0.1:1/x?password=s3cret",
+            "postgres://hedge@127.0.0.1:1/x?sslmode=disable&pass%77ord=s3cret",
+            "postgres://hedge:s3%2Fcr%40et@127.0.0.1:1/x",
+        ] {
+            for result in [open(url).map(|_| ()), open_read_only(url).map(|_| ())] {
+                let e = result.unwrap_err();
+                let text = format!("{e} {e:?}");
+                assert!(
+                    !text.contains("s3cret") && !text.contains("s3/cr@et") && !text.contains("s3%2Fcr"),
+                    "{text}"
+                );
+                assert!(text.contains("127.0.0.1:1/x"), "{text}");
+            }
         }
         // A database that does not exist: the server's own message comes through.
         let missing = with_database(&db.url, &format!("{}_missing", db.name));

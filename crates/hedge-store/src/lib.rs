@@ -54,6 +54,7 @@ mod redact;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) use redact::Shown;
 pub use redact::{SECRET_WORDS, redact, redact_in};
 
@@ -327,11 +328,10 @@ pub trait Store: Send {
 }
 
 /// Where a store URL points, once checked.
-#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
-enum Target<'a> {
+enum Target {
     /// `sqlite:PATH`: the path (a leading `//` removed).
     #[cfg(feature = "sqlite")]
-    Sqlite(&'a str),
+    Sqlite(String),
     /// `postgres://…` / `postgresql://…`, parsed.
     #[cfg(feature = "postgres")]
     Postgres(Box<postgres::Config>),
@@ -341,7 +341,7 @@ enum Target<'a> {
 const EXPECTED: &str = "expected sqlite:PATH or postgres://USER@HOST:PORT/DB";
 
 /// Check `url` and say where it points, without opening anything.
-fn parse(url: &str) -> Result<Target<'_>> {
+fn parse(url: &str) -> Result<Target> {
     let invalid = |reason: String| StoreError::InvalidUrl {
         url: redact(url),
         reason: redact_in(&reason, url),
@@ -355,7 +355,7 @@ fn parse(url: &str) -> Result<Target<'_>> {
             return Err(invalid("the path contains a NUL byte".into()));
         }
         #[cfg(feature = "sqlite")]
-        return Ok(Target::Sqlite(path));
+        return Ok(Target::Sqlite(path.to_string()));
         #[cfg(not(feature = "sqlite"))]
         return Err(invalid("this build has no SQLite support".into()));
     }
@@ -410,7 +410,7 @@ pub fn validate_url(url: &str) -> Result<()> {
 pub fn open(url: &str) -> Result<Box<dyn Store>> {
     match parse(url)? {
         #[cfg(feature = "sqlite")]
-        Target::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open(path, Shown::new(url))?)),
+        Target::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open(&path, Shown::new(url))?)),
         #[cfg(feature = "postgres")]
         Target::Postgres(config) => Ok(Box::new(pg::PgStore::open(*config, Shown::new(url), false)?)),
     }
@@ -449,7 +449,7 @@ pub fn open(url: &str) -> Result<Box<dyn Store>> {
 pub fn open_read_only(url: &str) -> Result<Box<dyn Store>> {
     match parse(url)? {
         #[cfg(feature = "sqlite")]
-        Target::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open_read_only(path, Shown::new(url))?)),
+        Target::Sqlite(path) => Ok(Box::new(sqlite::SqliteStore::open_read_only(&path, Shown::new(url))?)),
         #[cfg(feature = "postgres")]
         Target::Postgres(config) => Ok(Box::new(pg::PgStore::open(*config, Shown::new(url), true)?)),
     }

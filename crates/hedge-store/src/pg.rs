@@ -322,7 +322,7 @@ impl Store for PgStore {
     }
 
     fn probe(&mut self) -> Result<()> {
-        if self.run(|client| has_meta(client))? {
+        if self.run(has_meta)? {
             return Ok(());
         }
         Err(StoreError::Replaced {

@@ -63,6 +63,7 @@ pub fn redact_in(text: &str, url: &str) -> String {
 
 /// How a store is named in messages: its redacted URL, and the secrets to keep out of the drivers'
 /// messages (held for the store's lifetime; no `Debug`, never printed).
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) struct Shown {
     /// The redacted URL.
     pub(crate) url: String,

@@ -125,6 +125,17 @@ pub enum StoreError {
         /// What happened to the file.
         reason: Replacement,
     },
+    /// No tuning of the round asked for ([`round_window`]): a round the store does not hold, or `last`
+    /// in a store with no tuning yet.
+    #[error("store {url}: no tuning of round {round} (the store holds {recorded} tunings)")]
+    NoSuchTuning {
+        /// The store's URL (credentials removed).
+        url: String,
+        /// The round asked for.
+        round: Round,
+        /// How many tunings the store holds.
+        recorded: usize,
+    },
     /// No request has this id.
     #[error("unknown request id {0:?}")]
     UnknownRequest(String),
@@ -155,6 +166,71 @@ pub enum StoreError {
 
 /// Result alias.
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A tuning by its round ([`round_window`]): a round number, or the latest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Round {
+    /// The latest tuning recorded.
+    Last,
+    /// The tuning of this round.
+    Number(i64),
+}
+
+impl std::fmt::Display for Round {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Round::Last => f.write_str("last"),
+            Round::Number(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Round {
+    type Err = String;
+
+    /// `last` or a round number.
+    ///
+    /// ```
+    /// use hedge_store::Round;
+    /// assert_eq!("last".parse(), Ok(Round::Last));
+    /// assert_eq!("12".parse(), Ok(Round::Number(12)));
+    /// assert!("twelve".parse::<Round>().is_err());
+    /// ```
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.trim() {
+            "last" => Ok(Round::Last),
+            t => t
+                .parse()
+                .map(Round::Number)
+                .map_err(|_| format!("{s:?} is neither a round number nor `last`")),
+        }
+    }
+}
+
+/// The tuning of `round` and exactly the labelled prompts it ran on: the most recent
+/// [`TuningRecord::window_prompts`] labelled at or before its [`TuningRecord::window_end_ms`], oldest
+/// first (what `hedge export --round` writes, to reproduce a re-tuning of `hedge serve`).
+/// [`StoreError::NoSuchTuning`] when the store holds no tuning of that round.
+pub fn round_window(store: &mut dyn Store, round: Round) -> Result<(TuningRecord, Vec<Labelled>)> {
+    let mut tunings = store.tunings()?;
+    let recorded = tunings.len();
+    let found = match round {
+        Round::Last => tunings.pop(),
+        Round::Number(r) => tunings.into_iter().find(|t| t.round == r),
+    };
+    let Some(tuning) = found else {
+        return Err(StoreError::NoSuchTuning {
+            url: store.url().to_string(),
+            round,
+            recorded,
+        });
+    };
+    let mut all = store.labelled(None, None)?;
+    all.retain(|p| p.labelled_at_ms <= tuning.window_end_ms);
+    let skip = all.len().saturating_sub(tuning.window_prompts);
+    let window = all.split_off(skip);
+    Ok((tuning, window))
+}
 
 /// What became of a store's file ([`StoreError::Replaced`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,7 +14,7 @@
 #![cfg(any(feature = "sqlite", feature = "postgres"))]
 
 use hedge_store::{
-    Candidate, Counts, Replacement, RequestRecord, SCHEMA_VERSION, Store, StoreError, TuningRecord, open,
+    Candidate, Counts, Replacement, RequestRecord, Round, SCHEMA_VERSION, Store, StoreError, TuningRecord, open,
     open_read_only,
 };
 use serde_json::json;
@@ -241,6 +241,33 @@ fn behaviour(store: &mut dyn Store) {
             tunings: 5
         }
     );
+
+    // The window of a round: the most recent `window_prompts` labelled at or before its end.
+    let (t, window) = hedge_store::round_window(store, Round::Number(2)).unwrap();
+    assert_eq!(t, tuning(2, false));
+    assert_eq!(
+        window.len(),
+        6,
+        "all six, labelled at 50..=200 ms, are before its end (902 ms)"
+    );
+    let wide = TuningRecord {
+        window_prompts: 3,
+        window_end_ms: 150,
+        ..tuning(6, true)
+    };
+    assert!(store.record_tuning(&wide).unwrap());
+    let (t, window) = hedge_store::round_window(store, Round::Last).unwrap();
+    assert_eq!(t.round, 6);
+    assert_eq!(
+        window.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(),
+        ["r0", "r1", "r3"]
+    );
+    match hedge_store::round_window(store, Round::Number(999_999)) {
+        Err(e @ StoreError::NoSuchTuning { recorded: 6, .. }) => {
+            assert!(e.to_string().contains("round 999999"), "{e}")
+        }
+        other => panic!("{:?}", other.map(|(t, _)| t.round)),
+    }
 
     // One connection: the lock is ours, and taking or releasing it twice is harmless.
     assert!(store.try_lock_tuner().unwrap());

@@ -3,12 +3,15 @@
 //! Records are split by a fast path for the common case (a line with no quote and no stray carriage
 //! return: split at commas), and by `csv_core` otherwise (quoted fields, possibly spanning lines). Both count
 //! physical lines, so messages name the line where a record starts.
+//!
+//! A line longer than [`LoadOptions::max_line_bytes`] (a quoted record spanning lines counts as one) stops the
+//! read where it passes the cap: the buffer never grows much beyond it.
 
 use std::io::{self, Read};
 
 use crate::accumulate::Accumulator;
-use crate::numeric::{num_error, parse_f64};
-use crate::{Calibration, DataError, LoadOptions, Location};
+use crate::numeric::RewardColumn;
+use crate::{Calibration, DataError, LoadOptions, Location, Reward};
 
 /// Loads a CSV file with a header row.
 ///
@@ -19,8 +22,17 @@ pub(crate) fn load_csv<R: Read>(
     opts: &LoadOptions,
     size: Option<u64>,
 ) -> Result<Calibration, DataError> {
-    let mut records = Records::new(reader);
-    if !records.next().map_err(|e| DataError::io(name, e))? {
+    let limit = opts.line_cap();
+    let stop = |e: Stop| match e {
+        Stop::Io(e) => DataError::io(name, e),
+        Stop::LineTooLong(line) => DataError::LineTooLong {
+            path: name.to_string(),
+            line,
+            limit,
+        },
+    };
+    let mut records = Records::new(reader, limit);
+    if !records.next().map_err(stop)? {
         return Err(DataError::Empty { path: name.to_string() });
     }
     let names: Vec<String> = (0..records.len())
@@ -38,12 +50,18 @@ pub(crate) fn load_csv<R: Read>(
         return Err(DataError::Empty { path: name.to_string() });
     }
     let (pi, xi, ti, ri) = crate::options::column_positions(&names, name, opts)?;
-    let (proxy_col, true_col) = (opts.proxy_column(), opts.true_column());
+    let column = |reward, i: usize| RewardColumn {
+        name: &names[i],
+        reward,
+        field: Some(i as u64 + 1),
+        max_abs: opts.reward_bound(),
+    };
+    let (proxy_col, true_col) = (column(Reward::Proxy, xi), column(Reward::True, ti));
     let width = names.len();
 
     let mut acc = Accumulator::new(name, opts.prompt_column(), ri.is_some()).sorting(opts.sorts_by_proxy());
     let header_end = records.consumed();
-    while records.next().map_err(|e| DataError::io(name, e))? {
+    while records.next().map_err(stop)? {
         if acc.rows() == SIZE_SAMPLE_ROWS {
             if let Some(total) = size {
                 acc.reserve_for_size(records.consumed() - header_end, total - header_end.min(total));
@@ -58,10 +76,8 @@ pub(crate) fn load_csv<R: Read>(
             ));
         }
         acc.set_prompt(records.field(pi), loc)?;
-        let x = records.field(xi);
-        let proxy = parse_f64(x, false).map_err(|e| num_error(e, name, loc, proxy_col, x))?;
-        let t = records.field(ti);
-        let truth = parse_f64(t, true).map_err(|e| num_error(e, name, loc, true_col, t))?;
+        let proxy = proxy_col.parse(records.field(xi), name, loc)?;
+        let truth = true_col.parse(records.field(ti), name, loc)?;
         acc.push(ri.map(|i| records.field(i)), proxy, truth, loc)?;
     }
     acc.finish(name.to_string())
@@ -77,6 +93,21 @@ pub(crate) const SIZE_SAMPLE_ROWS: usize = 1024;
 
 /// Initial read buffer size (grows if one record does not fit).
 const BUF_SIZE: usize = 256 * 1024;
+
+/// Why [`Records::next`] stopped.
+#[derive(Debug)]
+enum Stop {
+    /// Reading failed.
+    Io(io::Error),
+    /// The line (or quoted record) starting at this line is longer than the cap.
+    LineTooLong(u64),
+}
+
+impl From<io::Error> for Stop {
+    fn from(e: io::Error) -> Self {
+        Stop::Io(e)
+    }
+}
 
 /// A streaming CSV record splitter (comma-separated, `"` quoting, `\n`, `\r\n` or `\r` line ends; blank lines
 /// are skipped).
@@ -103,10 +134,12 @@ struct Records<R> {
     core: csv_core::Reader,
     out: Vec<u8>,
     ends: Vec<usize>,
+    /// Longest line (or quoted record) accepted, in bytes without its line end.
+    limit: usize,
 }
 
 impl<R: Read> Records<R> {
-    fn new(reader: R) -> Self {
+    fn new(reader: R, limit: usize) -> Self {
         Records {
             reader,
             buf: vec![0; BUF_SIZE],
@@ -123,6 +156,7 @@ impl<R: Read> Records<R> {
             core: Self::core(),
             out: vec![0; 1024],
             ends: vec![0; 64],
+            limit,
         }
     }
 
@@ -164,6 +198,10 @@ impl<R: Read> Records<R> {
     }
 
     /// Moves unconsumed input to the front of the buffer (growing it if full) and reads more.
+    ///
+    /// The buffer grows only to hold one line, and the callers stop once a line is longer than `limit` + 2 bytes
+    /// (a line end of up to two bytes may be pending): it never grows beyond the larger of that and its initial
+    /// size.
     fn refill(&mut self) -> io::Result<()> {
         if self.pos > 0 {
             self.offset += self.pos as u64;
@@ -172,7 +210,8 @@ impl<R: Read> Records<R> {
             self.pos = 0;
         }
         if self.len == self.buf.len() {
-            self.buf.resize(self.buf.len() * 2, 0);
+            let cap = self.limit.saturating_add(3).max(self.buf.len() + 1);
+            self.buf.resize((self.buf.len() * 2).min(cap), 0);
         }
         loop {
             match self.reader.read(&mut self.buf[self.len..]) {
@@ -195,7 +234,9 @@ impl<R: Read> Records<R> {
     /// Fast path: one SIMD scan for `,`, `\n` and `"` over the line. A line with a quote goes to
     /// [`Records::next_slow`]; so does everything if the file uses bare `\r` line ends (seen in the first line).
     /// In a `\n`-terminated file a `\r` inside a line is kept as data (only a `\r` before `\n` is removed).
-    fn next(&mut self) -> io::Result<bool> {
+    /// A line longer than `limit` is [`Stop::LineTooLong`], found before more than `limit` + 3 bytes of it are
+    /// buffered.
+    fn next(&mut self) -> Result<bool, Stop> {
         if !self.started {
             self.started = true;
             self.start()?;
@@ -232,6 +273,10 @@ impl<R: Read> Records<R> {
             let (mut end, next_pos) = match newline {
                 Some(nl) => (nl, nl + 1),
                 None if !self.eof => {
+                    // Longer than the cap even if its last byte is the `\r` of a `\r\n`.
+                    if rest.len() > self.limit.saturating_add(1) {
+                        return Err(Stop::LineTooLong(self.line));
+                    }
                     self.refill()?;
                     continue;
                 }
@@ -240,6 +285,9 @@ impl<R: Read> Records<R> {
             };
             if end > start && self.buf[end - 1] == b'\r' {
                 end -= 1;
+            }
+            if end - base > self.limit {
+                return Err(Stop::LineTooLong(self.line));
             }
             self.line += 1;
             self.pos = next_pos;
@@ -257,6 +305,7 @@ impl<R: Read> Records<R> {
     /// end lines in this file (a `\r` not followed by `\n` in the first line): then `csv_core` splits everything.
     /// Reads up to the first `\n` or bare `\r` (or the end), so that the decision does not depend on the quotes
     /// of the first line nor on how the input arrives.
+    /// A first line longer than `limit` is left for [`Records::next`] to refuse.
     fn start(&mut self) -> io::Result<()> {
         while self.len < 3 && !self.eof {
             self.refill()?;
@@ -272,7 +321,7 @@ impl<R: Read> Records<R> {
                 self.slow_only = true;
                 return Ok(());
             }
-            if newline.is_some() || self.eof {
+            if newline.is_some() || self.eof || self.len - self.pos > self.limit.saturating_add(1) {
                 return Ok(());
             }
             // Look again from the last byte read (a `\r` whose next byte is still to come).
@@ -283,8 +332,10 @@ impl<R: Read> Records<R> {
     }
 
     /// Reads one record with `csv_core` (quoted fields, fields spanning lines).
+    /// A record longer than `limit` bytes (its lines and the line ends between them, not the one it ends on) is
+    /// [`Stop::LineTooLong`], found as soon as more than `limit` + 1 bytes of it are read.
     #[cold]
-    fn next_slow(&mut self) -> io::Result<bool> {
+    fn next_slow(&mut self) -> Result<bool, Stop> {
         use csv_core::ReadRecordResult;
         // Skip the `\n` of a `\r\n` that ended the previous record (and blank lines) here rather than in
         // `csv_core`, so that `record_line` is the line where this record starts.
@@ -299,7 +350,7 @@ impl<R: Read> Records<R> {
             }
         }
         self.record_line = self.line;
-        let (mut nout, mut nends) = (0, 0);
+        let (mut nout, mut nends, mut nread) = (0, 0, 0usize);
         loop {
             // csv_core reads empty input as the end of the data: refill first unless it is.
             if self.pos == self.len && !self.eof {
@@ -310,7 +361,26 @@ impl<R: Read> Records<R> {
             let (result, nin, o, e) = self
                 .core
                 .read_record(input, &mut self.out[nout..], &mut self.ends[nends..]);
-            self.line += memchr::memchr_iter(b'\n', &input[..nin]).count() as u64;
+            let read = &input[..nin];
+            self.line += memchr::memchr_iter(b'\n', read).count() as u64;
+            nread += nin;
+            // The record's bytes so far; once it ends, without the line end it ended on (a `\r` consumed while
+            // csv_core waits for a possible `\n` is allowed for meanwhile).
+            let length = match result {
+                ReadRecordResult::Record | ReadRecordResult::End => {
+                    let line_end = read
+                        .iter()
+                        .rev()
+                        .take(2)
+                        .take_while(|&&b| b == b'\n' || b == b'\r')
+                        .count();
+                    nread - line_end
+                }
+                _ => nread.saturating_sub(1),
+            };
+            if length > self.limit {
+                return Err(Stop::LineTooLong(self.record_line));
+            }
             self.pos += nin;
             nout += o;
             nends += e;
@@ -354,7 +424,7 @@ mod tests {
     }
 
     fn split(data: &[u8], chunk: usize) -> Vec<(u64, Vec<String>)> {
-        let mut r = Records::new(Chunked(data, chunk));
+        let mut r = Records::new(Chunked(data, chunk), usize::MAX);
         let mut out = Vec::new();
         while r.next().unwrap() {
             let fields = (0..r.len())
@@ -363,6 +433,48 @@ mod tests {
             out.push((r.record_line(), fields));
         }
         out
+    }
+
+    /// The lines of `data` read with a cap of `limit`: `Ok(number of records)` or `Err(line)` of the too long one.
+    fn split_capped(data: &[u8], chunk: usize, limit: usize) -> Result<usize, u64> {
+        let mut r = Records::new(Chunked(data, chunk), limit);
+        let mut n = 0;
+        loop {
+            match r.next() {
+                Ok(true) => n += 1,
+                Ok(false) => return Ok(n),
+                Err(Stop::LineTooLong(line)) => return Err(line),
+                Err(Stop::Io(e)) => panic!("{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn line_cap_does_not_depend_on_how_input_arrives() {
+        // Line 2 has exactly `len` bytes besides its line end, in each of the shapes that take different paths.
+        let line = |len: usize, shape: usize| match shape {
+            0 => "x".repeat(len),                                                     // fast path
+            1 => format!("\"{}\"", "x".repeat(len - 2)),                              // quoted: csv_core
+            _ => format!("\"{}\"", "x\n".repeat(len / 2 - 1) + &"x".repeat(len % 2)), // spans lines
+        };
+        for eol in ["\n", "\r\n"] {
+            for last in [eol, ""] {
+                for shape in 0..3 {
+                    for chunk in [1, 2, 3, 5, 64, 1 << 20] {
+                        let limit = 40;
+                        let data = |len| format!("h{eol}{}{last}a{eol}", line(len, shape)).into_bytes();
+                        let data_last = |len| format!("h{eol}{}{last}", line(len, shape)).into_bytes();
+                        let case = format!("eol {eol:?} last {last:?} shape {shape} chunk {chunk}");
+                        if !last.is_empty() {
+                            assert_eq!(split_capped(&data(limit), chunk, limit), Ok(3), "{case}");
+                            assert_eq!(split_capped(&data(limit + 1), chunk, limit), Err(2), "{case}");
+                        }
+                        assert_eq!(split_capped(&data_last(limit), chunk, limit), Ok(2), "{case}");
+                        assert_eq!(split_capped(&data_last(limit + 1), chunk, limit), Err(2), "{case}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -34,6 +34,46 @@ fn place(path: &str, location: &Location) -> String {
     }
 }
 
+/// Which reward a value is: the proxy (reward-model score) or the true reward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reward {
+    /// The proxy reward column.
+    Proxy,
+    /// The true reward column.
+    True,
+}
+
+impl fmt::Display for Reward {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Reward::Proxy => "proxy",
+            Reward::True => "true",
+        })
+    }
+}
+
+/// Formats a number for a message: integers up to 10^16 in plain digits (`1000000`), anything else in the
+/// shortest form that reads back exactly (`0.5`, `1e308`).
+pub(crate) fn fmt_number(v: f64) -> String {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e16 {
+        format!("{v:.0}")
+    } else if v.is_finite() {
+        let mut buf = ryu::Buffer::new();
+        let s = buf.format_finite(v);
+        s.strip_suffix(".0").unwrap_or(s).to_string()
+    } else {
+        v.to_string()
+    }
+}
+
+/// `place`, with the 1-based field number of a CSV value after the line: `data.csv:17:3`.
+fn place_field(path: &str, location: &Location, field: &Option<u64>) -> String {
+    match (location, field) {
+        (Location::Line(n), Some(f)) => format!("{path}:{n}:{f}"),
+        _ => place(path, location),
+    }
+}
+
 /// Everything that can go wrong while loading or writing calibration data.
 ///
 /// Every variant that concerns a file carries its name (`path`, `"<stdin>"` for standard input, `"<memory>"`
@@ -99,6 +139,59 @@ pub enum DataError {
         column: String,
         /// The offending text or value.
         value: String,
+    },
+
+    /// A proxy or true reward is beyond the bound on absolute values
+    /// ([`LoadOptions::max_abs_reward`](crate::LoadOptions::max_abs_reward), default
+    /// [`DEFAULT_MAX_ABS_REWARD`](crate::DEFAULT_MAX_ABS_REWARD)), e.g.
+    /// `data.csv:17:3: column "true": true reward 1e308 is beyond --max-abs-reward 1000000`.
+    #[error(
+        "{}: column \"{column}\": {reward} reward {value} is beyond --max-abs-reward {}",
+        place_field(.path, .location, .field),
+        fmt_number(*.bound)
+    )]
+    RewardTooLarge {
+        /// File name.
+        path: String,
+        /// Line or row of the value.
+        location: Location,
+        /// 1-based field number of the value in its CSV record (`None` for JSON lines and Parquet).
+        field: Option<u64>,
+        /// Column name.
+        column: String,
+        /// Which reward the column holds.
+        reward: Reward,
+        /// The value as written in the file (CSV, numeric strings) or its shortest exact form.
+        value: String,
+        /// The bound it exceeds.
+        bound: f64,
+    },
+
+    /// A line of a CSV or JSON-lines input is longer than the cap
+    /// ([`LoadOptions::max_line_bytes`](crate::LoadOptions::max_line_bytes), default
+    /// [`DEFAULT_MAX_LINE_BYTES`](crate::DEFAULT_MAX_LINE_BYTES)); it was not read to its end.
+    #[error("{path}:{line}: line longer than {limit} bytes (--max-line-bytes)")]
+    LineTooLong {
+        /// File name.
+        path: String,
+        /// 1-based line number (for a CSV record spanning lines: the line where it starts).
+        line: u64,
+        /// The cap, in bytes.
+        limit: usize,
+    },
+
+    /// A [`LoadOptions`](crate::LoadOptions) value that its setter could not refuse is invalid (a reward bound
+    /// that is not finite and positive, a line cap of 0); reported when loading starts, before any read.
+    #[error("{path}: invalid load option {option} = {value}: {reason}")]
+    InvalidOption {
+        /// File name.
+        path: String,
+        /// The option's name (`max_abs_reward`, `max_line_bytes`).
+        option: &'static str,
+        /// The value given.
+        value: String,
+        /// What is expected.
+        reason: &'static str,
     },
 
     /// A required value is missing: an empty CSV field, a JSON `null` or absent key, a Parquet null.
@@ -204,6 +297,9 @@ impl DataError {
             | DataError::MissingColumn { path, .. }
             | DataError::NotNumeric { path, .. }
             | DataError::NonFinite { path, .. }
+            | DataError::RewardTooLarge { path, .. }
+            | DataError::LineTooLong { path, .. }
+            | DataError::InvalidOption { path, .. }
             | DataError::Missing { path, .. }
             | DataError::UnsupportedType { path, .. }
             | DataError::Empty { path }
@@ -220,9 +316,11 @@ impl DataError {
         match self {
             DataError::NotNumeric { location, .. }
             | DataError::NonFinite { location, .. }
+            | DataError::RewardTooLarge { location, .. }
             | DataError::Missing { location, .. }
             | DataError::DuplicateResponse { location, .. }
             | DataError::Malformed { location, .. } => Some(*location),
+            DataError::LineTooLong { line, .. } => Some(Location::Line(*line)),
             _ => None,
         }
     }

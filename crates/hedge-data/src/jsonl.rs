@@ -1,7 +1,8 @@
 //! JSON lines loading.
 //!
 //! Each non-blank line must be one JSON object. Only the needed keys are decoded (borrowing from the line
-//! buffer where possible); all other keys are skipped without building values.
+//! buffer where possible); all other keys are skipped without building values. A line is read up to
+//! [`LoadOptions::max_line_bytes`] (plus its line end) and refused beyond, without reading the rest of it.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -11,8 +12,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 
 use crate::accumulate::Accumulator;
 use crate::error::shorten;
-use crate::numeric::{num_error, parse_f64};
-use crate::{Calibration, DataError, LoadOptions, Location};
+use crate::numeric::RewardColumn;
+use crate::{Calibration, DataError, LoadOptions, Location, Reward};
 
 const PROMPT: usize = 0;
 const PROXY: usize = 1;
@@ -35,14 +36,27 @@ pub(crate) fn load_jsonl<R: Read>(
     let mut columns: Option<[Option<String>; 4]> = None;
     let mut acc: Option<Accumulator> = None;
     let mut bufs = IdBufs::default();
+    let limit = opts.line_cap();
+    // A line of `limit` bytes and its `\r\n`: reading one byte more proves the line too long.
+    let take = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(2);
     loop {
         buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).map_err(|e| DataError::io(name, e))?;
+        let n = (&mut reader)
+            .take(take)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| DataError::io(name, e))?;
         if n == 0 {
             break;
         }
         line_no += 1;
         consumed += n as u64;
+        if line_length(&buf) > limit {
+            return Err(DataError::LineTooLong {
+                path: name.to_string(),
+                line: line_no,
+                limit,
+            });
+        }
         let line = line_content(&buf, line_no);
         if line.is_empty() {
             continue;
@@ -71,11 +85,21 @@ pub(crate) fn load_jsonl<R: Read>(
             .deserialize(&mut de)
             .and_then(|c| de.end().map(|_| c))
             .map_err(|e| json_error(e, name, loc))?;
-        push_row(acc, &cells, cols, &mut bufs, name, loc)?;
+        push_row(acc, &cells, cols, opts.reward_bound(), &mut bufs, name, loc)?;
     }
     match acc {
         Some(acc) => acc.finish(name.to_string()),
         None => Err(DataError::Empty { path: name.to_string() }),
+    }
+}
+
+/// The length of a line read with its line end, without that line end (`\n` or `\r\n`).
+#[inline]
+fn line_length(buf: &[u8]) -> usize {
+    match buf {
+        [.., b'\r', b'\n'] => buf.len() - 2,
+        [.., b'\n'] => buf.len() - 1,
+        _ => buf.len(),
     }
 }
 
@@ -114,21 +138,28 @@ struct IdBufs {
     response: IntBuf,
 }
 
-/// Adds one decoded row to the accumulator.
+/// Adds one decoded row to the accumulator; `max_abs` bounds the rewards.
 #[inline]
 fn push_row(
     acc: &mut Accumulator,
     cells: &[Cell<'_>; 4],
     cols: &[Option<String>; 4],
+    max_abs: f64,
     bufs: &mut IdBufs,
     name: &str,
     loc: Location,
 ) -> Result<(), DataError> {
     let col = |role: usize| cols[role].as_deref().unwrap_or("");
+    let reward = |reward, role| RewardColumn {
+        name: col(role),
+        reward,
+        field: None,
+        max_abs,
+    };
     let prompt = prompt_id(&cells[PROMPT], &mut bufs.prompt, name, loc, col(PROMPT))?;
     acc.set_prompt(prompt, loc)?;
-    let proxy = number(&cells[PROXY], false, name, loc, col(PROXY))?;
-    let truth = number(&cells[TRUE], true, name, loc, col(TRUE))?;
+    let proxy = number(&cells[PROXY], &reward(Reward::Proxy, PROXY), name, loc)?;
+    let truth = number(&cells[TRUE], &reward(Reward::True, TRUE), name, loc)?;
     let response = response_id(&cells[RESPONSE], &mut bufs.response, name, loc, col(RESPONSE))?;
     acc.push(response, proxy, truth, loc)
 }
@@ -210,39 +241,43 @@ fn resolve_columns(
     ])
 }
 
-/// Converts a numeric cell.
+/// Converts a numeric cell of `column`, checked against its bound (which also refuses non-finite values).
+/// Only the true reward column accepts booleans.
 #[inline]
-fn number(cell: &Cell<'_>, allow_bool: bool, name: &str, loc: Location, column: &str) -> Result<f64, DataError> {
+fn number(cell: &Cell<'_>, column: &RewardColumn<'_>, name: &str, loc: Location) -> Result<f64, DataError> {
     match cell {
-        Cell::F64(v) if v.is_finite() => Ok(*v),
-        Cell::F64(v) => Err(DataError::NonFinite {
-            path: name.to_string(),
-            location: loc,
-            column: column.to_string(),
-            value: v.to_string(),
-        }),
-        Cell::U64(v) => Ok(*v as f64),
-        Cell::I64(v) => Ok(*v as f64),
-        Cell::Str(s) => parse_f64(s.as_bytes(), allow_bool).map_err(|e| num_error(e, name, loc, column, s.as_bytes())),
-        Cell::Bool(b) if allow_bool => Ok(if *b { 1.0 } else { 0.0 }),
+        Cell::F64(v) => column.check(*v, name, loc),
+        Cell::U64(v) => column.check(*v as f64, name, loc).map_err(|e| with_text(e, v)),
+        Cell::I64(v) => column.check(*v as f64, name, loc).map_err(|e| with_text(e, v)),
+        Cell::Str(s) => column.parse(s.as_bytes(), name, loc),
+        Cell::Bool(b) if column.reward == Reward::True => column.check(if *b { 1.0 } else { 0.0 }, name, loc),
         Cell::Bool(b) => Err(DataError::NotNumeric {
             path: name.to_string(),
             location: loc,
-            column: column.to_string(),
+            column: column.name.to_string(),
             value: b.to_string(),
         }),
         Cell::Absent | Cell::Null => Err(DataError::Missing {
             path: name.to_string(),
             location: loc,
-            column: column.to_string(),
+            column: column.name.to_string(),
         }),
         Cell::Nested(what) => Err(DataError::NotNumeric {
             path: name.to_string(),
             location: loc,
-            column: column.to_string(),
+            column: column.name.to_string(),
             value: what.to_string(),
         }),
     }
+}
+
+/// An integer's own digits in a [`DataError::RewardTooLarge`] message (instead of its rounded `f64`).
+#[cold]
+fn with_text(mut err: DataError, v: &impl fmt::Display) -> DataError {
+    if let DataError::RewardTooLarge { value, .. } = &mut err {
+        *value = v.to_string();
+    }
+    err
 }
 
 /// Maps a `serde_json` error (whose own position is relative to the line) to a [`DataError`].

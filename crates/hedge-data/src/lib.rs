@@ -41,7 +41,10 @@
 //!   (1-based data row).
 //!
 //! In every format, the true-reward column also accepts booleans (`true`/`false`, any case, read as 1/0);
-//! empty or null rewards, `inf` and `nan` are errors.
+//! empty or null rewards, `inf` and `nan` are errors, and so is any reward whose absolute value exceeds
+//! [`LoadOptions::max_abs_reward`] (default [`DEFAULT_MAX_ABS_REWARD`], 10^6: one `1e308` would overflow the
+//! estimators' sums). A CSV or JSON-lines line longer than [`LoadOptions::max_line_bytes`] (default
+//! [`DEFAULT_MAX_LINE_BYTES`], 16 MiB) is an error too, raised before the line is read to its end.
 //!
 //! # Grouping
 //! Files are usually grouped (all rows of a prompt contiguous) and are then loaded straight into the grouped
@@ -65,10 +68,11 @@ use std::fs::File;
 use std::io::Read;
 
 pub use calibration::Calibration;
-pub use error::{DataError, Location};
+pub use error::{DataError, Location, Reward};
 pub use format::{Format, ParseFormatError};
 pub use options::{
-    DEFAULT_PROMPT_COL, DEFAULT_PROXY_COL, DEFAULT_RESPONSE_COL, DEFAULT_TRUE_COL, LoadOptions, ResponseColumn,
+    DEFAULT_MAX_ABS_REWARD, DEFAULT_MAX_LINE_BYTES, DEFAULT_PROMPT_COL, DEFAULT_PROXY_COL, DEFAULT_RESPONSE_COL,
+    DEFAULT_TRUE_COL, LoadOptions, ResponseColumn,
 };
 pub use writer::{CalibrationWriter, Row, WRITTEN_COLUMNS, write, write_calibration};
 
@@ -79,8 +83,10 @@ pub const STDIN_NAME: &str = "<stdin>";
 ///
 /// The format is [`LoadOptions::format`] if set, else detected from the extension ([`Format::from_path`]);
 /// for standard input it is sniffed from the first bytes ([`Format::sniff`]). A file with an unknown extension
-/// and no forced format is a [`DataError::UnknownFormat`] error.
+/// and no forced format is a [`DataError::UnknownFormat`] error. An invalid reward bound or line cap in `opts`
+/// is a [`DataError::InvalidOption`] error, before anything is read.
 pub fn load(path: &str, opts: &LoadOptions) -> Result<Calibration, DataError> {
+    opts.check(if path == "-" { STDIN_NAME } else { path })?;
     if path == "-" {
         let stdin = std::io::stdin().lock();
         return match opts.format_override() {
@@ -146,7 +152,8 @@ pub fn column_names(path: &str, opts: &LoadOptions) -> Result<Vec<String>, DataE
 }
 
 /// Loads calibration data of a known format from any reader; `name` is used in messages and as
-/// [`Calibration::source`]. Parquet input is read into memory first (Parquet needs random access).
+/// [`Calibration::source`]. Parquet input is read into memory first (Parquet needs random access). An invalid
+/// reward bound or line cap in `opts` is a [`DataError::InvalidOption`] error, before anything is read.
 ///
 /// To sniff the format of an unknown stream, see [`load_reader_sniffed`].
 pub fn load_reader<R: Read>(
@@ -155,6 +162,7 @@ pub fn load_reader<R: Read>(
     format: Format,
     opts: &LoadOptions,
 ) -> Result<Calibration, DataError> {
+    opts.check(name)?;
     match format {
         Format::Csv => csv_load::load_csv(reader, name, opts, None),
         Format::JsonLines => jsonl::load_jsonl(reader, name, opts, None),

@@ -1,7 +1,7 @@
 //! Parsing of numeric cells from text.
 
-use crate::error::shorten;
-use crate::{DataError, Location};
+use crate::error::{fmt_number, shorten};
+use crate::{DataError, Location, Reward};
 
 /// Why a cell is not a usable number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -9,20 +9,22 @@ pub(crate) enum NumError {
     Empty,
     NotNumber,
     NonFinite,
+    /// Finite, but beyond the bound on absolute values.
+    TooLarge,
 }
 
 /// Parses a decimal number (surrounding ASCII whitespace allowed). With `allow_bool`, the words `true` and
-/// `false` (any case) are read as 1 and 0. Infinite and NaN values (`inf`, `nan`, `1e999`) are rejected.
+/// `false` (any case) are read as 1 and 0. Infinite and NaN values (`inf`, `nan`, `1e999`) are rejected, and so
+/// are values with `|v| > max_abs` (see [`within`]).
 #[inline]
-pub(crate) fn parse_f64(bytes: &[u8], allow_bool: bool) -> Result<f64, NumError> {
+pub(crate) fn parse_f64(bytes: &[u8], allow_bool: bool, max_abs: f64) -> Result<f64, NumError> {
     let b = bytes.trim_ascii();
     if b.is_empty() {
         return Err(NumError::Empty);
     }
     match lexical_core::parse::<f64>(b).ok() {
-        Some(v) if v.is_finite() => Ok(v),
-        Some(_) => Err(NumError::NonFinite),
-        None if allow_bool => parse_bool(b).ok_or(NumError::NotNumber),
+        Some(v) => within(v, max_abs),
+        None if allow_bool => within(parse_bool(b).ok_or(NumError::NotNumber)?, max_abs),
         None => Err(NumError::NotNumber),
     }
 }
@@ -38,24 +40,91 @@ fn parse_bool(b: &[u8]) -> Option<f64> {
     }
 }
 
-/// Turns a [`NumError`] into the matching [`DataError`].
+/// `v` if `|v| <= max_abs`. This one comparison is the finiteness check too (it is false for infinities and
+/// NaN, given a finite `max_abs`), so bounding the rewards costs the loaders nothing over refusing non-finite
+/// values; the cold path tells the two cases apart.
+#[inline]
+pub(crate) fn within(v: f64, max_abs: f64) -> Result<f64, NumError> {
+    if v.abs() <= max_abs {
+        Ok(v)
+    } else {
+        Err(out_of_bounds(v))
+    }
+}
+
 #[cold]
-pub(crate) fn num_error(err: NumError, path: &str, location: Location, column: &str, text: &[u8]) -> DataError {
-    let (path, column) = (path.to_string(), column.to_string());
-    match err {
-        NumError::Empty => DataError::Missing { path, location, column },
-        NumError::NotNumber => DataError::NotNumeric {
-            path,
-            location,
-            column,
-            value: shorten(text),
-        },
-        NumError::NonFinite => DataError::NonFinite {
-            path,
-            location,
-            column,
-            value: shorten(text.trim_ascii()),
-        },
+fn out_of_bounds(v: f64) -> NumError {
+    if v.is_finite() {
+        NumError::TooLarge
+    } else {
+        NumError::NonFinite
+    }
+}
+
+/// A reward column being read, with what its value errors name.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RewardColumn<'a> {
+    /// Column name.
+    pub(crate) name: &'a str,
+    /// Which reward it holds.
+    pub(crate) reward: Reward,
+    /// 1-based field number in a CSV record, `None` for other formats.
+    pub(crate) field: Option<u64>,
+    /// The bound on absolute values ([`crate::LoadOptions::max_abs_reward`]).
+    pub(crate) max_abs: f64,
+}
+
+impl RewardColumn<'_> {
+    /// Parses a text cell of this column (see [`parse_f64`]): true rewards also accept `true` and `false`.
+    #[inline]
+    pub(crate) fn parse(&self, bytes: &[u8], path: &str, location: Location) -> Result<f64, DataError> {
+        parse_f64(bytes, self.reward == Reward::True, self.max_abs).map_err(|e| self.error(e, path, location, bytes))
+    }
+
+    /// Checks a value read as a number (see [`within`]).
+    #[inline]
+    pub(crate) fn check(&self, v: f64, path: &str, location: Location) -> Result<f64, DataError> {
+        if v.abs() <= self.max_abs {
+            Ok(v)
+        } else {
+            Err(self.refuse(v, path, location))
+        }
+    }
+
+    /// The error for a value that is not within the bound (beyond it, or not finite).
+    #[cold]
+    pub(crate) fn refuse(&self, v: f64, path: &str, location: Location) -> DataError {
+        self.error(out_of_bounds(v), path, location, fmt_number(v).as_bytes())
+    }
+
+    /// Turns a [`NumError`] about the cell `text` into the matching [`DataError`].
+    #[cold]
+    pub(crate) fn error(&self, err: NumError, path: &str, location: Location, text: &[u8]) -> DataError {
+        let (path, column) = (path.to_string(), self.name.to_string());
+        match err {
+            NumError::Empty => DataError::Missing { path, location, column },
+            NumError::NotNumber => DataError::NotNumeric {
+                path,
+                location,
+                column,
+                value: shorten(text),
+            },
+            NumError::NonFinite => DataError::NonFinite {
+                path,
+                location,
+                column,
+                value: shorten(text.trim_ascii()),
+            },
+            NumError::TooLarge => DataError::RewardTooLarge {
+                path,
+                location,
+                field: self.field,
+                column,
+                reward: self.reward,
+                value: shorten(text.trim_ascii()),
+                bound: self.max_abs,
+            },
+        }
     }
 }
 
@@ -92,23 +161,38 @@ mod tests {
 
     #[test]
     fn parses() {
-        assert_eq!(parse_f64(b"1.5", false), Ok(1.5));
-        assert_eq!(parse_f64(b" -2e3 ", false), Ok(-2000.0));
-        assert_eq!(parse_f64(b"+.5", false), Ok(0.5));
-        assert_eq!(parse_f64(b"7", false), Ok(7.0));
-        assert_eq!(parse_f64(b"", false), Err(NumError::Empty));
-        assert_eq!(parse_f64(b"  ", false), Err(NumError::Empty));
-        assert_eq!(parse_f64(b"abc", false), Err(NumError::NotNumber));
-        assert_eq!(parse_f64(b"1,5", false), Err(NumError::NotNumber));
-        assert_eq!(parse_f64(b"inf", false), Err(NumError::NonFinite));
-        assert_eq!(parse_f64(b"-Infinity", false), Err(NumError::NonFinite));
-        assert_eq!(parse_f64(b"NaN", false), Err(NumError::NonFinite));
-        assert_eq!(parse_f64(b"1e999", false), Err(NumError::NonFinite));
-        assert_eq!(parse_f64(b"true", false), Err(NumError::NotNumber));
-        assert_eq!(parse_f64(b"true", true), Ok(1.0));
-        assert_eq!(parse_f64(b"FALSE", true), Ok(0.0));
-        assert_eq!(parse_f64(b"yes", true), Err(NumError::NotNumber));
-        assert_eq!(parse_f64(b"\xff", false), Err(NumError::NotNumber));
+        assert_eq!(parse_f64(b"1.5", false, f64::MAX), Ok(1.5));
+        assert_eq!(parse_f64(b" -2e3 ", false, f64::MAX), Ok(-2000.0));
+        assert_eq!(parse_f64(b"+.5", false, f64::MAX), Ok(0.5));
+        assert_eq!(parse_f64(b"7", false, f64::MAX), Ok(7.0));
+        assert_eq!(parse_f64(b"", false, f64::MAX), Err(NumError::Empty));
+        assert_eq!(parse_f64(b"  ", false, f64::MAX), Err(NumError::Empty));
+        assert_eq!(parse_f64(b"abc", false, f64::MAX), Err(NumError::NotNumber));
+        assert_eq!(parse_f64(b"1,5", false, f64::MAX), Err(NumError::NotNumber));
+        assert_eq!(parse_f64(b"inf", false, f64::MAX), Err(NumError::NonFinite));
+        assert_eq!(parse_f64(b"-Infinity", false, f64::MAX), Err(NumError::NonFinite));
+        assert_eq!(parse_f64(b"NaN", false, f64::MAX), Err(NumError::NonFinite));
+        assert_eq!(parse_f64(b"1e999", false, f64::MAX), Err(NumError::NonFinite));
+        assert_eq!(parse_f64(b"true", false, f64::MAX), Err(NumError::NotNumber));
+        assert_eq!(parse_f64(b"true", true, f64::MAX), Ok(1.0));
+        assert_eq!(parse_f64(b"FALSE", true, f64::MAX), Ok(0.0));
+        assert_eq!(parse_f64(b"yes", true, f64::MAX), Err(NumError::NotNumber));
+        assert_eq!(parse_f64(b"\xff", false, f64::MAX), Err(NumError::NotNumber));
+    }
+
+    #[test]
+    fn bounds_absolute_values() {
+        assert_eq!(parse_f64(b"1e6", false, 1e6), Ok(1e6));
+        assert_eq!(parse_f64(b"-1e6", false, 1e6), Ok(-1e6));
+        assert_eq!(parse_f64(b"1000000.00000000001", false, 1e6), Ok(1e6)); // rounds to the bound
+        assert_eq!(parse_f64(b"1000000.000001", false, 1e6), Err(NumError::TooLarge));
+        assert_eq!(parse_f64(b"-1e308", false, 1e6), Err(NumError::TooLarge));
+        assert_eq!(parse_f64(b"1e999", false, 1e6), Err(NumError::NonFinite));
+        assert_eq!(parse_f64(b"nan", false, 1e6), Err(NumError::NonFinite));
+        assert_eq!(parse_f64(b"true", true, 0.5), Err(NumError::TooLarge));
+        assert_eq!(parse_f64(b"false", true, 0.5), Ok(0.0));
+        assert_eq!(within(f64::MAX, f64::MAX), Ok(f64::MAX));
+        assert_eq!(within(f64::NEG_INFINITY, f64::MAX), Err(NumError::NonFinite));
     }
 
     #[test]
@@ -126,7 +210,7 @@ mod tests {
         /// The fast parser agrees with the standard library on number-like text.
         #[test]
         fn agrees_with_std(text in "[-+]?[0-9]{0,4}(\\.[0-9]{0,20})?([eE][-+]?[0-9]{0,3})?|[-+]?(inf|nan|infinity|NaN|Inf)|[ .eE+0-9a-z-]{0,6}") {
-            let ours = parse_f64(text.as_bytes(), false);
+            let ours = parse_f64(text.as_bytes(), false, f64::MAX);
             let std = text.trim().parse::<f64>();
             match std {
                 Ok(v) if v.is_finite() => proptest::prop_assert_eq!(ours, Ok(v)),
@@ -142,7 +226,7 @@ mod tests {
             let v = f64::from_bits(bits);
             if v.is_finite() {
                 for text in [format!("{v}"), format!("{v:e}"), format!("{v:.20e}"), ryu::Buffer::new().format_finite(v).to_string()] {
-                    proptest::prop_assert_eq!(parse_f64(text.as_bytes(), false), Ok(text.parse::<f64>().unwrap()), "{}", text);
+                    proptest::prop_assert_eq!(parse_f64(text.as_bytes(), false, f64::MAX), Ok(text.parse::<f64>().unwrap()), "{}", text);
                 }
             }
         }

@@ -10,6 +10,16 @@ pub const DEFAULT_PROXY_COL: &str = "proxy";
 pub const DEFAULT_TRUE_COL: &str = "true";
 /// Name of the response id column that is used automatically when present.
 pub const DEFAULT_RESPONSE_COL: &str = "response_id";
+/// Default bound on the absolute value of every proxy and true reward read ([`LoadOptions::max_abs_reward`]).
+///
+/// Rewards are summed over up to millions of rows, and weighted by factors up to n: a single value near
+/// `f64::MAX` (an adversarial `1e308`) overflowed those sums to infinity and NaN. 10^6 is far above any reward
+/// model's or metric's scale (the shared real data tops out at 1,102) and far below where the sums could
+/// overflow (10^6 · 10^7 rows · 10^6 weight = 10^19, with 289 decimal orders to spare).
+pub const DEFAULT_MAX_ABS_REWARD: f64 = 1e6;
+/// Default cap on the length of one line of a CSV or JSON-lines input, in bytes ([`LoadOptions::max_line_bytes`]):
+/// 16 MiB, far beyond any real row, so that a file with one endless line fails with little memory used.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 16 << 20;
 
 /// Which column, if any, holds response ids (used only to reject duplicate responses within a prompt).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -41,7 +51,21 @@ pub struct LoadOptions {
     response_col: ResponseColumn,
     format: Option<Format>,
     sort_by_proxy: bool,
+    max_abs_reward: Bound,
+    max_line_bytes: usize,
 }
+
+/// An `f64` option compared bit for bit, so that [`LoadOptions`] stays `Eq`.
+#[derive(Debug, Clone, Copy)]
+struct Bound(f64);
+
+impl PartialEq for Bound {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+impl Eq for Bound {}
 
 impl Default for LoadOptions {
     fn default() -> Self {
@@ -52,13 +76,16 @@ impl Default for LoadOptions {
             response_col: ResponseColumn::Auto,
             format: None,
             sort_by_proxy: false,
+            max_abs_reward: Bound(DEFAULT_MAX_ABS_REWARD),
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
         }
     }
 }
 
 impl LoadOptions {
     /// Options with every default: columns `prompt_id`, `proxy`, `true`, response ids from `response_id`
-    /// when that column exists, format detected from the extension (or sniffed for standard input).
+    /// when that column exists, format detected from the extension (or sniffed for standard input), rewards
+    /// bounded by [`DEFAULT_MAX_ABS_REWARD`] and lines by [`DEFAULT_MAX_LINE_BYTES`].
     pub fn new() -> Self {
         Self::default()
     }
@@ -132,6 +159,86 @@ impl LoadOptions {
     pub fn sort_by_proxy(mut self, yes: bool) -> Self {
         self.sort_by_proxy = yes;
         self
+    }
+
+    /// Sets the bound on the absolute value of every proxy and true reward read: a value `v` with
+    /// `|v| > bound` is refused with [`DataError::RewardTooLarge`](crate::DataError::RewardTooLarge), naming the
+    /// file, the line (CSV: and the field number; Parquet: the row), the column and the value. Default:
+    /// [`DEFAULT_MAX_ABS_REWARD`] (10^6). A value exactly at the bound is accepted.
+    ///
+    /// The bound must be finite and greater than 0; it is checked when loading starts, where another value is a
+    /// [`DataError::InvalidOption`](crate::DataError::InvalidOption). The check costs nothing measurable: it
+    /// is the comparison `|v| <= bound` that also refuses infinite and NaN values.
+    ///
+    /// ```
+    /// use hedge_data::{DataError, Format, LoadOptions, load_reader};
+    /// let csv = "prompt_id,proxy,true\nq,0.5,1\nq,-2e6,0\n";
+    /// let err = load_reader(csv.as_bytes(), "x.csv", Format::Csv, &LoadOptions::new()).unwrap_err();
+    /// assert_eq!(err.to_string(), "x.csv:3:2: column \"proxy\": proxy reward -2e6 is beyond --max-abs-reward 1000000");
+    /// let cal = load_reader(csv.as_bytes(), "x.csv", Format::Csv, &LoadOptions::new().max_abs_reward(2e6))?;
+    /// assert_eq!(cal.proxy, [0.5, -2e6]);
+    /// let bad = LoadOptions::new().max_abs_reward(f64::INFINITY);
+    /// assert!(matches!(load_reader(csv.as_bytes(), "x.csv", Format::Csv, &bad), Err(DataError::InvalidOption { .. })));
+    /// # Ok::<(), hedge_data::DataError>(())
+    /// ```
+    pub fn max_abs_reward(mut self, bound: f64) -> Self {
+        self.max_abs_reward = Bound(bound);
+        self
+    }
+
+    /// Sets the cap on the length of one line of a CSV or JSON-lines input (files and standard input), in bytes,
+    /// not counting the line end (`\n` or `\r\n`). A longer line is refused with
+    /// [`DataError::LineTooLong`](crate::DataError::LineTooLong), naming the file and the line, after reading at
+    /// most about `bytes` of it: memory stays within a small multiple of the cap whatever the input. A CSV record
+    /// whose quoted fields span several lines counts as one line, from the line where it starts. Parquet has no
+    /// lines and is not affected. Default: [`DEFAULT_MAX_LINE_BYTES`] (16 MiB).
+    ///
+    /// The cap must be at least 1; it is checked when loading starts, where 0 is a
+    /// [`DataError::InvalidOption`](crate::DataError::InvalidOption).
+    ///
+    /// ```
+    /// use hedge_data::{Format, LoadOptions, load_reader};
+    /// let jsonl = format!("{{\"prompt_id\":1,\"proxy\":0,\"true\":1}}\n{{\"prompt_id\":\"{}\"}}\n", "x".repeat(100));
+    /// let opts = LoadOptions::new().max_line_bytes(64);
+    /// let err = load_reader(jsonl.as_bytes(), "x.jsonl", Format::JsonLines, &opts).unwrap_err();
+    /// assert_eq!(err.to_string(), "x.jsonl:2: line longer than 64 bytes (--max-line-bytes)");
+    /// ```
+    pub fn max_line_bytes(mut self, bytes: usize) -> Self {
+        self.max_line_bytes = bytes;
+        self
+    }
+
+    /// The bound on the absolute value of rewards (see [`LoadOptions::max_abs_reward`]).
+    pub fn reward_bound(&self) -> f64 {
+        self.max_abs_reward.0
+    }
+
+    /// The cap on the length of a line, in bytes (see [`LoadOptions::max_line_bytes`]).
+    pub fn line_cap(&self) -> usize {
+        self.max_line_bytes
+    }
+
+    /// Checks the options that cannot be checked by their setters: the reward bound (finite, > 0) and the line
+    /// cap (≥ 1). `path` names the source in the error.
+    pub(crate) fn check(&self, path: &str) -> Result<(), crate::DataError> {
+        let bound = self.max_abs_reward.0;
+        if !(bound.is_finite() && bound > 0.0) {
+            return Err(crate::DataError::InvalidOption {
+                path: path.to_string(),
+                option: "max_abs_reward",
+                value: bound.to_string(),
+                reason: "must be a finite number greater than 0",
+            });
+        }
+        if self.max_line_bytes == 0 {
+            return Err(crate::DataError::InvalidOption {
+                path: path.to_string(),
+                option: "max_line_bytes",
+                value: "0".to_string(),
+                reason: "must be at least 1",
+            });
+        }
+        Ok(())
     }
 
     /// Whether rows are ordered by proxy within each prompt (see [`LoadOptions::sort_by_proxy`]).

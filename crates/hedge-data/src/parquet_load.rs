@@ -14,8 +14,8 @@ use parquet::file::reader::ChunkReader;
 
 use crate::accumulate::{Accumulator, ResponseKey};
 use crate::error::shorten;
-use crate::numeric::{format_i64, format_u64, num_error, parse_f64};
-use crate::{Calibration, DataError, LoadOptions, Location};
+use crate::numeric::{RewardColumn, format_i64, format_u64, within};
+use crate::{Calibration, DataError, LoadOptions, Location, Reward};
 
 /// Rows per record batch. Small enough that the reader's per-batch buffers (64 KiB per column) come from the
 /// allocator's heap and are reused, instead of fresh zeroed pages from the OS for every batch.
@@ -80,10 +80,16 @@ fn read_parquet<T: ChunkReader + 'static>(reader: T, name: &str, opts: &LoadOpti
         .build()
         .map_err(|e| DataError::parquet(name, e))?;
 
+    let reward = |reward, i: usize| RewardColumn {
+        name: &names[i],
+        reward,
+        field: None,
+        max_abs: opts.reward_bound(),
+    };
     let columns = Columns {
         prompt: &names[pi],
-        proxy: &names[xi],
-        truth: &names[ti],
+        proxy: reward(Reward::Proxy, xi),
+        truth: reward(Reward::True, ti),
         response: ri.map(|ri| names[ri].as_str()),
     };
     let mut acc = Accumulator::new(name, columns.prompt, ri.is_some()).sorting(opts.sorts_by_proxy());
@@ -178,11 +184,11 @@ fn check_dictionaries<T: ChunkReader + 'static>(
     Ok(())
 }
 
-/// Names of the columns read, by role.
+/// The columns read, by role.
 struct Columns<'a> {
     prompt: &'a str,
-    proxy: &'a str,
-    truth: &'a str,
+    proxy: RewardColumn<'a>,
+    truth: RewardColumn<'a>,
     response: Option<&'a str>,
 }
 
@@ -257,8 +263,8 @@ fn accumulate_batch(
     };
     let prompt_arr = id_array(get(columns.prompt)?, name)?;
     let prompts = IdColumn::new(&prompt_arr);
-    let proxy = numeric_values(&get(columns.proxy)?, false, name, columns.proxy, row_base)?;
-    let truth = numeric_values(&get(columns.truth)?, true, name, columns.truth, row_base)?;
+    let proxy = numeric_values(&get(columns.proxy.name)?, &columns.proxy, name, row_base)?;
+    let truth = numeric_values(&get(columns.truth.name)?, &columns.truth, name, row_base)?;
     let resp_arr = match columns.response {
         Some(col) => Some(id_array(get(col)?, name)?),
         None => None,
@@ -399,19 +405,19 @@ impl<'a> IdColumn<'a> {
     }
 }
 
-/// The values of a numeric column as `f64`, checked for nulls and finiteness.
+/// The values of a numeric column as `f64`, checked for nulls and against the column's bound (which also refuses
+/// non-finite values).
 fn numeric_values(
     arr: &ArrayRef,
-    allow_bool: bool,
+    column: &RewardColumn<'_>,
     name: &str,
-    column: &str,
     row_base: u64,
 ) -> Result<ScalarBuffer<f64>, DataError> {
     let loc = |i: usize| Location::Row(row_base + i as u64 + 1);
     let missing = |i: usize| DataError::Missing {
         path: name.to_string(),
         location: loc(i),
-        column: column.to_string(),
+        column: column.name.to_string(),
     };
     let text = match arr.data_type() {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Some(arr.clone()),
@@ -427,7 +433,7 @@ fn numeric_values(
         let mut out = Vec::with_capacity(arr.len());
         for i in 0..arr.len() {
             let bytes = col.get(i, &mut scratch).ok_or_else(|| missing(i))?;
-            out.push(parse_f64(bytes, allow_bool).map_err(|e| num_error(e, name, loc(i), column, bytes))?);
+            out.push(column.parse(bytes, name, loc(i))?);
         }
         return Ok(ScalarBuffer::from(out));
     }
@@ -442,13 +448,10 @@ fn numeric_values(
         return Err(missing(i));
     }
     let values = f.values();
-    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-        return Err(DataError::NonFinite {
-            path: name.to_string(),
-            location: loc(i),
-            column: column.to_string(),
-            value: shorten(values[i].to_string().as_bytes()),
-        });
+    let max_abs = column.max_abs;
+    // `within` is false for NaN too: the one comparison checks finiteness and the bound.
+    if let Some(i) = values.iter().position(|&v| within(v, max_abs).is_err()) {
+        return Err(column.refuse(values[i], name, loc(i)));
     }
     Ok(values.clone())
 }

@@ -40,6 +40,26 @@ pub struct DataArgs {
     /// Force the file format (csv, jsonl, parquet) instead of guessing it from the extension.
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<Format>,
+    /// Refuse the file if a proxy or true reward in it has an absolute value above X (such values overflow
+    /// the estimators' sums); the error names the file, line, column and value. X: finite, > 0.
+    #[arg(
+        long,
+        value_name = "X",
+        default_value_t = hedge_data::DEFAULT_MAX_ABS_REWARD,
+        allow_negative_numbers = true,
+        value_parser = super::values::positive
+    )]
+    pub max_abs_reward: f64,
+    /// Refuse a CSV or JSON-lines file (or stdin) with a line longer than N bytes (default: 16 MiB), after
+    /// reading at most about N bytes of it.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = hedge_data::DEFAULT_MAX_LINE_BYTES,
+        allow_negative_numbers = true,
+        value_parser = super::values::count(1..=super::values::MAX_BYTES)
+    )]
+    pub max_line_bytes: usize,
 }
 
 /// Loaded and prepared calibration data.
@@ -86,13 +106,8 @@ impl DataArgs {
                 prepared,
             });
         };
-        let opts = LoadOptions::new()
-            .prompt_col(self.prompt_col.as_str())
-            .proxy_col(self.proxy_col.as_str())
-            .true_col(self.true_col.as_str())
-            .maybe_format(self.format)
-            // Sorted while reading, on a second thread: the data pass then has no sort left to do.
-            .sort_by_proxy(true);
+        // Sorted while reading, on a second thread: the data pass then has no sort left to do.
+        let opts = self.load_options().sort_by_proxy(true);
         let Calibration {
             offsets,
             proxy,
@@ -169,7 +184,7 @@ impl DataArgs {
         if let Some(cols) = cols {
             return Ok(cols.to_vec());
         }
-        let all = hedge_data::column_names(path, &self.options())?;
+        let all = hedge_data::column_names(path, &self.load_options())?;
         let found: Vec<String> = all.iter().filter(|c| c.starts_with(prefix)).cloned().collect();
         if found.is_empty() {
             return Err(CliError::Usage(format!(
@@ -180,13 +195,16 @@ impl DataArgs {
         Ok(found)
     }
 
-    /// Loader options of these flags (file order: rows stay aligned across columns).
-    fn options(&self) -> LoadOptions {
+    /// Loader options of these flags: columns, format, the bound on rewards and the cap on lines (file order:
+    /// rows stay aligned across columns).
+    pub fn load_options(&self) -> LoadOptions {
         LoadOptions::new()
             .prompt_col(self.prompt_col.as_str())
             .proxy_col(self.proxy_col.as_str())
             .true_col(self.true_col.as_str())
             .maybe_format(self.format)
+            .max_abs_reward(self.max_abs_reward)
+            .max_line_bytes(self.max_line_bytes)
     }
 
     /// Load each named proxy column (file order), checking that every load gives the same prompts,
@@ -198,7 +216,7 @@ impl DataArgs {
             if out.as_ref().is_some_and(|o| o.columns.iter().any(|(n, _)| n == name)) {
                 return Err(CliError::Usage(format!("proxy column {name:?} is listed twice")));
             }
-            let cal = hedge_data::load(path, &self.options().proxy_col(name.as_str()))?;
+            let cal = hedge_data::load(path, &self.load_options().proxy_col(name.as_str()))?;
             match &mut out {
                 None => {
                     out = Some(ProxyColumns {

@@ -73,6 +73,7 @@ impl CliError {
                 | E::UnbiasedNeedsInteger { .. }
                 | E::NoDerivative { .. },
             ) => 2,
+            CliError::Store(hedge_store::StoreError::InvalidUrl { .. }) => 2,
             #[cfg(feature = "net")]
             CliError::Net(hedge_net::NetError::Config(_) | hedge_net::NetError::InvalidUrl { .. }) => 2,
             _ => 1,

@@ -128,10 +128,26 @@ impl DataArgs {
 
 /// The labelled prompts of a store (labels completed at or after `since_ms`, the most recent `last`), as
 /// calibration data: one prompt per labelled request, named by its response id.
+///
+/// The store is opened read-only (nothing is created: a missing store is an error naming it), and the
+/// calibration's source, like any error about its rows (no labelled prompt), names the store by its
+/// redacted URL.
 pub fn store_calibration(url: &str, since_ms: Option<i64>, last: Option<usize>) -> Result<Calibration> {
-    let mut store = hedge_store::open(url)?;
+    let shown = hedge_store::redact(url);
+    let mut store = hedge_store::open_read_only(url)?;
     let labelled = store.labelled(since_ms, last)?;
-    labelled_calibration(&labelled)
+    let mut cal = labelled_calibration(&labelled).map_err(|e| match e {
+        CliError::Data(mut e) => {
+            use hedge_data::DataError as D;
+            if let D::Empty { path } | D::NoMultiResponsePrompt { path, .. } | D::NonFinite { path, .. } = &mut e {
+                path.clone_from(&shown);
+            }
+            CliError::Data(e)
+        }
+        e => e,
+    })?;
+    cal.source = shown;
+    Ok(cal)
 }
 
 /// Labelled prompts as calibration data (the loader's grouping and checks).

@@ -1,7 +1,8 @@
 //! `hedge export`: the gold-labelled prompts of a calibration store, as a calibration file.
 
 use clap::Args;
-use hedge_data::{CalibrationWriter, Format, Row};
+use hedge_data::{Calibration, CalibrationWriter, DataError, Format, Row};
+use hedge_store::Round;
 
 use super::data_args::labelled_calibration;
 use super::values;
@@ -15,8 +16,8 @@ use crate::output::print;
 /// format `hedge tune`, `curve` and `report` read.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The store: `sqlite:PATH` or `postgres://…`.
-    #[arg(long, value_name = "URL")]
+    /// The store: `sqlite:PATH` or `postgres://…` (opened read-only: nothing is created).
+    #[arg(long, value_name = "URL", value_parser = StoreUrl)]
     pub store: String,
     /// Only prompts whose labels were completed at or after this time (milliseconds since the Unix epoch).
     #[arg(long, value_name = "MS", value_parser = values::count_u64(0..=i64::MAX as u64), conflicts_with = "round")]
@@ -25,8 +26,8 @@ pub struct ExportArgs {
     #[arg(long, value_name = "N", value_parser = values::count(1..=1_000_000_000), conflicts_with = "round")]
     pub last: Option<usize>,
     /// Exactly the window a re-tuning of `hedge serve` ran on: a round number, or `last` for the latest.
-    #[arg(long, value_name = "ROUND")]
-    pub round: Option<String>,
+    #[arg(long, value_name = "ROUND", value_parser = clap::builder::ValueParser::new(str::parse::<Round>))]
+    pub round: Option<Round>,
     /// Output file (CSV, JSON lines or Parquet by extension; `-` is stdout as CSV unless --format).
     #[arg(long, value_name = "FILE")]
     pub out: String,
@@ -35,34 +36,67 @@ pub struct ExportArgs {
     pub format: Option<Format>,
 }
 
-/// The labelled prompts to export.
-fn select(args: &ExportArgs) -> Result<Vec<hedge_store::Labelled>> {
-    let mut store = hedge_store::open(&args.store)?;
-    let Some(round) = &args.round else {
-        return Ok(store.labelled(args.since.map(|s| s as i64), args.last)?);
-    };
-    let tunings = store.tunings()?;
-    let tuning = match round.as_str() {
-        "last" => tunings.last(),
-        r => {
-            let r: i64 = r
-                .parse()
-                .map_err(|_| CliError::Usage(format!("--round {r:?}: a round number or `last`")))?;
-            tunings.iter().find(|t| t.round == r)
-        }
+/// `--store URL`: a scheme this build opens and a URL it can parse ([`hedge_store::validate_url`]), a
+/// usage error otherwise, before anything is opened. clap's own "invalid value" error would quote the
+/// argument as given, password included; this parser's error shows only the redacted URL.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreUrl;
+
+impl clap::builder::TypedValueParser for StoreUrl {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> std::result::Result<String, clap::Error> {
+        let fail = |reason: String| {
+            let arg = arg.map_or_else(|| "--store".to_string(), ToString::to_string);
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for '{arg}': {reason}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let Some(url) = value.to_str() else {
+            return Err(fail("the store URL is not valid UTF-8".into()));
+        };
+        hedge_store::validate_url(url).map_err(|e| fail(e.to_string()))?;
+        Ok(url.to_string())
     }
-    .ok_or_else(|| CliError::Usage(format!("--round {round}: the store has no such tuning")))?;
-    // The window of that round: the most recent `window_prompts` labelled up to its end.
-    let mut all = store.labelled(None, None)?;
-    all.retain(|p| p.labelled_at_ms <= tuning.window_end_ms);
-    let skip = all.len().saturating_sub(tuning.window_prompts);
-    Ok(all.split_off(skip))
+}
+
+/// The labelled prompts to export, from the store opened read-only.
+fn select(args: &ExportArgs) -> Result<Vec<hedge_store::Labelled>> {
+    let mut store = hedge_store::open_read_only(&args.store)?;
+    Ok(match args.round {
+        None => store.labelled(args.since.map(|s| s as i64), args.last)?,
+        Some(round) => hedge_store::round_window(&mut *store, round)?.1,
+    })
+}
+
+/// The labelled prompts as calibration data; an error (no prompt, none with two candidates) names
+/// the store, not the in-memory table it was built in.
+fn calibration(labelled: &[hedge_store::Labelled], store: &str) -> Result<Calibration> {
+    labelled_calibration(labelled).map_err(|e| match e {
+        CliError::Data(mut e) => {
+            if let DataError::Empty { path }
+            | DataError::NoMultiResponsePrompt { path, .. }
+            | DataError::NonFinite { path, .. } = &mut e
+            {
+                *path = hedge_store::redact(store);
+            }
+            CliError::Data(e)
+        }
+        e => e,
+    })
 }
 
 /// Run `hedge export`.
 pub fn run(args: &ExportArgs) -> Result<()> {
     let labelled = select(args)?;
-    let cal = labelled_calibration(&labelled)?;
+    let cal = calibration(&labelled, &args.store)?;
     let format = args.format.or(if args.out == "-" { Some(Format::Csv) } else { None });
     let mut w = CalibrationWriter::create(&args.out, format)?;
     for p in &labelled {

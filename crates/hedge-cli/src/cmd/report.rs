@@ -149,7 +149,7 @@ fn store_figures(args: &ReportArgs) -> Result<Vec<ExtraFigure>> {
     let Some(url) = &args.data.store else {
         return Ok(Vec::new());
     };
-    let tunings = hedge_store::open(url)?.tunings()?;
+    let tunings = hedge_store::open_read_only(url)?.tunings()?;
     let (Some(first), Some(kind)) = (
         tunings.first(),
         tunings.first().and_then(|t| MethodKind::parse(&t.method)),

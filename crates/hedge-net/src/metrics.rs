@@ -16,6 +16,8 @@ pub const LATENCY_BUCKETS: [f64; 14] = [
 pub struct Metrics {
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     failures: Mutex<BTreeMap<&'static str, u64>>,
+    feedback_rejected: Mutex<BTreeMap<&'static str, u64>>,
+    abandoned: AtomicU64,
     candidates_ok: AtomicU64,
     candidates_gen_failed: AtomicU64,
     candidates_score_failed: AtomicU64,
@@ -56,6 +58,22 @@ impl Metrics {
             .unwrap_or_else(|e| e.into_inner())
             .entry(reason)
             .or_insert(0) += 1;
+    }
+
+    /// Counts refused feedback by reason (`bad_request`, `unknown_request`, `already_labelled`,
+    /// `unprocessable`, `reward_out_of_bounds`, `unauthorized`, ...).
+    pub fn feedback_rejected(&self, reason: &'static str) {
+        *self
+            .feedback_rejected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(reason)
+            .or_insert(0) += 1;
+    }
+
+    /// Counts a request whose client went away before its answer was ready.
+    pub fn abandoned(&self) {
+        self.abandoned.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts candidates of one request.
@@ -115,6 +133,27 @@ impl Metrics {
         for (reason, n) in self.failures.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             let _ = writeln!(s, "hedge_failures_total{{reason=\"{reason}\"}} {n}");
         }
+        let rejected: Vec<(String, String)> = self
+            .feedback_rejected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(reason, n)| (format!("reason=\"{reason}\""), n.to_string()))
+            .collect();
+        family(
+            &mut s,
+            "hedge_feedback_rejected_total",
+            "counter",
+            "Feedback (POST /v1/hedge/feedback) refused, by reason.",
+            &rejected,
+        );
+        family(
+            &mut s,
+            "hedge_requests_abandoned_total",
+            "counter",
+            "Requests whose client went away before the answer was ready.",
+            &[(String::new(), self.abandoned.load(Ordering::Relaxed).to_string())],
+        );
         s.push_str("# HELP hedge_candidates_total Candidates drawn, by outcome.\n");
         s.push_str("# TYPE hedge_candidates_total counter\n");
         for (outcome, v) in [
@@ -164,6 +203,19 @@ impl Metrics {
     }
 }
 
+/// One metric family in the text exposition format: `# HELP`, `# TYPE`, then one line per sample
+/// (`labels` without braces, empty for none).
+pub(crate) fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, String)]) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (labels, value) in samples {
+        if labels.is_empty() {
+            let _ = writeln!(out, "{name} {value}");
+        } else {
+            let _ = writeln!(out, "{name}{{{labels}}} {value}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,5 +234,16 @@ mod tests {
         assert!(t.contains("hedge_request_duration_seconds_bucket{le=\"+Inf\"} 2"));
         assert!(t.contains("hedge_failures_total{reason=\"no_candidates\"} 1"));
         assert!(t.contains("hedge_candidates_total{outcome=\"generation_failed\"} 1"));
+        m.feedback_rejected("unknown_request");
+        m.abandoned();
+        let t = m.render();
+        assert!(
+            t.contains("hedge_feedback_rejected_total{reason=\"unknown_request\"} 1"),
+            "{t}"
+        );
+        assert!(
+            t.contains("# TYPE hedge_requests_abandoned_total counter\nhedge_requests_abandoned_total 1\n"),
+            "{t}"
+        );
     }
 }

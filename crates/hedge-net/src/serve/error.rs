@@ -78,9 +78,15 @@ pub enum ServeError {
         /// The first failure, in full (upstream URL and text): logged, never sent to the client.
         first: String,
     },
-    /// Generation and scoring did not finish within the request deadline (HTTP 504).
-    #[error("no answer within {0:?}")]
-    UpstreamTimeout(Duration),
+    /// Generation and scoring did not finish within the request deadline (HTTP 504); `stage` is the one
+    /// still running when it passed.
+    #[error("no answer within {after:?}: {} did not finish", stage.name())]
+    UpstreamTimeout {
+        /// The deadline (`--request-timeout`).
+        after: Duration,
+        /// The stage still running.
+        stage: Stage,
+    },
     /// The proxy is shutting down and takes no new work (HTTP 503).
     #[error("the proxy is shutting down")]
     ShuttingDown,
@@ -96,6 +102,9 @@ pub enum ServeError {
     /// Feedback that does not fit its request: wrong number of rewards, a non-finite one (HTTP 422).
     #[error("{0}")]
     Unprocessable(String),
+    /// Feedback with a reward that is not finite or beyond `--max-abs-reward` (HTTP 422).
+    #[error(transparent)]
+    RewardOutOfBounds(crate::hedging::RewardOutOfBounds),
     /// The store is unreachable (HTTP 503); details in the log.
     #[error("the store is unreachable: {0}")]
     StoreUnavailable(String),
@@ -126,7 +135,7 @@ impl ServeError {
             }
             ServeError::HedgingOff | ServeError::UnknownRequest(_) => StatusCode::NOT_FOUND,
             ServeError::AlreadyLabelled(_) => StatusCode::CONFLICT,
-            ServeError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ServeError::Unprocessable(_) | ServeError::RewardOutOfBounds(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ServeError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ServeError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ServeError::BodyRead(_) | ServeError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -134,7 +143,7 @@ impl ServeError {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST)
             }
             ServeError::NoCandidates { .. } => StatusCode::BAD_GATEWAY,
-            ServeError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ServeError::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ServeError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -147,14 +156,14 @@ impl ServeError {
             ServeError::StoreUnavailable(_) => "store_unavailable",
             ServeError::HedgingOff | ServeError::UnknownRequest(_) => "not_found",
             ServeError::AlreadyLabelled(_) => "conflict",
-            ServeError::Unprocessable(_) => "invalid_request_error",
+            ServeError::Unprocessable(_) | ServeError::RewardOutOfBounds(_) => "invalid_request_error",
             ServeError::BodyTooLarge { .. }
             | ServeError::BodyTimeout(_)
             | ServeError::BodyRead(_)
             | ServeError::BadRequest(_)
             | ServeError::UpstreamRefused { .. } => "invalid_request_error",
             ServeError::NoCandidates { .. } => "upstream_error",
-            ServeError::UpstreamTimeout(_) => "upstream_timeout",
+            ServeError::UpstreamTimeout { .. } => "upstream_timeout",
             ServeError::Internal(_) => "server_error",
         }
     }
@@ -169,12 +178,13 @@ impl ServeError {
             ServeError::BodyRead(_) | ServeError::BadRequest(_) => "bad_request",
             ServeError::UpstreamRefused { .. } => "upstream_refused",
             ServeError::NoCandidates { .. } => "no_candidates",
-            ServeError::UpstreamTimeout(_) => "timeout",
+            ServeError::UpstreamTimeout { .. } => "timeout",
             ServeError::ShuttingDown => "shutting_down",
             ServeError::HedgingOff => "hedging_off",
             ServeError::UnknownRequest(_) => "unknown_request",
             ServeError::AlreadyLabelled(_) => "already_labelled",
             ServeError::Unprocessable(_) => "unprocessable",
+            ServeError::RewardOutOfBounds(_) => "reward_out_of_bounds",
             ServeError::StoreUnavailable(_) => "store_unavailable",
             ServeError::Internal(_) => "internal",
         }
@@ -247,5 +257,12 @@ mod tests {
         };
         assert_eq!(e.status(), StatusCode::BAD_REQUEST);
         assert!(e.public_message("r").contains("exceeds the context"));
+        // A 504 names the stage that was still running.
+        let e = ServeError::UpstreamTimeout {
+            after: Duration::from_secs(3),
+            stage: Stage::Scoring,
+        };
+        assert_eq!(e.status(), StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(e.public_message("r"), "no answer within 3s: scoring did not finish");
     }
 }

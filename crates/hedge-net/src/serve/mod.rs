@@ -1,6 +1,9 @@
 //! The OpenAI-compatible proxy behind `hedge serve`.
 //!
-//! Routes: `POST /v1/chat/completions`, `POST /v1/completions`, `GET /health`, `GET /metrics`.
+//! Routes: `POST /v1/chat/completions`, `POST /v1/completions`, `POST /v1/hedge/feedback`,
+//! `GET /v1/hedge/state`, `GET /health`, `GET /metrics`. With a key configured (`HEDGE_SERVE_API_KEY`)
+//! every route but `/health` requires it as the bearer token; `/health` says only `ok` or `degraded` and
+//! why, and never carries a secret (nor does any other route: store URLs are redacted).
 //!
 //! Before any request reaches a handler, the connection layer ([`conn`]) bounds what a slow or hostile
 //! peer can hold: at most `max_connections` connections, headers within `header_timeout`. For each
@@ -59,7 +62,7 @@ pub use respond::HedgeInfo;
 
 use crate::error::{NetError, Result};
 use crate::generate::{ApiKind, Candidate, GenClient, Generation};
-use crate::hedging::{Hedging, HedgingConfig};
+use crate::hedging::{FeedbackError, Hedging, HedgingConfig};
 use crate::http::Secret;
 use crate::method::MethodSpec;
 use crate::metrics::Metrics;
@@ -220,6 +223,12 @@ impl RunningProxy {
 }
 
 impl Proxy {
+    /// The method in force: the flags' until continuous hedging adopts (or resumes from the store)
+    /// another θ.
+    pub fn method_in_force(&self) -> MethodSpec {
+        self.state.method()
+    }
+
     /// Builds the proxy; checks the limits against the method. `proxies`: a reward server
     /// ([`crate::RewardClient`]), a log-probability proxy ([`Scorer::logprob`]) or an ensemble of several
     /// ([`Proxies::ensemble`]).
@@ -325,21 +334,22 @@ async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
 }
 
+/// `GET /health`: `ok`, or `degraded` with the problems of continuous hedging (the store unreachable or
+/// its file replaced, the writer dropping records, the last tuning round failed). Requests are answered
+/// either way, with the θ in force.
 async fn health(State(st): State<Arc<AppState>>) -> Response {
-    let degraded = st
-        .hedging
-        .as_ref()
-        .is_some_and(|h| h.degraded.load(std::sync::atomic::Ordering::Relaxed));
-    if degraded {
-        let body =
-            json!({"status": "degraded", "store": "unreachable: answering with the last θ; records are dropped"});
-        axum::Json(body).into_response()
-    } else {
+    let problems = st.hedging.as_ref().map(|h| h.health.problems()).unwrap_or_default();
+    if problems.is_empty() {
         axum::Json(json!({"status": "ok"})).into_response()
+    } else {
+        axum::Json(json!({"status": "degraded", "problems": problems})).into_response()
     }
 }
 
-async fn metrics(State(st): State<Arc<AppState>>) -> Response {
+async fn metrics(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Err(e) = authorize(&st, &headers) {
+        return e.into_response_with_id(&st.request_id());
+    }
     let mut text = st.metrics.render();
     if let Some(h) = &st.hedging {
         text.push_str(&h.render_metrics());
@@ -381,11 +391,15 @@ async fn feedback(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Bod
                 "expected {{\"id\": \"<response id>\", \"rewards\": [numbers]}}: {e}"
             ))
         })?;
-        let stored = h.feedback(fb.id.clone(), fb.rewards).await.map_err(ServeError::from)?;
+        let stored = h.feedback(fb.id.clone(), fb.rewards).await.map_err(|e| match e {
+            FeedbackError::OutOfBounds(e) => ServeError::RewardOutOfBounds(e),
+            FeedbackError::Store(e) => ServeError::from(e),
+        })?;
         Ok::<_, ServeError>(axum::Json(json!({"id": fb.id, "stored": stored})).into_response())
     }
     .await;
     result.unwrap_or_else(|e| {
+        st.metrics.feedback_rejected(e.reason());
         tracing::debug!(request_id = %id, error = %e, "feedback refused");
         e.into_response_with_id(&id)
     })
@@ -414,6 +428,18 @@ fn endpoint_label(kind: ApiKind) -> &'static str {
     }
 }
 
+/// Counts a request as abandoned when dropped before it was disarmed (its future was dropped: the client
+/// closed the connection before the answer was ready).
+struct Abandoned(Option<Arc<Metrics>>);
+
+impl Drop for Abandoned {
+    fn drop(&mut self) {
+        if let Some(m) = self.0.take() {
+            m.abandoned();
+        }
+    }
+}
+
 /// A request slot, held from the complete body to the answer; keeps the in-flight gauge right on
 /// every exit path.
 struct Slot {
@@ -432,7 +458,11 @@ impl Drop for Slot {
 async fn handle(st: Arc<AppState>, kind: ApiKind, headers: HeaderMap, body: Body) -> Response {
     let started = Instant::now();
     let id = st.request_id();
-    let mut response = match answer(&st, kind, &headers, body, started).await {
+    // Dropped with this future when the client goes away first: counted as abandoned.
+    let mut abandoned = Abandoned(Some(Arc::clone(&st.metrics)));
+    let answered = answer(&st, kind, &headers, body, started).await;
+    abandoned.0 = None;
+    let mut response = match answered {
         Ok(r) => r,
         Err(e) => {
             st.metrics.failure(e.reason());
@@ -673,19 +703,30 @@ async fn generate_and_score(
     req: &Incoming,
     n: usize,
 ) -> std::result::Result<(Generation, Vec<Result<f64>>, Option<Vec<MemberScores>>), ServeError> {
+    // The stage running when the deadline passes (0: generation, 1: scoring), for the 504's message.
+    let scoring = std::sync::atomic::AtomicBool::new(false);
     let work = async {
         let mut body = req.body.clone();
         if let Some(k) = st.proxies.top_logprobs() {
             crate::logprob::request_logprobs(req.kind, &mut body, k);
         }
         let generation = st.llm.generate(req.kind, &body, n).await;
+        scoring.store(true, Ordering::Relaxed);
         let ok: Vec<&Candidate> = generation.candidates.iter().filter_map(|c| c.as_ref().ok()).collect();
         let (scores, members) = st.proxies.score(&req.prompt, &ok, &st.llm.endpoint(req.kind)).await;
         (generation, scores, members)
     };
-    tokio::time::timeout(st.cfg.request_timeout, work)
-        .await
-        .map_err(|_| ServeError::UpstreamTimeout(st.cfg.request_timeout))
+    tokio::time::timeout(st.cfg.request_timeout, work).await.map_err(|_| {
+        let stage = if scoring.load(Ordering::Relaxed) {
+            Stage::Scoring
+        } else {
+            Stage::Generation
+        };
+        ServeError::UpstreamTimeout {
+            after: st.cfg.request_timeout,
+            stage,
+        }
+    })
 }
 
 /// The candidates generated and scored, with their scores, and each candidate's score (`None` for a

@@ -12,6 +12,17 @@ use super::values;
 use crate::cli::MethodArg;
 use crate::error::{CliError, Result};
 
+/// The environment variables `hedge serve` reads (shown by `hedge serve --help`).
+const ENVIRONMENT: &str = "\
+Environment:
+  HEDGE_SERVE_API_KEY     if set, clients must send it as their bearer token on every route but /health
+                          (/v1/chat/completions, /v1/completions, /v1/hedge/feedback, /v1/hedge/state, /metrics)
+  HEDGE_UPSTREAM_API_KEY  bearer token sent to --upstream
+  HEDGE_REWARD_API_KEY    bearer token sent to --reward
+  HEDGE_GOLD_API_KEY      bearer token sent to --gold
+  HEDGE_LOG               log filter on stderr (default info; e.g. debug, hedge_net=debug)
+Keys are never printed, logged or served; store URLs are shown with their passwords redacted.";
+
 /// Options of `hedge serve`.
 ///
 /// Serves /v1/chat/completions and /v1/completions: each request draws n candidates from --upstream,
@@ -20,6 +31,7 @@ use crate::error::{CliError, Result};
 /// Keys: HEDGE_UPSTREAM_API_KEY and HEDGE_REWARD_API_KEY are sent upstream as bearer tokens; if
 /// HEDGE_SERVE_API_KEY is set, clients must send it as their bearer token.
 #[derive(Debug, Args)]
+#[command(after_help = ENVIRONMENT)]
 pub struct ServeArgs {
     /// Root URL of the OpenAI-compatible generation server (e.g. http://127.0.0.1:8000; /v1/... is appended).
     #[arg(long)]
@@ -108,7 +120,7 @@ pub struct ServeArgs {
 pub struct HedgingFlags {
     /// Calibration store: `sqlite:PATH` (created on first use) or `postgres://USER@HOST:PORT/DB` (shared by
     /// several replicas). Every served request is logged there; with --gold, labelled prompts re-tune θ.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = store_url)]
     pub store: Option<String>,
     /// Keep the candidates' texts in the store (for labelling them elsewhere and sending POST /v1/hedge/feedback).
     #[arg(long, requires = "store")]
@@ -131,10 +143,14 @@ pub struct HedgingFlags {
     /// Share of requests whose candidates are all gold-scored, after the answer is sent.
     #[arg(long, default_value_t = 0.02, value_parser = values::unit_interval)]
     pub gold_rate: f64,
-    /// Candidates a request drawn for gold scoring generates (default --max-n); the answer is still chosen
-    /// among the first n the method draws.
+    /// Candidates a request drawn for gold scoring generates (default and largest: --max-n); the answer is
+    /// still chosen among the first n the method draws.
     #[arg(long, value_parser = values::count(1..=values::MAX_CANDIDATES))]
     pub calibration_n: Option<usize>,
+    /// Largest absolute value of a gold reward (gold scorer or POST /v1/hedge/feedback); a label beyond it,
+    /// or not finite, is refused (HTTP 422 for feedback; counted in hedge_gold_rejected_total for the scorer).
+    #[arg(long, default_value_t = hedge_net::hedging::DEFAULT_MAX_ABS_REWARD, value_parser = values::positive, value_name = "X")]
+    pub max_abs_reward: f64,
     /// Gold-scoring jobs running at once.
     #[arg(long, default_value_t = 4, value_parser = values::count(1..=values::MAX_PARALLEL))]
     pub gold_concurrency: usize,
@@ -164,6 +180,11 @@ impl HedgingFlags {
         let Some(url) = &self.store else {
             return Ok(None);
         };
+        if let Some(c) = self.calibration_n.filter(|&c| c as u64 > max_n) {
+            return Err(CliError::Usage(format!(
+                "--calibration-n {c} exceeds --max-n {max_n}: a calibration request draws at most --max-n candidates"
+            )));
+        }
         let replica = self.replica.clone().unwrap_or_else(|| {
             let host = std::fs::read_to_string("/etc/hostname")
                 .map(|h| h.trim().to_string())
@@ -181,6 +202,7 @@ impl HedgingFlags {
         cfg.window = self.window;
         cfg.confidence = self.confidence;
         cfg.poll = values::duration(self.poll);
+        cfg.max_abs_reward = self.max_abs_reward;
         if let (Some(gold), Some(api)) = (&self.gold, self.gold_api) {
             cfg.gold = Some(GoldConfig {
                 client: http.reward(gold, GOLD_KEY_ENV, api, self.gold_model.clone(), batch_size)?,
@@ -205,7 +227,16 @@ fn method(args: &ServeArgs) -> Result<MethodSpec> {
             "give --method and --theta, or --from-tune".into(),
         )));
     };
-    Ok(MethodSpec::new(m.into(), theta, args.n)?)
+    // θ on the command line out of its method's domain is a usage error (exit 2).
+    MethodSpec::new(m.into(), theta, args.n).map_err(|e| CliError::Usage(format!("--theta {theta}: {e}")))
+}
+
+/// `--store URL`: a scheme this build opens and a URL it can parse (a usage error otherwise, before anything
+/// starts); passwords are redacted in the message.
+fn store_url(s: &str) -> std::result::Result<String, String> {
+    hedge_store::validate_url(s)
+        .map(|()| s.to_string())
+        .map_err(|e| e.to_string())
 }
 
 async fn shutdown_signal() {
@@ -284,20 +315,21 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     } else {
         "no inbound token"
     };
-    let summary = format!(
-        "method {} theta {}{}; upstream {}; proxy {}; {auth}",
-        cfg.method.kind,
-        cfg.method.theta,
-        cfg.method.n.map(|n| format!(" n {n}")).unwrap_or_default(),
-        llm.base(),
-        scorer.describe(),
-    );
+    let (base, proxy_name) = (llm.base().to_string(), scorer.describe());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::io("<tokio runtime>", e))?;
     runtime.block_on(async {
         let proxy = Proxy::start(cfg, llm, scorer).await?;
+        // The θ in force: the flags', or the one resumed from the store.
+        let m = proxy.method_in_force();
+        let summary = format!(
+            "method {} theta {}{}; upstream {base}; proxy {proxy_name}; {auth}",
+            m.kind,
+            m.theta,
+            m.n.map(|n| format!(" n {n}")).unwrap_or_default(),
+        );
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .map_err(|e| CliError::io(&args.listen, e))?;

@@ -456,3 +456,266 @@ fn admin(url: &str, sql: &[String]) {
     .join()
     .unwrap();
 }
+
+/// Starts `hedge serve` with `args` and `env`, keeping every line it writes on stderr.
+fn serve_logged(args: &[String], env: &[(&str, &str)]) -> (Server, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hedge"));
+    cmd.arg("serve")
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("HEDGE_LOG", "debug")
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let kept = std::sync::Arc::clone(&lines);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                let _ = tx.send(rest.split(';').next().unwrap_or("").trim().to_string());
+            }
+            kept.lock().unwrap().push(line);
+        }
+    });
+    let url = rx.recv_timeout(Duration::from_secs(60)).expect("hedge serve starts");
+    (Server { child, url }, lines)
+}
+
+/// GET `path` with an optional bearer token: (status, body).
+async fn get(url: &str, path: &str, key: Option<&str>) -> (u16, String) {
+    let mut r = client().get(format!("{url}{path}"));
+    if let Some(k) = key {
+        r = r.bearer_auth(k);
+    }
+    let r = r.send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// The value of an unlabelled metric (or one with exactly `labels`), if present.
+fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poisoned_labels_are_refused_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("hedge.db").display());
+    let s = stands(ProxyNoise::Gaussian { scale: 0.5 }).await;
+    let server = serve(&args(&s, &store, 4, &["--gold-rate", "0", "--max-abs-reward", "1000"]));
+    let c = client();
+    let r: Value = c
+        .post(format!("{}/v1/chat/completions", server.url))
+        .json(&json!({"messages": [{"role": "user", "content": "label me"}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = r["id"].as_str().unwrap().to_string();
+    let n = r["hedge"]["n"].as_u64().unwrap() as usize;
+    let fb = |body: Value| {
+        let c = c.clone();
+        let url = format!("{}/v1/hedge/feedback", server.url);
+        async move {
+            let r = c.post(url).json(&body).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    // 1e308 and anything beyond the bound are refused, naming the value; nothing is stored.
+    let (status, body) = fb(json!({"id": id, "rewards": vec![1e308; n]})).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("1e308") && body.contains("--max-abs-reward"), "{body}");
+    let mut rewards = vec![0.5; n];
+    rewards[n - 1] = -1000.5;
+    let (status, body) = fb(json!({"id": id, "rewards": rewards})).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains(&format!("reward {}", n - 1)), "{body}");
+    assert_eq!(fb(json!({"id": "nope", "rewards": vec![0.0; n]})).await.0, 404);
+    assert_eq!(fb(json!({"id": id, "rewards": "x"})).await.0, 400);
+    // The bound itself is allowed.
+    let mut rewards = vec![1000.0; n];
+    rewards[0] = -1000.0;
+    let (status, body) = fb(json!({"id": id, "rewards": rewards})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(state(&server.url).await["labelled_prompts"], 1);
+    let m = fetch_metrics(&server.url).await;
+    for (reason, count) in [("reward_out_of_bounds", 2), ("unknown_request", 1), ("bad_request", 1)] {
+        let line = format!("hedge_feedback_rejected_total{{reason=\"{reason}\"}} {count}");
+        assert!(m.contains(&line), "{line} not in\n{m}");
+    }
+    assert_eq!(metric(&m, "hedge_feedback_total"), Some(1.0), "{m}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_store_is_noticed_reported_and_recreated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hedge.db");
+    let store = format!("sqlite:{}", path.display());
+    let s = stands(ProxyNoise::Gaussian { scale: 0.5 }).await;
+    let server = serve(&args(&s, &store, 4, &["--gold-rate", "0", "--poll", "0.5"]));
+    traffic(&server.url, 40, "before").await;
+    assert_eq!(
+        get(&server.url, "/health", None).await,
+        (200, r#"{"status":"ok"}"#.to_string())
+    );
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    // Within a poll /health says so, with the reason; then the store is back.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = None;
+    while Instant::now() < deadline {
+        let (_, body) = get(&server.url, "/health", None).await;
+        if body.contains("degraded") {
+            seen = Some(body);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    let seen = seen.expect("/health never said the store was replaced");
+    assert!(seen.contains("removed") || seen.contains("replaced"), "{seen}");
+    traffic(&server.url, 100, "after").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while get(&server.url, "/health", None).await.1 != r#"{"status":"ok"}"# {
+        assert!(
+            Instant::now() < deadline,
+            "/health stayed degraded after the store came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let m = fetch_metrics(&server.url).await;
+    assert!(metric(&m, "hedge_store_replaced_total").unwrap() >= 1.0, "{m}");
+    assert_eq!(metric(&m, "hedge_store_dropped_total"), Some(0.0), "{m}");
+    // Every request answered after the removal is in the re-created file.
+    let requests = hedge_store::open(&store).unwrap().counts().unwrap().requests;
+    assert!(requests >= 100, "{requests} records in the re-created store");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_stay_secret_and_the_key_guards_state_and_metrics() {
+    let s = stands(ProxyNoise::Gaussian { scale: 0.5 }).await;
+    // An unreachable PostgreSQL store whose URL carries passwords in every place a URL can.
+    let store = "postgres://hedge:PW-userinfo@127.0.0.1:9/db?password=PW-query&application_name=soak";
+    let key = "sk-serve-SECRET-2718";
+    let (server, log) = serve_logged(
+        &args(&s, store, 4, &["--gold-rate", "0", "--poll", "0.2"]),
+        &[("HEDGE_SERVE_API_KEY", key)],
+    );
+    traffic_with_key(&server.url, key).await;
+    // Every route but /health needs the key.
+    for path in ["/metrics", "/v1/hedge/state"] {
+        assert_eq!(get(&server.url, path, None).await.0, 401, "{path}");
+        assert_eq!(get(&server.url, path, Some("wrong")).await.0, 401, "{path}");
+    }
+    let (status, health) = get(&server.url, "/health", None).await;
+    assert_eq!(status, 200);
+    let (status, state) = get(&server.url, "/v1/hedge/state", Some(key)).await;
+    assert_eq!(status, 200, "{state}");
+    assert!(state.contains("postgres://"), "{state}");
+    let (status, metrics) = get(&server.url, "/metrics", Some(key)).await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop(server);
+    let log = log.lock().unwrap().join("\n");
+    assert!(log.contains("store"), "{log}");
+    for (what, text) in [
+        ("state", &state),
+        ("health", &health),
+        ("metrics", &metrics),
+        ("log", &log),
+    ] {
+        for secret in ["PW-userinfo", "PW-query", key] {
+            assert!(!text.contains(secret), "{secret} in the {what}:\n{text}");
+        }
+    }
+}
+
+/// Four chat requests with the bearer token; each must be answered (the store being down does not matter).
+async fn traffic_with_key(url: &str, key: &str) {
+    for i in 0..4 {
+        let r = client()
+            .post(format!("{url}/v1/chat/completions"))
+            .bearer_auth(key)
+            .json(&json!({"messages": [{"role": "user", "content": format!("q {i}")}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_errors_of_continuous_hedging_exit_2() {
+    let s = stands(ProxyNoise::Gaussian { scale: 0.5 }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("hedge.db").display());
+    let cases: Vec<Vec<String>> = vec![
+        args(&s, "mysql://x", 4, &[]),
+        args(&s, "postgres://h:notaport/db", 4, &[]),
+        args(&s, &store, 4, &["--max-n", "8", "--calibration-n", "5000"]),
+        args(&s, &store, 0, &[]),
+        args(&s, &store, 4, &["--max-abs-reward", "0"]),
+        args(&s, &store, 4, &["--max-abs-reward", "inf"]),
+    ];
+    for a in cases {
+        let o = Command::new(env!("CARGO_BIN_EXE_hedge"))
+            .arg("serve")
+            .args(&a)
+            .args(["--listen", "127.0.0.1:0"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{a:?}: {err}");
+        assert!(!err.contains("panicked") && !err.contains("listening"), "{err}");
+    }
+    assert!(
+        !dir.path().join("hedge.db").exists(),
+        "a refused start created the store"
+    );
+    // --help names the environment variables.
+    let o = Command::new(env!("CARGO_BIN_EXE_hedge"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&o.stdout);
+    for var in [
+        "HEDGE_SERVE_API_KEY",
+        "HEDGE_UPSTREAM_API_KEY",
+        "HEDGE_REWARD_API_KEY",
+        "HEDGE_GOLD_API_KEY",
+        "HEDGE_LOG",
+    ] {
+        assert!(help.contains(var), "{var} not in serve --help");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_banner_shows_the_theta_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("hedge.db").display());
+    let s = stands(ProxyNoise::Gaussian { scale: 0.5 }).await;
+    let server = serve(&args(&s, &store, 16, &[]));
+    traffic(&server.url, 250, "banner").await;
+    let st = settle(&server.url, 200).await;
+    let theta = st["theta"].as_f64().unwrap();
+    drop(server);
+    let (server, log) = serve_logged(&args(&s, &store, 4, &[]), &[]);
+    let banner = log
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|l| l.contains("listening on"))
+        .cloned()
+        .unwrap();
+    assert!(
+        banner.contains(&format!("theta {theta}")),
+        "θ in force {theta}; banner: {banner}"
+    );
+    drop(server);
+}

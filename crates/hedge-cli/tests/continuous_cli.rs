@@ -719,3 +719,31 @@ async fn the_banner_shows_the_theta_in_force() {
     );
     drop(server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gold_rewards_beyond_the_bound_are_refused_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("hedge.db").display());
+    let s = stands(ProxyNoise::Gaussian { scale: 0.5 }).await;
+    // Latent-quality gold scores are N(0, 1): with a bound of 1e-9 every job has one beyond it.
+    let server = serve(&args(
+        &s,
+        &store,
+        4,
+        &["--max-abs-reward", "1e-9", "--calibration-n", "8"],
+    ));
+    traffic(&server.url, 10, "gold").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let m = fetch_metrics(&server.url).await;
+        if metric(&m, "hedge_gold_rejected_total") == Some(10.0) {
+            assert_eq!(metric(&m, "hedge_gold_failed_total"), Some(0.0), "{m}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{m}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let st = state(&server.url).await;
+    assert_eq!(st["labelled_prompts"], 0, "{st}");
+    assert_eq!(st["gold"]["rejected"], 10, "{st}");
+}

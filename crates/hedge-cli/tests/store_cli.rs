@@ -243,3 +243,72 @@ fn export_rounds() {
     }
     assert_eq!(listing(dir.path()), ["w.csv", "x.db"]);
 }
+
+/// PostgreSQL (`HEDGE_TEST_POSTGRES_URL`, as in `continuous_cli.rs`): the reading commands create no
+/// table in a database without a store, and with the password moved into a query parameter no
+/// message shows it.
+#[test]
+fn postgres_read_only() {
+    let Ok(base) = std::env::var("HEDGE_TEST_POSTGRES_URL") else {
+        if std::env::var("HEDGE_SKIP_POSTGRES").as_deref() == Ok("1") {
+            eprintln!("SKIPPED: HEDGE_SKIP_POSTGRES=1");
+            return;
+        }
+        panic!(
+            "HEDGE_TEST_POSTGRES_URL is not set: run `eval \"$(bash tests/pg.sh start)\"` first (.ci/run does), or set HEDGE_SKIP_POSTGRES=1"
+        );
+    };
+    let db = format!("hedge_store_cli_{}", std::process::id());
+    let admin = |sql: &str| {
+        let mut c = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+        c.batch_execute(sql).unwrap();
+    };
+    admin(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+    admin(&format!("CREATE DATABASE {db}"));
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    let url = format!("{prefix}/{db}");
+    // `postgres://user:PW@host/db` → `postgres://user@host/db?password=PW`.
+    let (scheme_user, rest) = prefix.split_once("://").unwrap();
+    let (userinfo, host) = rest.rsplit_once('@').unwrap();
+    let (user, password) = userinfo.split_once(':').unwrap();
+    let query_url = format!("{scheme_user}://{user}@{host}/{db}?password={password}");
+    let tables = || -> i64 {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        c.query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+    };
+
+    let out = tempfile::tempdir().unwrap();
+    for store in [&url, &query_url] {
+        for args in readers(store, out.path()) {
+            let o = run(&args);
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+            assert!(err.contains("no table hedge_meta"), "{args:?}: {err}");
+            assert!(
+                err.contains(&format!("/{db}")) && !err.contains(password),
+                "{args:?}: {err}"
+            );
+        }
+    }
+    assert_eq!(tables(), 0, "a reading command created tables");
+
+    let mut store = hedge_store::open(&url).unwrap();
+    for i in 0..3 {
+        labelled(&mut *store, &format!("r{i}"), 2, 10 + i);
+    }
+    drop(store);
+    let csv = out.path().join("pg.csv").display().to_string();
+    let o = hedge(&["export", "--store", &query_url, "--out", &csv]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 1 + 6);
+    let o = hedge(&["info", "--store", &query_url, "--json"]);
+    let info: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(info["data"], hedge_store::redact(&query_url).as_str());
+    assert!(!String::from_utf8_lossy(&o.stdout).contains(password));
+    admin(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+}

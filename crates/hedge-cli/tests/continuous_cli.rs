@@ -658,6 +658,7 @@ async fn usage_errors_of_continuous_hedging_exit_2() {
     let cases: Vec<Vec<String>> = vec![
         args(&s, "mysql://x", 4, &[]),
         args(&s, "postgres://h:notaport/db", 4, &[]),
+        args(&s, "postgres://h@db:port/x?password=S3CRET-parse", 4, &[]),
         args(&s, &store, 4, &["--max-n", "8", "--calibration-n", "5000"]),
         args(&s, &store, 0, &[]),
         args(&s, &store, 4, &["--max-abs-reward", "0"]),
@@ -673,6 +674,7 @@ async fn usage_errors_of_continuous_hedging_exit_2() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{a:?}: {err}");
         assert!(!err.contains("panicked") && !err.contains("listening"), "{err}");
+        assert!(!err.contains("S3CRET"), "the password in the error: {err}");
     }
     assert!(
         !dir.path().join("hedge.db").exists(),

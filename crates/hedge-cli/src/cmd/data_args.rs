@@ -23,7 +23,7 @@ pub struct DataArgs {
     pub data: Option<String>,
     /// Read the labelled prompts of a `hedge serve` calibration store instead (`sqlite:PATH` or
     /// `postgres://…`): each served request whose candidates all have gold rewards is a prompt.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = super::store_url::StoreUrl)]
     pub store: Option<String>,
     /// With --store: only the most recent N labelled prompts.
     #[arg(long, requires = "store", value_name = "N", value_parser = super::values::count(1..=1_000_000_000))]

@@ -5,6 +5,7 @@ use hedge_data::{Calibration, CalibrationWriter, DataError, Format, Row};
 use hedge_store::Round;
 
 use super::data_args::labelled_calibration;
+use super::store_url::StoreUrl;
 use super::values;
 use crate::error::{CliError, Result};
 use crate::output::print;
@@ -34,37 +35,6 @@ pub struct ExportArgs {
     /// Force the output format (csv, jsonl, parquet).
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<Format>,
-}
-
-/// `--store URL`: a scheme this build opens and a URL it can parse ([`hedge_store::validate_url`]), a
-/// usage error otherwise, before anything is opened. clap's own "invalid value" error would quote the
-/// argument as given, password included; this parser's error shows only the redacted URL.
-#[derive(Debug, Clone, Copy)]
-pub struct StoreUrl;
-
-impl clap::builder::TypedValueParser for StoreUrl {
-    type Value = String;
-
-    fn parse_ref(
-        &self,
-        cmd: &clap::Command,
-        arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> std::result::Result<String, clap::Error> {
-        let fail = |reason: String| {
-            let arg = arg.map_or_else(|| "--store".to_string(), ToString::to_string);
-            clap::Error::raw(
-                clap::error::ErrorKind::ValueValidation,
-                format!("invalid value for '{arg}': {reason}\n"),
-            )
-            .with_cmd(cmd)
-        };
-        let Some(url) = value.to_str() else {
-            return Err(fail("the store URL is not valid UTF-8".into()));
-        };
-        hedge_store::validate_url(url).map_err(|e| fail(e.to_string()))?;
-        Ok(url.to_string())
-    }
 }
 
 /// The labelled prompts to export, from the store opened read-only.

@@ -1,4 +1,4 @@
-//! One module per command, plus leaf modules they share (`data_args`, `net_args`); a command
+//! One module per command, plus leaf modules they share (`data_args`, `net_args`, `store_url`, `values`); a command
 //! module never imports another command module.
 
 #[cfg(feature = "net")]
@@ -17,6 +17,7 @@ pub mod report;
 pub mod select;
 #[cfg(feature = "net")]
 pub mod serve;
+pub mod store_url;
 pub mod toy;
 pub mod tune;
 pub mod values;

@@ -8,6 +8,7 @@ use hedge_net::score::Proxies;
 use hedge_net::{GenClient, GoldConfig, HedgingConfig, MethodSpec, Proxy, Secret, ServeConfig};
 
 use super::net_args::{HttpFlags, RewardApiArg, RewardFlags, init_logging};
+use super::store_url::StoreUrl;
 use super::values;
 use crate::cli::MethodArg;
 use crate::error::{CliError, Result};
@@ -120,7 +121,7 @@ pub struct ServeArgs {
 pub struct HedgingFlags {
     /// Calibration store: `sqlite:PATH` (created on first use) or `postgres://USER@HOST:PORT/DB` (shared by
     /// several replicas). Every served request is logged there; with --gold, labelled prompts re-tune θ.
-    #[arg(long, value_name = "URL", value_parser = store_url)]
+    #[arg(long, value_name = "URL", value_parser = StoreUrl)]
     pub store: Option<String>,
     /// Keep the candidates' texts in the store (for labelling them elsewhere and sending POST /v1/hedge/feedback).
     #[arg(long, requires = "store")]
@@ -229,14 +230,6 @@ fn method(args: &ServeArgs) -> Result<MethodSpec> {
     };
     // θ on the command line out of its method's domain is a usage error (exit 2).
     MethodSpec::new(m.into(), theta, args.n).map_err(|e| CliError::Usage(format!("--theta {theta}: {e}")))
-}
-
-/// `--store URL`: a scheme this build opens and a URL it can parse (a usage error otherwise, before anything
-/// starts); passwords are redacted in the message.
-fn store_url(s: &str) -> std::result::Result<String, String> {
-    hedge_store::validate_url(s)
-        .map(|()| s.to_string())
-        .map_err(|e| e.to_string())
 }
 
 async fn shutdown_signal() {

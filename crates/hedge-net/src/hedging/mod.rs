@@ -76,8 +76,8 @@ pub struct GoldConfig {
     pub retry_for: Duration,
 }
 
-/// Settings of continuous hedging.
-#[derive(Debug, Clone)]
+/// Settings of continuous hedging (`Debug` shows the store URL redacted).
+#[derive(Clone)]
 pub struct HedgingConfig {
     /// The store's URL (`sqlite:PATH` or `postgres://…`).
     pub store_url: String,
@@ -102,8 +102,26 @@ pub struct HedgingConfig {
     pub max_abs_reward: f64,
 }
 
-/// Default bound on the absolute value of a reward (`--max-abs-reward`).
-pub const DEFAULT_MAX_ABS_REWARD: f64 = 1e6;
+/// Default bound on the absolute value of a reward (`--max-abs-reward`): the same bound the calibration
+/// files are read with, so what the loop stores can be exported and tuned offline.
+pub const DEFAULT_MAX_ABS_REWARD: f64 = hedge_data::DEFAULT_MAX_ABS_REWARD;
+
+impl std::fmt::Debug for HedgingConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HedgingConfig")
+            .field("store_url", &hedge_store::redact(&self.store_url))
+            .field("replica", &self.replica)
+            .field("store_text", &self.store_text)
+            .field("queue", &self.queue)
+            .field("gold", &self.gold)
+            .field("retune_every", &self.retune_every)
+            .field("window", &self.window)
+            .field("confidence", &self.confidence)
+            .field("poll", &self.poll)
+            .field("max_abs_reward", &self.max_abs_reward)
+            .finish()
+    }
+}
 
 impl HedgingConfig {
     /// Defaults: no gold scorer, texts not kept, a queue of 10,000 records, re-tune every 200 labelled
@@ -278,5 +296,17 @@ impl Hedging {
     /// Stop: wait until the writer has committed what is queued (at most `limit`).
     pub async fn stop(&self, limit: Duration) {
         self.flush(limit).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_redacts_the_store_url() {
+        let cfg = HedgingConfig::new("postgres://hedge:pw-SECRET@db/x?password=q-SECRET", "a");
+        let shown = format!("{cfg:?}");
+        assert!(!shown.contains("SECRET") && shown.contains("db/x"), "{shown}");
     }
 }

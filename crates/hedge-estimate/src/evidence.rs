@@ -46,7 +46,7 @@ use rayon::prelude::*;
 
 use crate::bootstrap::resample_counts;
 use crate::error::{EstimateError, Result};
-use crate::objective::Objective;
+use crate::objective::{Objective, SCALE_ABOVE, max_abs, mean_of, power_of_two_scale, stderr_of};
 use crate::prepared::Prepared;
 use crate::tune::{TuneOutcome, TuneSpec, kl_and_samples};
 
@@ -83,13 +83,46 @@ pub struct Paired {
 impl Paired {
     /// The paired difference of per-prompt values `a` and `b` (same prompts, same order;
     /// the shorter length is used).
+    ///
+    /// Overflow-safe: when finite values are so large (near `f64::MAX`) that a difference
+    /// `a_t − b_t`, its sum or its square overflows, everything is computed on the values
+    /// scaled by a power of two and scaled back. `z` is then always finite (or NaN for a zero
+    /// standard error), and `difference` and `stderr` are finite unless their exact value
+    /// exceeds `f64::MAX` (e.g. `Paired::of(&[1e308], &[-1e308])`, whose difference is 2e308).
+    /// Otherwise the result is bit-for-bit the plain formula's.
+    ///
+    /// ```
+    /// use hedge_estimate::Paired;
+    /// let p = Paired::of(&[1e308, -1e308, 1e308], &[-1e308, 1e308, 0.0]);
+    /// assert!((p.difference - 1e308 / 3.0).abs() < 1e294);
+    /// assert!(p.stderr.is_finite() && p.z.is_finite());
+    /// ```
     pub fn of(a: &[f64], b: &[f64]) -> Self {
         let t = a.len().min(b.len());
         let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
         let difference = d.iter().sum::<f64>() / t.max(1) as f64;
-        let stderr = crate::objective::stderr_of(&d);
+        let stderr = stderr_of(&d);
+        if !(difference.is_finite() && (stderr.is_finite() || t < 2)) {
+            let big = max_abs(a[..t].iter().chain(&b[..t]).copied());
+            if big.is_finite() {
+                return Self::scaled(&a[..t], &b[..t], power_of_two_scale(big));
+            }
+        }
         let z = if stderr > 0.0 { difference / stderr } else { f64::NAN };
         Self { difference, stderr, z }
+    }
+
+    /// [`Paired::of`] on `a·s` and `b·s` (`s` a power of two), reported on the original scale.
+    fn scaled(a: &[f64], b: &[f64], s: f64) -> Self {
+        let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x * s - y * s).collect();
+        let difference = d.iter().sum::<f64>() / d.len().max(1) as f64;
+        let stderr = stderr_of(&d);
+        let z = if stderr > 0.0 { difference / stderr } else { f64::NAN };
+        Self {
+            difference: difference / s,
+            stderr: stderr / s,
+            z,
+        }
     }
 }
 
@@ -286,33 +319,76 @@ fn grid(data: &Prepared, spec: &TuneSpec, o: &TuneOutcome) -> Result<Grid> {
     })
 }
 
-/// Differences of every column against the reference column `r`: `d[g][t]`.
-fn differences(cols: &[Column], r: usize) -> Vec<Vec<f64>> {
+/// The power of two the evidence grid's values are multiplied by before differences and sums
+/// of squares are taken: 1 (no scaling: the plain arithmetic, bit for bit) unless some finite
+/// value is beyond [`SCALE_ABOVE`] in magnitude (or all are below its inverse), where
+/// `a − b`, `(a − b)²` or their sums over prompts could overflow (or underflow). Scaling by a
+/// power of two is exact, so z-values and critical values do not change; differences,
+/// standard errors and intervals are scaled back.
+fn grid_scale(cols: &[Column]) -> f64 {
+    let big = max_abs(cols.iter().flat_map(|c| c.values.iter().copied()));
+    if big.is_finite() && big > 0.0 && !(1.0 / SCALE_ABOVE..=SCALE_ABOVE).contains(&big) {
+        power_of_two_scale(big)
+    } else {
+        1.0
+    }
+}
+
+/// Differences of every column against the reference column `r`, on values multiplied by
+/// `scale` (a power of two; see [`grid_scale`]): `d[g][t]`.
+fn differences(cols: &[Column], r: usize, scale: f64) -> Vec<Vec<f64>> {
     cols.iter()
-        .map(|c| c.values.iter().zip(&cols[r].values).map(|(a, b)| a - b).collect())
+        .map(|c| {
+            let pairs = c.values.iter().zip(&cols[r].values);
+            if scale == 1.0 {
+                pairs.map(|(a, b)| a - b).collect()
+            } else {
+                pairs.map(|(a, b)| a * scale - b * scale).collect()
+            }
+        })
         .collect()
 }
 
 /// Mean and standard error of the mean of `d` weighted by resample counts.
+///
+/// One pass of `Σ c·x` and `Σ c·x²` (the common path, unchanged); if those overflow (finite
+/// `|x|` beyond ~1e154), the same on `x` scaled by a power of two, scaled back.
 fn weighted(d: &[f64], counts: &[u32], t: f64) -> (f64, f64) {
+    let (mean, se, s2) = moments(d, counts, t, |x| x);
+    if s2.is_finite() {
+        return (mean, se);
+    }
+    let big = max_abs(d.iter().zip(counts).filter(|p| *p.1 > 0).map(|p| *p.0));
+    if !big.is_finite() {
+        return (mean, se);
+    }
+    let s = power_of_two_scale(big);
+    let (mean, se, _) = moments(d, counts, t, |x| x * s);
+    (mean / s, se / s)
+}
+
+/// [`weighted`]'s pass on `map(x)`: mean, standard error and `Σ c·map(x)²`.
+#[inline(always)]
+fn moments(d: &[f64], counts: &[u32], t: f64, map: impl Fn(f64) -> f64) -> (f64, f64, f64) {
     let (mut s1, mut s2) = (0.0, 0.0);
     for (&x, &c) in d.iter().zip(counts) {
         if c > 0 {
             let c = c as f64;
+            let x = map(x);
             s1 += c * x;
             s2 += c * x * x;
         }
     }
     let mean = s1 / t;
     let var = ((s2 - t * mean * mean) / (t - 1.0)).max(0.0);
-    (mean, (var / t).sqrt())
+    (mean, (var / t).sqrt(), s2)
 }
 
-/// Observed means and paired standard errors of the difference columns.
+/// Observed means and paired standard errors of the difference columns (both overflow-safe:
+/// [`mean_of`], [`stderr_of`]).
 fn observed(d: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
-    let t = d.first().map_or(0, Vec::len) as f64;
     d.iter()
-        .map(|x| (x.iter().sum::<f64>() / t.max(1.0), crate::objective::stderr_of(x)))
+        .map(|x| (if x.is_empty() { 0.0 } else { mean_of(x) }, stderr_of(x)))
         .unzip()
 }
 
@@ -357,7 +433,8 @@ fn critical_values(d: &[Vec<f64>], mean: &[f64], se: &[f64], level: f64, resampl
 
 /// The gap of θ† over reference column `r`, with its max-t test and simultaneous interval.
 fn gap(grid: &Grid, r: usize, spec: &TuneSpec) -> Gap {
-    let d = differences(&grid.cols, r);
+    let scale = grid_scale(&grid.cols);
+    let d = differences(&grid.cols, r, scale);
     let (mean, se) = observed(&d);
     let (c1, c2) = critical_values(
         &d,
@@ -377,7 +454,7 @@ fn gap(grid: &Grid, r: usize, spec: &TuneSpec) -> Gap {
             .fold(f64::NEG_INFINITY, f64::max)
     };
     let (lo, hi) = if c2.is_finite() {
-        (band(-1.0), band(1.0))
+        (band(-1.0) / scale, band(1.0) / scale)
     } else {
         (f64::NAN, f64::NAN)
     };

@@ -64,15 +64,84 @@ pub struct Estimate {
     pub stderr: f64,
 }
 
-/// Standard error of the mean of per-prompt values (sequential: deterministic).
+/// Values beyond this magnitude (2^480 ≈ 3.1e144), or below its inverse, are rescaled by a power
+/// of two before squares and sums of squares are taken: below it a sum of up to 2^60 squared
+/// differences cannot overflow, and every sum keeps its plain (bit-for-bit unchanged) form.
+pub(crate) const SCALE_ABOVE: f64 = f64::from_bits((1023 + 480) << 52);
+
+/// The largest `|v|` of `values` (0 for none; NaN propagates as NaN is ignored by `max`).
+pub(crate) fn max_abs(values: impl IntoIterator<Item = f64>) -> f64 {
+    values.into_iter().fold(0.0, |m, v| m.max(v.abs()))
+}
+
+/// An exact power of two `s` with `max_abs · s` in `[0.25, 2)` (1 for 0 or a non-finite
+/// `max_abs`; at most 2^1000 for the tiniest values): multiplying by `s` and dividing back
+/// loses no bit of a significand, so a statistic computed on scaled values is the unscaled one
+/// in exact arithmetic — and z-values, ratios of two such, are unchanged.
+pub(crate) fn power_of_two_scale(max_abs: f64) -> f64 {
+    if !(max_abs.is_finite() && max_abs > 0.0) {
+        return 1.0;
+    }
+    let e = max_abs.log2().floor() as i32;
+    // 2^-e in two steps, so that 2^1023 < 1/2^-e never has to be formed for e = -1074.
+    let e = (-e).clamp(-1074, 1000);
+    let (a, b) = (e / 2, e - e / 2);
+    2f64.powi(a) * 2f64.powi(b)
+}
+
+/// Whether a sum of squares `ss` of values that are not all equal fell to zero or into the
+/// subnormals (values below ~1e-154 square to nothing): the plain formula is then not to be
+/// trusted.
+fn underflowed(ss: f64, values: &[f64]) -> bool {
+    ss < f64::MIN_POSITIVE && values.iter().any(|&v| v != values[0])
+}
+
+/// Mean of `values` (NaN for none). The plain sequential sum when it is finite (bit-for-bit
+/// the old result); when finite values overflow it (|values| near `f64::MAX`), the mean of
+/// values scaled by a power of two, scaled back — finite, since a mean of finite values is.
+pub(crate) fn mean_of(values: &[f64]) -> f64 {
+    let t = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / t;
+    if mean.is_finite() || values.is_empty() {
+        return mean;
+    }
+    let big = max_abs(values.iter().copied());
+    if !big.is_finite() {
+        return mean; // a non-finite input: its NaN or infinity is the answer
+    }
+    let s = power_of_two_scale(big);
+    values.iter().map(|v| v * s).sum::<f64>() / t / s
+}
+
+/// Standard error of the mean of per-prompt values (sequential: deterministic); NaN with
+/// fewer than two values.
+///
+/// The plain two-pass formula `sqrt(Σ (v − v̄)² / (T − 1)) / √T` whenever its sums stay finite
+/// and normal (bit-for-bit the old result). For finite values whose sums would overflow
+/// (|v| near `f64::MAX`: `v − v̄` or its square is infinite) or underflow (|v| below ~1e-154),
+/// the same formula on the values scaled by a power of two, scaled back. Finite for any finite
+/// values: the standard error is at most `max |v| / √(T − 1)`.
 pub(crate) fn stderr_of(values: &[f64]) -> f64 {
     let t = values.len();
     if t < 2 {
         return f64::NAN;
     }
-    let mean = values.iter().sum::<f64>() / t as f64;
-    let ss: f64 = values.iter().map(|v| (v - mean) * (v - mean)).sum();
-    (ss / (t - 1) as f64).sqrt() / (t as f64).sqrt()
+    let plain = |values: &[f64]| {
+        let mean = values.iter().sum::<f64>() / t as f64;
+        let ss: f64 = values.iter().map(|v| (v - mean) * (v - mean)).sum();
+        (ss, (ss / (t - 1) as f64).sqrt() / (t as f64).sqrt())
+    };
+    let (ss, se) = plain(values);
+    if ss.is_finite() && !underflowed(ss, values) {
+        return se;
+    }
+    let big = max_abs(values.iter().copied());
+    if !big.is_finite() {
+        return se; // a non-finite input
+    }
+    let s = power_of_two_scale(big);
+    let scaled: Vec<f64> = values.iter().map(|v| v * s).collect();
+    plain(&scaled).1 / s
 }
 
 /// `ln k!` for `k = 0..=max`.
@@ -289,7 +358,12 @@ impl<'a> Objective<'a> {
             let tf = per.len() as f64;
             let f = per.iter().map(|p| p.0).sum::<f64>() / tf;
             let d = per.iter().map(|p| p.1).sum::<f64>() / tf;
-            return Ok((f, d));
+            if f.is_finite() && d.is_finite() {
+                return Ok((f, d));
+            }
+            // Finite per-prompt values whose sum overflows: the overflow-safe mean.
+            let (fs, ds): (Vec<f64>, Vec<f64>) = per.into_iter().unzip();
+            return Ok((mean_of(&fs), mean_of(&ds)));
         }
         let method = self.method(theta)?;
         let q = method.as_dyn();
@@ -391,7 +465,7 @@ impl<'a> Objective<'a> {
     pub fn estimate(&self, theta: f64) -> Result<Estimate> {
         let per = self.per_prompt(theta)?;
         let value = if self.kind == MethodKind::Sbon {
-            per.iter().sum::<f64>() / per.len() as f64
+            mean_of(&per)
         } else {
             self.value(theta)?
         };

@@ -23,6 +23,7 @@
 //!   profile and hacking threshold that `hedge report` shows.
 //! - [`ensemble`]: several proxies combined into one (mean-z, min-z, uwo, rank-mean).
 //! - [`compare`]: the leaderboard of proxies × methods on held-out prompts.
+//! - [`adoption`]: whether a re-tuned θ† beats the θ in force (the rule of `hedge serve`).
 //! - [`Budget`]: tuning under a cap on expected samples or a cost per sample.
 //! - [`quantile_profile`]: the true reward along the proxy's ranking, `r(u)`, pooled over prompts.
 //! - [`synth`]: seeded synthetic data (hackable Gaussian/Student-t, monotone, the toy).
@@ -49,6 +50,7 @@
 
 #![warn(missing_docs)]
 
+pub mod adopt;
 mod bootstrap;
 pub mod compare;
 pub mod ensemble;
@@ -65,6 +67,7 @@ mod tune;
 #[cfg(feature = "serde")]
 pub mod wire;
 
+pub use adopt::{Adoption, AdoptionReason, adoption};
 pub use bootstrap::bootstrap;
 pub use error::{EstimateError, Field, Result};
 pub use evidence::{

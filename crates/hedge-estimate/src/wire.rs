@@ -22,7 +22,7 @@ use crate::evidence::{Evidence, Select, Selected, Verdict};
 use crate::objective::Estimator;
 use crate::report::{BOOTSTRAP_LEVEL, Source, TuneReport};
 use crate::survey::{Curve, MethodSurvey, Profile, Survey, Threshold};
-use crate::tune::{Budget, CurvePoint, HoldoutReport, SbonRow, TuneOutcome};
+use crate::tune::{Budget, CurvePoint, HoldoutReport, SbonRow, TuneNote, TuneOutcome};
 
 /// A [`Regime`] as its name.
 pub(crate) fn regime<S: Serializer>(r: &Regime, s: S) -> Result<S::Ok, S::Error> {
@@ -83,6 +83,13 @@ struct Outcome<'a> {
     selected: Option<&'a Selected>,
     #[serde(skip_serializing_if = "Option::is_none")]
     budget: Option<Budget>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty", serialize_with = "notes")]
+    notes: &'a [TuneNote],
+}
+
+/// [`TuneOutcome::notes`] as their sentences.
+fn notes<S: Serializer>(n: &&[TuneNote], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(n.iter().map(|x| x.to_string()))
 }
 
 fn opt_verdict<S: Serializer>(v: &Option<Verdict>, s: S) -> Result<S::Ok, S::Error> {
@@ -116,6 +123,7 @@ impl<'a> Outcome<'a> {
             evidence: o.evidence.as_ref(),
             selected: o.selected.as_ref(),
             budget: o.budget,
+            notes: &o.notes,
         }
     }
 }
@@ -384,6 +392,69 @@ impl Serialize for crate::compare::Comparison {
                 single_method: self.entries[g.single].method.name(),
                 paired: &g.paired,
             }),
+        }
+        .serialize(s)
+    }
+}
+
+impl Serialize for crate::adopt::AdoptionReason {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// [`crate::Adoption`]: its fields in order, the sentence as `"message"` after the reason, the
+/// max-t gap as `"versus_in_force"` and the outcome's `"evidence"`.
+impl Serialize for crate::adopt::Adoption {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            adopted: bool,
+            reason: crate::adopt::AdoptionReason,
+            message: String,
+            #[serde(serialize_with = "method")]
+            method: MethodKind,
+            parameter: &'static str,
+            theta: f64,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            n: Option<u64>,
+            theta_in_force: f64,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            n_in_force: Option<u64>,
+            expected_true_reward: f64,
+            difference: f64,
+            stderr: f64,
+            z: f64,
+            critical: f64,
+            confidence: f64,
+            some_theta_better: bool,
+            #[serde(serialize_with = "opt_verdict")]
+            verdict: Option<Verdict>,
+            prompts: usize,
+            versus_in_force: Option<&'a crate::evidence::Gap>,
+            evidence: Option<&'a Evidence>,
+        }
+        Wire {
+            adopted: self.adopted,
+            reason: self.reason,
+            message: self.to_string(),
+            method: self.method,
+            parameter: self.method.parameter(),
+            theta: self.theta,
+            n: self.n,
+            theta_in_force: self.theta_in_force,
+            n_in_force: self.n_in_force,
+            expected_true_reward: self.expected_true_reward,
+            difference: self.difference,
+            stderr: self.stderr,
+            z: self.z,
+            critical: self.critical,
+            confidence: self.confidence,
+            some_theta_better: self.some_theta_better,
+            verdict: self.verdict,
+            prompts: self.prompts,
+            versus_in_force: self.versus.as_ref(),
+            evidence: self.outcome.as_ref().and_then(|o| o.evidence.as_ref()),
         }
         .serialize(s)
     }

@@ -286,6 +286,35 @@ fn one_poisoned_prompt_does_not_move_theta() {
 }
 
 #[test]
+fn an_objective_that_overflows_is_a_failed_round() {
+    // Two prompts whose top-ranked label is f64::MAX: BoN's rank means (sums over prompts) overflow.
+    let w = window(PROMPTS, M, 5);
+    let (mut o, mut p, mut t) = w.clone();
+    for _ in 0..2 {
+        for k in 0..M {
+            p.push(k as f64);
+            t.push(if k == M - 1 { f64::MAX } else { 0.0 });
+        }
+        o.push(p.len());
+    }
+    let d = Prepared::new(&o, &p, &t).unwrap();
+    let a = adoption(&d, &TuneSpec::new(MethodKind::Bon), 8.0, None).unwrap();
+    assert!(a.failed() && !a.adopted, "{a}");
+    assert_eq!(a.reason, AdoptionReason::ObjectiveNotFinite);
+    assert!(a.to_string().starts_with("the objective is not finite"), "{a}");
+    // One such prompt does not overflow: a decision, with finite numbers, and no adoption.
+    let (mut o, mut p, mut t) = w;
+    for k in 0..M {
+        p.push(k as f64);
+        t.push(if k == M - 1 { f64::MAX } else { 0.0 });
+    }
+    o.push(p.len());
+    let a = adoption(&prepare(&(o, p, t)), &TuneSpec::new(MethodKind::Bon), 8.0, None).unwrap();
+    assert!(!a.adopted && !a.failed(), "{a}");
+    check(&a).unwrap();
+}
+
+#[test]
 fn the_max_t_rejection_alone_does_not_adopt() {
     // The θ in force n = 5, below the optimum n* = 8, on windows of 40 prompts: the θ of the grid
     // closest to it gain little but consistently, θ† more but noisily, so the max-t test rejects

@@ -572,5 +572,10 @@ fn _hedge(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(draw_n, m)?)?;
     m.add_function(wrap_pyfunction!(load, m)?)?;
     m.add_function(wrap_pyfunction!(compare, m)?)?;
+    // The command line's default column names: `load`'s defaults and the DataFrame column names of
+    // `tune`, `curve`, `paired` and `compare` in `python/hedge/__init__.py`.
+    m.add("DEFAULT_PROMPT_COL", hedge_data::DEFAULT_PROMPT_COL)?;
+    m.add("DEFAULT_PROXY_COL", hedge_data::DEFAULT_PROXY_COL)?;
+    m.add("DEFAULT_TRUE_COL", hedge_data::DEFAULT_TRUE_COL)?;
     Ok(())
 }

@@ -11,8 +11,13 @@ Rust engine, the same numbers, the same JSON, the same error messages.
 Calibration data is long format, one row per (prompt, response): three equally long
 one-dimensional arrays ``prompt_ids`` (strings or integers; a prompt's rows need not
 be contiguous), ``proxy`` and ``true``. Anything NumPy can turn into a float array
-works (lists, pandas Series, arrays of any numeric or boolean dtype); contiguous
-``float64`` arrays are used without a copy.
+works (lists, pandas or polars Series, arrays of any numeric or boolean dtype);
+contiguous ``float64`` arrays are used without a copy. :func:`tune`, :func:`curve`,
+:func:`paired` and :func:`compare` also take the whole table instead: the
+:class:`Dataset` that :func:`load` returns (``hedge.tune(d, method="bon")``), or a
+pandas or polars DataFrame with column names, ``hedge.tune(df, method="bon",
+prompt="prompt_id", proxy="proxy", true="true")`` (these names are the defaults, as
+on the command line). Neither pandas nor polars is needed otherwise, nor imported.
 
 >>> import numpy as np, hedge
 >>> rng = np.random.default_rng(0)
@@ -35,16 +40,27 @@ prompt ids that are neither strings nor integers).
 
 from __future__ import annotations
 
-import copy
-import json
-import operator
-import os
-from dataclasses import dataclass, field, fields
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+import copy as _copy
+import dataclasses as _dc
+import json as _json
+import operator as _operator
+import os as _os
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
-import numpy as np
+import numpy as _np
 
 from . import _hedge
+
+if _TYPE_CHECKING:  # names for annotations only: `dir(hedge)` shows the public API and nothing else
+    import os
+    from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+    import numpy as np
+
+    ArrayLike = Any
+    """Anything :func:`numpy.asarray` accepts: a list, a NumPy array, a pandas or polars Series, ..."""
+    Table = Any
+    """A :class:`Dataset` or a pandas or polars ``DataFrame``."""
 
 try:
     from importlib.metadata import version as _version
@@ -55,6 +71,7 @@ except Exception:  # pragma: no cover - not installed as a distribution
 
 __all__ = [
     "Comparison",
+    "Curve",
     "Dataset",
     "Holdout",
     "SbonRow",
@@ -69,8 +86,14 @@ __all__ = [
     "tune",
 ]
 
-ArrayLike = Any
-"""Anything :func:`numpy.asarray` accepts: a list, a NumPy array, a pandas Series, ..."""
+del annotations  # the __future__ import's name: not part of the API
+
+# The command line's default column names (`--prompt-col`, `--proxy-col`, `--true-col`).
+_PROMPT_COL: str = _hedge.DEFAULT_PROMPT_COL
+_PROXY_COL: str = _hedge.DEFAULT_PROXY_COL
+_TRUE_COL: str = _hedge.DEFAULT_TRUE_COL
+_DEFAULT_COLUMNS = (_PROMPT_COL, _PROXY_COL, _TRUE_COL)
+_METHODS = ("bon", "bop", "tilt", "sbon")
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -78,10 +101,10 @@ ArrayLike = Any
 
 def _floats(x: ArrayLike, name: str) -> np.ndarray:
     """A one-dimensional contiguous float64 array (no copy if ``x`` already is one)."""
-    a = np.asarray(x, dtype=np.float64)
+    a = _np.asarray(x, dtype=_np.float64)
     if a.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {a.shape}")
-    return np.ascontiguousarray(a)
+    return _np.ascontiguousarray(a)
 
 
 def _ids(x: ArrayLike) -> Any:
@@ -90,11 +113,11 @@ def _ids(x: ArrayLike) -> Any:
         raise TypeError("prompt_ids must be a sequence of strings or integers, one per row, not a single string")
     if isinstance(x, (list, tuple)):
         return x
-    a = np.asarray(x)
+    a = _np.asarray(x)
     if a.ndim != 1:
         raise ValueError(f"prompt_ids must be one-dimensional, got shape {a.shape}")
     if a.dtype.kind == "i" or (a.dtype.kind == "u" and a.dtype.itemsize < 8):
-        return np.ascontiguousarray(a, dtype=np.int64)
+        return _np.ascontiguousarray(a, dtype=_np.int64)
     if a.dtype.kind == "u":
         return a.tolist()
     return a
@@ -103,13 +126,13 @@ def _ids(x: ArrayLike) -> Any:
 def _n_list(n: Union[int, Sequence[int], None]) -> Optional[List[int]]:
     if n is None:
         return None
-    if isinstance(n, (int, np.integer)):
-        return [operator.index(n)]
-    return [operator.index(k) for k in n]
+    if isinstance(n, (int, _np.integer)):
+        return [_operator.index(n)]
+    return [_operator.index(k) for k in n]
 
 
 def _seed(seed: int) -> int:
-    s = operator.index(seed)
+    s = _operator.index(seed)
     if not 0 <= s < 2**64:
         raise ValueError(f"seed must be an integer in [0, 2**64), got {s}")
     return s
@@ -118,21 +141,105 @@ def _seed(seed: int) -> int:
 def _opt_index(x: Optional[int], name: str) -> Optional[int]:
     if x is None:
         return None
-    k = operator.index(x)
+    k = _operator.index(x)
     if k < 0:
         raise ValueError(f"{name} must be >= 0, got {k}")
     return k
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def _frame_library(x: Any) -> Optional[str]:
+    """``"pandas"`` or ``"polars"`` if ``x`` is a DataFrame of that library (or of a subclass).
+
+    Told from the class's module name, so neither library is ever imported here.
+    """
+    for cls in type(x).__mro__:
+        lib = cls.__module__.partition(".")[0]
+        if cls.__name__ == "DataFrame" and lib in ("pandas", "polars"):
+            return lib
+    return None
+
+
+def _column(frame: Any, lib: str, name: Any, role: str) -> np.ndarray:
+    """One column of a DataFrame as a NumPy array; a missing one is a ``ValueError`` naming it."""
+    columns = list(frame.columns)
+    if not isinstance(name, str) and lib == "polars":
+        raise TypeError(f"{role} must name a column of the DataFrame (a str), got {type(name).__name__}")
+    if name not in columns:
+        hint = f"; to pass the method, write method={name!r}" if role == "proxy" and str(name).lower() in _METHODS else ""
+        raise ValueError(
+            f"DataFrame: missing column {str(name)!r} (the {role} column: {role}={name!r}; "
+            f"available columns: {', '.join(map(str, columns))}){hint}"
+        )
+    col = frame[name]
+    if lib == "pandas" and role != "prompt" and hasattr(col, "to_numpy"):
+        # Nullable dtypes (Float64, Int64, boolean) hold pd.NA: NaN, which the engine reports by row.
+        try:
+            return col.to_numpy(dtype="float64", na_value=_np.nan)
+        except (TypeError, ValueError):
+            pass  # e.g. text: let _floats say what could not be converted
+    if lib == "polars" and hasattr(col, "to_numpy"):
+        return col.to_numpy()
+    return _np.asarray(col)
+
+
+def _rows(
+    fn: str, data: Any, proxy: Any, true: Any, prompt: Any, *, proxy_role: bool = True
+) -> Tuple[Any, Any, Any]:
+    """``(prompt_ids, proxy, true)`` of any accepted data form: three arrays, a :class:`Dataset`, or a
+    pandas / polars DataFrame with the columns ``prompt``, ``proxy`` and ``true``."""
+    if isinstance(data, Dataset):
+        given = [("prompt", prompt, 0), ("proxy", proxy, 1), ("true", true, 2)]
+        for role, value, i in given if proxy_role else given[::2]:
+            if value is None or (isinstance(value, str) and value in (_DEFAULT_COLUMNS[i], data.columns[i])):
+                continue  # the columns hedge.load read, by their default or their own names
+            if role == "proxy" and isinstance(value, str) and value.lower() in _METHODS:
+                hint = f": to pass the method, write {fn}(dataset, method={value!r})"
+            else:
+                hint = f"; a Dataset holds the {role} column hedge.load read ({data.columns[i]!r}): choose it there"
+            raise TypeError(f"{fn}() got {role}={value!r} with a Dataset{hint}")
+        return data.prompt_ids, data.proxy, data.true
+    lib = _frame_library(data)
+    if lib is not None:
+        for role, value in (("prompt", prompt), ("proxy", proxy), ("true", true)):
+            if role == "proxy" and not proxy_role:
+                continue
+            if not isinstance(value, (str, int)) or isinstance(value, bool):
+                raise TypeError(
+                    f"{fn}() with a DataFrame takes column names: {role} must name a column, "
+                    f"got {type(value).__name__}"
+                )
+        ids = _column(data, lib, prompt, "prompt")
+        p = _column(data, lib, proxy, "proxy") if proxy_role else None
+        return ids, p, _column(data, lib, true, "true")
+    if isinstance(prompt, str) and prompt != _PROMPT_COL:
+        raise TypeError(f"{fn}(): prompt={prompt!r} names a column, but the data is not a Dataset or a DataFrame")
+    for role, value in (("proxy", proxy), ("true", true)):
+        if isinstance(value, str) and (role != "proxy" or proxy_role):
+            raise TypeError(
+                f"{fn}(): {role}={value!r} is a column name, but the first argument is not a Dataset or a "
+                f"DataFrame ({type(data).__name__}); pass arrays: {fn}(prompt_ids, proxy, true, ...)"
+            )
+    return data, proxy, true
+
+
+def _required(fn: str, **values: Any) -> None:
+    for name, value in values.items():
+        if value is None:
+            raise TypeError(f"{fn}() missing required argument: {name!r}")
 
 
 # ----------------------------------------------------------------------------- results
 
 
 def _pick(cls: type, d: Dict[str, Any]) -> Dict[str, Any]:
-    names = {f.name for f in fields(cls)}
+    names = {f.name for f in _dc.fields(cls)}
     return {k: v for k, v in d.items() if k in names}
 
 
-@dataclass(frozen=True)
+@_dc.dataclass(frozen=True)
 class SbonRow:
     """Soft Best-of-n: the tuned beta for one ``n`` (one row of ``TuneResult.per_n``)."""
 
@@ -145,7 +252,7 @@ class SbonRow:
     expected_samples: float
 
 
-@dataclass(frozen=True)
+@_dc.dataclass(frozen=True)
 class Holdout:
     """Honest reporting: tuned on the calibration prompts, evaluated on held-out prompts.
 
@@ -176,7 +283,7 @@ class Holdout:
     default_n: Optional[int] = None
 
 
-@dataclass(frozen=True, repr=False)
+@_dc.dataclass(frozen=True, repr=False)
 class TuneResult:
     """The result of :func:`tune`: the fields of ``hedge tune --json``.
 
@@ -231,7 +338,7 @@ class TuneResult:
     selected: Optional[Dict[str, Any]] = None
     """The parameter to deploy under the ``select`` rule (``theta``, ``n``, its reward and the
     samples it saves); ``hedge serve --from-tune`` deploys it."""
-    _raw: Dict[str, Any] = field(default_factory=dict, compare=False)
+    _raw: Dict[str, Any] = _dc.field(default_factory=dict, compare=False)
 
     @classmethod
     def _from_dict(cls, d: Dict[str, Any]) -> "TuneResult":
@@ -248,11 +355,11 @@ class TuneResult:
 
     def to_dict(self) -> Dict[str, Any]:
         """The object ``hedge tune --json`` prints, without its file keys ``data`` and ``columns``."""
-        return copy.deepcopy(self._raw)
+        return _copy.deepcopy(self._raw)
 
     def to_json(self, indent: Optional[int] = 2) -> str:
         """:meth:`to_dict` as JSON text (e.g. for ``hedge serve --from-tune FILE``)."""
-        return json.dumps(self._raw, indent=indent)
+        return _json.dumps(self._raw, indent=indent)
 
     def __repr__(self) -> str:
         def g(x: Optional[float], digits: int = 6) -> str:
@@ -283,12 +390,14 @@ class TuneResult:
         return f"TuneResult({', '.join(parts)})"
 
 
-@dataclass(frozen=True, repr=False)
+@_dc.dataclass(frozen=True, repr=False)
 class Dataset:
     """A calibration file read by :func:`load`: one entry per kept row.
 
-    Unpacks like the tuple ``(prompt_ids, proxy, true)``, so
-    ``hedge.tune(*hedge.load(path), "bop")`` works.
+    Pass it whole to :func:`tune`, :func:`curve`, :func:`paired` or :func:`compare`
+    (``hedge.tune(d, method="bon")``). It also unpacks like the tuple
+    ``(prompt_ids, proxy, true)``, so ``hedge.tune(*d, "bop")`` works too, and
+    :meth:`to_frame` makes a pandas DataFrame of it.
     """
 
     prompt_ids: np.ndarray
@@ -303,6 +412,8 @@ class Dataset:
     """Prompts dropped for having a single response (their rows are not in the arrays)."""
     rows_read: int
     """Data rows in the file, including those of dropped prompts."""
+    columns: Tuple[str, str, str] = (_PROMPT_COL, _PROXY_COL, _TRUE_COL)
+    """The file's columns that were read: ``(prompt, proxy, true)``."""
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return iter((self.prompt_ids, self.proxy, self.true))
@@ -317,22 +428,49 @@ class Dataset:
         """Number of kept prompts."""
         return len(set(self.prompt_ids.tolist()))
 
+    def to_frame(self) -> Any:
+        """The rows as a pandas DataFrame whose columns have the file's names (:attr:`columns`)
+        (needs pandas)."""
+        pd = _pandas("Dataset.to_frame()")
+        return pd.DataFrame(dict(zip(self.columns, (self.prompt_ids, self.proxy, self.true))))
+
     def __repr__(self) -> str:
         return (
             f"Dataset(source={self.source!r}, rows={self.num_rows}, prompts={self.num_prompts}, "
-            f"skipped_prompts={self.skipped_prompts})"
+            f"skipped_prompts={self.skipped_prompts}, columns={self.columns!r})"
         )
+
+
+def _pandas(what: str) -> Any:
+    try:
+        import pandas as pd
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError(f"{what} needs pandas: pip install pandas") from e
+    return pd
+
+
+class Curve(dict):
+    """The result of :func:`curve`: a ``dict`` of float64 arrays, one entry per theta (``theta``,
+    ``reward``, ``stderr``, ``kl``, ``expected_samples``), with :meth:`to_frame`.
+
+    ``polars.DataFrame(dict(c))`` makes a polars frame of it.
+    """
+
+    def to_frame(self) -> Any:
+        """The curve as a pandas DataFrame, one row per theta (needs pandas)."""
+        return _pandas("Curve.to_frame()").DataFrame(dict(self))
 
 
 # ----------------------------------------------------------------------------- API
 
 
 def tune(
-    prompt_ids: ArrayLike,
-    proxy: ArrayLike,
-    true: ArrayLike,
+    prompt_ids: Union[ArrayLike, Table],
+    proxy: Union[ArrayLike, str] = _PROXY_COL,
+    true: Union[ArrayLike, str] = _TRUE_COL,
     method: str = "bop",
     *,
+    prompt: str = _PROMPT_COL,
     range: Optional[Tuple[float, float]] = None,
     n: Union[int, Sequence[int], None] = None,
     estimator: str = "plugin",
@@ -347,13 +485,19 @@ def tune(
     """HedgeTune: the parameter of ``method`` that maximises the estimated true reward.
 
     The same computation as ``hedge tune`` on a file with these rows; ``result.to_dict()``
-    equals its ``--json`` output without the ``data`` and ``columns`` keys.
+    equals its ``--json`` output without the ``data`` and ``columns`` keys. The data is three
+    arrays, ``tune(prompt_ids, proxy, true, ...)``, or one table: ``tune(dataset, method="bon")``
+    with a :class:`Dataset`, or ``tune(df, method="bon", prompt="prompt_id", proxy="proxy",
+    true="true")`` with a pandas or polars DataFrame (the column names shown are the defaults,
+    those of the command line).
 
     Args:
         prompt_ids: prompt of each row (strings or integers; rows of a prompt need not be
-            contiguous; prompts with a single response are skipped and counted).
-        proxy: proxy reward of each row (what the method sees).
-        true: true reward of each row.
+            contiguous; prompts with a single response are skipped and counted); or the
+            whole table: a :class:`Dataset` or a DataFrame.
+        proxy: proxy reward of each row (what the method sees); with a DataFrame, the name of
+            its column.
+        true: true reward of each row; with a DataFrame, the name of its column.
         method: ``"bon"`` (n), ``"bop"`` (mu), ``"tilt"`` (lambda) or ``"sbon"`` (beta).
         range: search range ``(lo, hi)`` of the parameter. Defaults: bon ``(1, m_max)``,
             bop ``(0, m_max - 1)``, tilt ``(0, 10 m_max)``, sbon ``(0, 1000)``, where
@@ -374,10 +518,13 @@ def tune(
             (BoN n, BoP 1 + mu, SBoN n); as ``hedge tune --max-samples``.
         cost_per_sample: maximise E[true reward] - cost_per_sample * E[samples] instead
             (``hedge tune --cost-per-sample``).
+        prompt: with a DataFrame, the name of the prompt id column.
 
     Raises:
         ValueError: NaN or infinite values, arrays of different lengths, an unknown
-            method or estimator, an invalid range or argument, no usable prompt.
+            method or estimator, an invalid range or argument, no usable prompt, a
+            column missing from the DataFrame (the message names it).
+        TypeError: column names given with arrays, or arrays given with a DataFrame.
 
     >>> import hedge
     >>> ids = ["q1"] * 5 + ["q2"] * 5
@@ -389,6 +536,7 @@ def tune(
     >>> r.to_dict()["theta"] == r.theta
     True
     """
+    prompt_ids, proxy, true = _rows("tune", prompt_ids, proxy, true, prompt)
     if range is not None:
         try:
             lo, hi = range
@@ -430,10 +578,7 @@ class Comparison(dict):
         reward, stderr, versus_leader, versus_leader_stderr, oracle_reward, default_reward,
         verdict, pareto.
         """
-        try:
-            import pandas as pd
-        except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ImportError("Comparison.to_frame() needs pandas: pip install pandas") from e
+        pd = _pandas("Comparison.to_frame()")
         rows = []
         for e in self["leaderboard"]:
             h = e["holdout"]
@@ -460,10 +605,12 @@ class Comparison(dict):
 
 
 def compare(
-    prompt_ids: ArrayLike,
-    proxies: Dict[str, ArrayLike],
-    true: ArrayLike,
+    prompt_ids: Union[ArrayLike, Table],
+    proxies: Union[Dict[str, ArrayLike], Sequence[str], None] = None,
+    true: Union[ArrayLike, str] = _TRUE_COL,
     *,
+    prompt: str = _PROMPT_COL,
+    proxy_prefix: str = "proxy_",
     methods: Sequence[str] = ("bon",),
     ensembles: Sequence[str] = (),
     holdout: float = 0.5,
@@ -475,10 +622,19 @@ def compare(
     """Which proxy (and ensemble) and which method: a leaderboard tuned on calibration
     prompts and judged on held-out ones, as ``hedge compare --json`` (same numbers, same JSON).
 
+    The data is arrays, ``compare(prompt_ids, {name: scores, ...}, true)``, or one table: a
+    DataFrame, ``compare(df, ["proxy_a", "proxy_b"])`` (by default every column whose name
+    starts with ``proxy_prefix``, as ``hedge compare`` does without ``--proxy-cols``), or a
+    :class:`Dataset`, whose one proxy column is compared across ``methods``.
+
     Args:
-        prompt_ids: prompt of each row.
-        proxies: ``{name: scores}``, one array per proxy column, row-aligned with ``true``.
-        true: true reward of each row.
+        prompt_ids: prompt of each row; or the whole table (a :class:`Dataset` or a DataFrame).
+        proxies: ``{name: scores}``, one array per proxy column, row-aligned with ``true``;
+            with a DataFrame, the names of its proxy columns.
+        true: true reward of each row; with a DataFrame, the name of its column.
+        prompt: with a DataFrame, the name of the prompt id column.
+        proxy_prefix: with a DataFrame and no ``proxies``: compare every column whose name
+            starts with this.
         methods: the methods to tune (``"bon"``, ``"bop"``, ``"tilt"``, ``"sbon"``).
         ensembles: ensembles of all the proxies to rank too: ``"mean-z"``, ``"min-z"``,
             ``"uwo"`` (lambda tuned on the calibration prompts), ``"rank-mean"``.
@@ -496,6 +652,9 @@ def compare(
     >>> [row["proxy"] for row in c.leaderboard]
     ['good', 'bad']
     """
+    data = prompt_ids
+    proxies = _proxy_columns(data, proxies, proxy_prefix)
+    prompt_ids, _, true = _rows("compare", data, None, true, prompt, proxy_role=False)
     if not proxies:
         raise ValueError("compare needs at least one proxy column")
     names = [str(k) for k in proxies]
@@ -515,14 +674,49 @@ def compare(
     return Comparison(d)
 
 
+def _proxy_columns(data: Any, proxies: Any, prefix: str) -> Dict[str, Any]:
+    """:func:`compare`'s ``{name: scores}`` for each form of data."""
+    if isinstance(data, Dataset):
+        if proxies is not None and list(proxies) != [data.columns[1]]:
+            raise TypeError(
+                f"compare() got proxies={proxies!r} with a Dataset, which holds one proxy column "
+                f"({data.columns[1]!r}); pass a DataFrame to compare several"
+            )
+        return {data.columns[1]: data.proxy}
+    lib = _frame_library(data)
+    if lib is None:
+        if proxies is None:
+            raise TypeError("compare() missing required argument: 'proxies' ({name: scores, ...})")
+        if not hasattr(proxies, "values"):
+            raise TypeError(
+                f"compare(): proxies must be a dict {{name: scores}} with arrays, got {type(proxies).__name__}"
+            )
+        return dict(proxies)
+    if proxies is None:
+        names = [c for c in data.columns if isinstance(c, str) and c.startswith(prefix)]
+        if not names:
+            raise ValueError(
+                f"DataFrame: no column starts with {prefix!r} (available columns: "
+                f"{', '.join(map(str, data.columns))}); give proxies=[column, ...]"
+            )
+    elif isinstance(proxies, str):
+        names = [proxies]
+    elif hasattr(proxies, "values"):
+        raise TypeError("compare() with a DataFrame takes the names of its proxy columns: proxies=[column, ...]")
+    else:
+        names = list(proxies)
+    return {name: _column(data, lib, name, "proxy") for name in names}
+
+
 def paired(
-    prompt_ids: ArrayLike,
-    proxy: ArrayLike,
-    true: ArrayLike,
-    method: str,
-    theta_a: float,
-    theta_b: float,
+    prompt_ids: Union[ArrayLike, Table],
+    proxy: Union[ArrayLike, str] = _PROXY_COL,
+    true: Union[ArrayLike, str] = _TRUE_COL,
+    method: Optional[str] = None,
+    theta_a: Optional[float] = None,
+    theta_b: Optional[float] = None,
     *,
+    prompt: str = _PROMPT_COL,
     n: Optional[int] = None,
     estimator: str = "plugin",
 ) -> Dict[str, float]:
@@ -533,7 +727,8 @@ def paired(
     per-prompt differences over the square root of the number of prompts) and their ratio.
     The paired standard error is the right yardstick for "is theta_a better than theta_b?":
     the standard errors of the two levels include how much the prompts differ, which the
-    comparison cancels. ``n`` is required for ``"sbon"``.
+    comparison cancels. ``n`` is required for ``"sbon"``. The data is three arrays or one table,
+    as in :func:`tune`: ``paired(dataset, method="bon", theta_a=25, theta_b=5)``.
 
     >>> import hedge
     >>> ids = ["q1"] * 5 + ["q2"] * 5 + ["q3"] * 5
@@ -543,6 +738,8 @@ def paired(
     >>> round(d["difference"], 6), d["prompts"]
     (0.106667, 3)
     """
+    prompt_ids, proxy, true = _rows("paired", prompt_ids, proxy, true, prompt)
+    _required("paired", method=method, theta_a=theta_a, theta_b=theta_b)
     return _hedge.paired(
         _ids(prompt_ids),
         _floats(proxy, "proxy"),
@@ -550,27 +747,30 @@ def paired(
         method,
         float(theta_a),
         float(theta_b),
-        n=None if n is None else operator.index(n),
+        n=None if n is None else _operator.index(n),
         estimator=estimator,
     )
 
 
 def curve(
-    prompt_ids: ArrayLike,
-    proxy: ArrayLike,
-    true: ArrayLike,
-    method: str,
-    thetas: ArrayLike,
+    prompt_ids: Union[ArrayLike, Table],
+    proxy: Union[ArrayLike, str] = _PROXY_COL,
+    true: Union[ArrayLike, str] = _TRUE_COL,
+    method: Optional[str] = None,
+    thetas: Optional[ArrayLike] = None,
     *,
+    prompt: str = _PROMPT_COL,
     n: Optional[int] = None,
     estimator: str = "plugin",
-) -> Dict[str, np.ndarray]:
+) -> Curve:
     """The estimated true reward against the parameter, as ``hedge curve`` computes it.
 
-    Returns a dict of float64 arrays, one entry per theta: ``theta``, ``reward`` (the
-    estimated expected true reward), ``stderr`` (its standard error across prompts),
-    ``kl`` (KL to the reference, nats) and ``expected_samples``; ``nan`` where the
-    command line prints ``null``. ``n`` is required for ``"sbon"`` (and only allowed there).
+    Returns a :class:`Curve`: a dict of float64 arrays, one entry per theta: ``theta``,
+    ``reward`` (the estimated expected true reward), ``stderr`` (its standard error across
+    prompts), ``kl`` (KL to the reference, nats) and ``expected_samples``; ``nan`` where the
+    command line prints ``null``; ``.to_frame()`` makes a pandas DataFrame of it. ``n`` is
+    required for ``"sbon"`` (and only allowed there). The data is three arrays or one table,
+    as in :func:`tune`: ``curve(dataset, method="bon", thetas=range(1, 26))``.
 
     >>> import hedge
     >>> ids = ["q1"] * 5 + ["q2"] * 5
@@ -582,18 +782,20 @@ def curve(
     >>> c["reward"].round(6).tolist()        # (4/5)^n - (2/5)^n
     [0.4, 0.48, 0.384]
     """
-    t = np.atleast_1d(np.asarray(thetas, dtype=np.float64))
+    prompt_ids, proxy, true = _rows("curve", prompt_ids, proxy, true, prompt)
+    _required("curve", method=method, thetas=thetas)
+    t = _np.atleast_1d(_np.asarray(thetas, dtype=_np.float64))
     if t.ndim != 1:
         raise ValueError(f"thetas must be one-dimensional, got shape {t.shape}")
-    return _hedge.curve(
+    return Curve(_hedge.curve(
         _ids(prompt_ids),
         _floats(proxy, "proxy"),
         _floats(true, "true"),
         method,
-        np.ascontiguousarray(t),
-        n=None if n is None else operator.index(n),
+        _np.ascontiguousarray(t),
+        n=None if n is None else _operator.index(n),
         estimator=estimator,
-    )
+    ))
 
 
 def kl(method: str, theta: float, n: Optional[int] = None) -> Dict[str, float]:
@@ -606,7 +808,7 @@ def kl(method: str, theta: float, n: Optional[int] = None) -> Dict[str, float]:
     >>> round(d["kl"], 10), round(d["mean_quantile"], 10), d["expected_samples"]
     (1.2044415417, 0.8888888889, 8.0)
     """
-    return _hedge.kl(method, float(theta), None if n is None else operator.index(n))
+    return _hedge.kl(method, float(theta), None if n is None else _operator.index(n))
 
 
 def select(
@@ -634,7 +836,7 @@ def select(
         _floats(scores, "scores"),
         method,
         float(theta),
-        n=None if n is None else operator.index(n),
+        n=None if n is None else _operator.index(n),
         seed=None if seed is None else _seed(seed),
     )
 
@@ -652,15 +854,15 @@ def draw_n(method: str, theta: float, seed: Optional[int] = None, *, n: Optional
     True
     """
     return _hedge.draw_n(
-        method, float(theta), seed=None if seed is None else _seed(seed), n=None if n is None else operator.index(n)
+        method, float(theta), seed=None if seed is None else _seed(seed), n=None if n is None else _operator.index(n)
     )
 
 
 def load(
     path: Union[str, "os.PathLike[str]"],
-    prompt_col: str = "prompt_id",
-    proxy_col: str = "proxy",
-    true_col: str = "true",
+    prompt_col: str = _PROMPT_COL,
+    proxy_col: str = _PROXY_COL,
+    true_col: str = _TRUE_COL,
     *,
     format: Optional[str] = None,
 ) -> Dataset:
@@ -674,9 +876,12 @@ def load(
     ``ValueError`` naming the file, line and column, e.g.
     ``scores.csv:17: column "proxy": "abc" is not a number``.
 
-    Returns a :class:`Dataset`, which unpacks as ``prompt_ids, proxy, true``.
+    Returns a :class:`Dataset`: pass it whole to :func:`tune`, :func:`curve`, :func:`paired`
+    or :func:`compare` (``hedge.tune(d, method="bon")``); it also unpacks as
+    ``prompt_ids, proxy, true``.
     """
     ids, proxy, true, source, skipped, rows_read = _hedge.load(
-        os.fspath(path), prompt_col, proxy_col, true_col, format=format
+        _os.fspath(path), prompt_col, proxy_col, true_col, format=format
     )
-    return Dataset(np.array(ids, dtype=object), proxy, true, source, skipped, rows_read)
+    columns = (str(prompt_col), str(proxy_col), str(true_col))
+    return Dataset(_np.array(ids, dtype=object), proxy, true, source, skipped, rows_read, columns)

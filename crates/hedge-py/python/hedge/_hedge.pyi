@@ -11,6 +11,13 @@ import numpy.typing as npt
 
 _F64 = npt.NDArray[np.float64]
 
+DEFAULT_PROMPT_COL: str
+"""The command line's default prompt id column, ``"prompt_id"``."""
+DEFAULT_PROXY_COL: str
+"""The command line's default proxy column, ``"proxy"``."""
+DEFAULT_TRUE_COL: str
+"""The command line's default true reward column, ``"true"``."""
+
 def tune(
     prompt_ids: Any,
     proxy: _F64,

@@ -9,6 +9,7 @@
 
 use crate::error::{Error, Result};
 use crate::grid::LogGrid;
+use crate::method::MethodKind;
 
 /// Shape of `f` on the range, from the signs of `f'` at its ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -305,5 +306,52 @@ pub fn bon_integer<F: FnMut(f64) -> f64>(n_cont: f64, lo: f64, hi: f64, tie_rel:
         (b as u64, fb)
     } else {
         (a as u64, fa)
+    }
+}
+
+/// Where a method choosing among `m` equally likely responses (drawn with replacement, as the
+/// plug-in estimator of math.md §3 treats a prompt's responses) has all but settled on the
+/// top-ranked one: the smallest θ (an integer for BoN) with `F_θ(1 − 1/m) ≤ tail`, that is, every
+/// rank but the top one together chosen with probability at most `tail`. `None` for SBoN, whose β
+/// lives on the proxy's own scale.
+///
+/// `F_θ(u)` falls as θ grows for every `u < 1`, so on `[plateau, ∞)` the plug-in weights
+/// `w_k(θ) = F_θ(k/m) − F_θ((k−1)/m)` give the ranks below the top at most `tail` together, and the
+/// estimate `f(θ) = Σ_k r_(k) w_k(θ)` stays within `tail · (max r − min r)` of the top rank's reward:
+/// no θ beyond the plateau can be told apart from it. The weights depend on `(m, θ)` only, and the
+/// plateau grows with `m`, so the plateau of a data set's largest `m` holds for all its prompts.
+///
+/// - BoN: `(1 − 1/m)^n ≤ tail`, `n = ⌈ln tail / ln(1 − 1/m)⌉` (about `m · ln(1/tail)`).
+/// - BoP: `F_μ(u) = u e^{μ(u−1)} ≤ e^{−μ/m}`, so `μ = m · ln(1/tail)`.
+/// - tilt: `F_λ(u) = (e^{λu} − 1)/(e^λ − 1) ≤ e^{−λ(1−u)}`, so `λ = m · ln(1/tail)`.
+///
+/// The BoP and tilt bounds `e^{−θ/m}` also bound the density ratio `p_θ(u)/p_θ(1)` below the top
+/// rank, and BoN's `(1 − 1/m)^{n−1}` is one `n` further on: the self-normalised (paper's) weights
+/// settle at the plateau of `tail / (m − 1)`, one more `n` for BoN. With `m ≤ 1` there is only
+/// the top rank: the plateau is the low end of the domain. `tail` outside `(0, 1)`: `None`.
+///
+/// ```
+/// use hedge_math::MethodKind;
+/// use hedge_math::tune::plateau;
+/// // 25 responses: BoN with n ≥ 1016 misses the best one with probability ≤ 1e-18.
+/// let n = plateau(MethodKind::Bon, 25, 1e-18).unwrap();
+/// assert_eq!(n, 1016.0);
+/// assert!((24f64 / 25.0).powf(n) <= 1e-18 && (24f64 / 25.0).powf(n - 1.0) > 1e-18);
+/// assert!((plateau(MethodKind::Bop, 25, 1e-18).unwrap() - 25.0 * 1e18f64.ln()).abs() < 1e-9);
+/// assert_eq!(plateau(MethodKind::Sbon, 25, 1e-18), None);
+/// ```
+pub fn plateau(kind: MethodKind, m: usize, tail: f64) -> Option<f64> {
+    if !(tail > 0.0 && tail < 1.0) {
+        return None;
+    }
+    let low = if kind == MethodKind::Bon { 1.0 } else { 0.0 };
+    if m <= 1 {
+        return (kind != MethodKind::Sbon).then_some(low);
+    }
+    let mf = m as f64;
+    match kind {
+        MethodKind::Bon => Some((tail.ln() / (-1.0 / mf).ln_1p()).ceil().max(low)),
+        MethodKind::Bop | MethodKind::Tilt => Some(mf * -tail.ln()),
+        MethodKind::Sbon => None,
     }
 }

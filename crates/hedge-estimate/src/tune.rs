@@ -16,6 +16,78 @@ use crate::prepared::Prepared;
 /// Default upper end of SBoN's β range (β is on the proxy's own scale).
 pub const DEFAULT_SBON_BETA_MAX: f64 = 1e3;
 
+/// Probability below which the ranks under a prompt's top one no longer count: past the θ where
+/// the method leaves them at most this much together ([`hedge_math::tune::plateau`]), the estimated
+/// curve is flat to within this fraction of the rewards' spread (below the rounding of an f64
+/// reward, and far below the 1e-12 that ties two candidates), so the search stops there.
+pub const PLATEAU_TAIL: f64 = 1e-18;
+
+/// Something about a tuning that its numbers alone do not say ([`TuneOutcome::notes`]); its
+/// `Display` is the sentence the CLI prints.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum TuneNote {
+    /// The range reached past the point where the data can no longer tell θ apart, and the search
+    /// stopped there: with at most `m_max` responses per prompt, every θ ≥ `searched` leaves the
+    /// ranks under a prompt's top one at most [`PLATEAU_TAIL`] together (BoN, BoP and the tilt: a
+    /// bound that depends on `(m_max, θ)` only; SBoN: on the smallest gap `min_gap` between a
+    /// prompt's distinct proxy scores and the largest `n`), so the estimated curve beyond is flat
+    /// and the smaller θ wins the tie. [`TuneOutcome::range`] ends at `searched`.
+    RangeClipped {
+        /// The parameter's name (`"n"`, `"mu"`, `"lambda"`, `"beta"`).
+        parameter: &'static str,
+        /// The high end asked for.
+        asked: f64,
+        /// Where the search stopped.
+        searched: f64,
+        /// Most responses of a prompt.
+        m_max: usize,
+        /// SBoN: the smallest positive gap between two proxy scores of a prompt.
+        min_gap: Option<f64>,
+    },
+}
+
+/// A number as written in a sentence: plain, or in exponent form when very large or small.
+fn short(x: f64) -> String {
+    if x != 0.0 && (x.abs() >= 1e6 || x.abs() < 1e-4) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
+
+impl std::fmt::Display for TuneNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            TuneNote::RangeClipped {
+                parameter,
+                asked,
+                searched,
+                m_max,
+                min_gap,
+            } => {
+                let (searched, asked) = (short(searched), short(asked));
+                write!(f, "searched {parameter} up to {searched}, not {asked}: ")?;
+                match min_gap {
+                    Some(g) => write!(
+                        f,
+                        "with proxy scores of a prompt at least {} apart, every beta >= {searched} misses",
+                        short(g)
+                    )?,
+                    None => write!(
+                        f,
+                        "with at most {m_max} responses per prompt, every {parameter} >= {searched} misses"
+                    )?,
+                }
+                write!(
+                    f,
+                    " a prompt's top-ranked response with probability <= {PLATEAU_TAIL:e}, so the estimated curve is flat from there on (ties go to the smaller {parameter})"
+                )
+            }
+        }
+    }
+}
+
 /// What to tune and how.
 ///
 /// Defaults: the plug-in estimator; the range `[1, m_max]` for BoN (`[1, min m]` with
@@ -461,7 +533,8 @@ pub struct TuneOutcome {
     pub skipped_prompts: usize,
     /// The estimator.
     pub estimator: Estimator,
-    /// The searched range.
+    /// The searched range: the spec's, or less of it when the data cannot tell its far end
+    /// apart from nearer θ (see [`TuneNote::RangeClipped`]).
     pub range: (f64, f64),
     /// `f'` (or the paper's residual, or for the unbiased estimator the difference
     /// `f(n+1) − f(n)`) at the low end of the range.
@@ -479,6 +552,8 @@ pub struct TuneOutcome {
     /// The budget tuned under, when one was set ([`TuneSpec::max_samples`],
     /// [`TuneSpec::cost_per_sample`]).
     pub budget: Option<Budget>,
+    /// What the numbers alone do not say (e.g. [`TuneNote::RangeClipped`]); empty on ordinary ranges.
+    pub notes: Vec<TuneNote>,
 }
 
 /// One point of [`curve`] (serialised, feature `serde`, as one of the `"points"` of
@@ -581,6 +656,61 @@ pub(crate) fn kl_and_samples(obj: &Objective<'_>, theta: f64) -> (f64, f64) {
         }
         Err(_) => (f64::NAN, obj.n().map_or(f64::NAN, |n| n as f64)),
     }
+}
+
+/// Where the estimated curve of `spec` on `data` has gone flat (see [`PLATEAU_TAIL`]), rounded up
+/// to three significant digits (BoN: an integer), with SBoN's smallest proxy gap; `None` when it
+/// never does within f64 (the unbiased estimator, whose `n ≤ min m` anyway; SBoN on a prompt set
+/// without two distinct scores, or `ns` empty).
+///
+/// - Plug-in: [`hedge_math::tune::plateau`] at the largest `m` (its weights `w_k(θ)` depend on
+///   `(m, θ)` only, and the plateau grows with `m`).
+/// - The paper's self-normalised weights `p_θ(k/m) / Σ_j p_θ(j/m)`: the same bound on each of the
+///   `m − 1` lower ranks' density ratio, so the plateau of `PLATEAU_TAIL / (m − 1)`, one `n` later
+///   for BoN (`p ∝ u^{n−1}`).
+/// - SBoN (plug-in, β on the proxy's scale): among `n` draws, a candidate scoring at least `δ`
+///   (the smallest gap between a prompt's distinct scores) under the draw's best is chosen with
+///   probability at most `e^{−βδ}`, so all of them together at most `(n − 1) e^{−βδ}`, which is
+///   `PLATEAU_TAIL` at `β = ln((n − 1)/PLATEAU_TAIL)/δ` (`n` the grid's largest; SBoN at β = ∞ is
+///   BoN(n) with ties broken at random, which the estimator's tie averaging already is). Never
+///   below [`DEFAULT_SBON_BETA_MAX`], so that the default range and smaller ones are searched as
+///   they always were: with integer scores (gap 1) the curve is flat from β ≈ 43 on, and a root
+///   the scan finds past that point is rounding noise (rewardmath's `proxy_gpt4o`, β ≈ 69).
+fn plateau_of(data: &Prepared, spec: &TuneSpec, n_max: Option<u64>) -> Option<(f64, Option<f64>)> {
+    let m = data.m_max();
+    let kind = spec.kind;
+    let p = match (kind, spec.estimator) {
+        (_, Estimator::Unbiased) => return None,
+        (MethodKind::Sbon, _) => {
+            let n = n_max? as f64;
+            let gap = (0..data.prompts())
+                .flat_map(|t| data.sorted_proxy(t).windows(2).map(|w| w[1] - w[0]))
+                .filter(|&g| g > 0.0)
+                .fold(f64::INFINITY, f64::min);
+            let beta = ((n - 1.0).max(1.0) / PLATEAU_TAIL).ln() / gap;
+            // Never below the default range's end: ranges up to it search as they always have.
+            return beta
+                .is_finite()
+                .then(|| (ceil_sig(beta, 3).max(DEFAULT_SBON_BETA_MAX), Some(gap)));
+        }
+        (_, Estimator::Plugin) => hedge_math::tune::plateau(kind, m, PLATEAU_TAIL)?,
+        (_, Estimator::Paper) => {
+            let p = hedge_math::tune::plateau(kind, m, PLATEAU_TAIL / (m.max(2) - 1) as f64)?;
+            if kind == MethodKind::Bon { p + 1.0 } else { p }
+        }
+    };
+    Some((if kind == MethodKind::Bon { p } else { ceil_sig(p, 3) }, None))
+}
+
+/// `x > 0` rounded up to `digits` significant digits (a readable end for a range).
+fn ceil_sig(x: f64, digits: i32) -> f64 {
+    if !(x.is_finite() && x > 0.0) {
+        return x;
+    }
+    let scale = 10f64.powi(x.log10().floor() as i32 + 1 - digits);
+    let r = (x / scale).ceil() * scale;
+    // A scale like 1e-7 is not exact in binary: never round below x.
+    if r >= x { r } else { x }
 }
 
 /// Continuous HedgeTune of one objective on `[lo, hi]`, with `f` served from the
@@ -709,7 +839,22 @@ pub fn tune(data: &Prepared, spec: &TuneSpec) -> Result<TuneOutcome> {
 
 /// [`tune`] without the evidence (the oracle of [`holdout`], the bootstrap's choice of `n`).
 pub(crate) fn tune_shape(data: &Prepared, spec: &TuneSpec) -> Result<TuneOutcome> {
-    let (lo, hi) = spec.resolve_range(data)?;
+    let (lo, asked_hi) = spec.resolve_range(data)?;
+    let ns = spec.resolve_n_grid(data)?;
+    let (hi, note) = match plateau_of(data, spec, ns.last().copied()) {
+        Some((p, min_gap)) if p < asked_hi => {
+            let searched = p.max(lo);
+            let note = TuneNote::RangeClipped {
+                parameter: spec.kind.parameter(),
+                asked: asked_hi,
+                searched,
+                m_max: data.m_max(),
+                min_gap,
+            };
+            (searched, Some(note))
+        }
+        _ => (asked_hi, None),
+    };
     let base = |theta: f64, n: Option<u64>, regime: Regime, est: crate::Estimate, kl: f64, samples: f64| TuneOutcome {
         method: spec.kind,
         parameter: spec.kind.parameter(),
@@ -732,9 +877,9 @@ pub(crate) fn tune_shape(data: &Prepared, spec: &TuneSpec) -> Result<TuneOutcome
         evidence: None,
         selected: None,
         budget: spec.budget.is_set().then_some(spec.budget),
+        notes: note.into_iter().collect(),
     };
     if spec.kind == MethodKind::Sbon {
-        let ns = spec.resolve_n_grid(data)?;
         let mut rows: Vec<SbonRow> = Vec::with_capacity(ns.len());
         let mut slopes = Vec::with_capacity(ns.len());
         for &n in &ns {
@@ -924,4 +1069,198 @@ pub(crate) fn holdout_values(
         tuned_vs_default: Paired::of(&tuned_values, &default_values),
     };
     Ok((report, tuned_values))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth;
+    use proptest::prelude::*;
+
+    const REALSUMM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/realsumm/scores.csv");
+
+    /// One proxy column of a long CSV, grouped by `prompt_id` (order of first appearance).
+    fn load(path: &str, proxy_col: &str) -> Prepared {
+        let mut rdr = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("cannot open {path}: {e}"));
+        let headers = rdr.headers().unwrap().clone();
+        let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+        let (ip, it, is) = (col("prompt_id"), col("true"), col(proxy_col));
+        let mut index = std::collections::HashMap::new();
+        let mut prompts: Vec<Vec<(f64, f64)>> = Vec::new();
+        for rec in rdr.records() {
+            let rec = rec.unwrap();
+            let i = *index.entry(rec[ip].to_string()).or_insert_with(|| {
+                prompts.push(Vec::new());
+                prompts.len() - 1
+            });
+            prompts[i].push((rec[is].parse().unwrap(), rec[it].parse().unwrap()));
+        }
+        let mut offsets = vec![0];
+        let (mut proxy, mut truth) = (Vec::new(), Vec::new());
+        for p in &prompts {
+            proxy.extend(p.iter().map(|x| x.0));
+            truth.extend(p.iter().map(|x| x.1));
+            offsets.push(proxy.len());
+        }
+        Prepared::new(&offsets, &proxy, &truth).unwrap()
+    }
+
+    fn rel(a: f64, b: f64) -> f64 {
+        if a == b {
+            0.0
+        } else {
+            (a - b).abs() / a.abs().max(b.abs())
+        }
+    }
+
+    /// The same optimum on a sensible range and on ranges up to 1e300 (which once missed the
+    /// peak: BoN's scan put its first interior point at n ≈ 25 000, where `f'` underflowed to 0),
+    /// and, where an unclipped search still works (up to 1e5), the same as that search.
+    #[test]
+    fn huge_ranges_find_the_peak_on_realsumm() {
+        let d = load(REALSUMM, "proxy_rouge_1_precision");
+        assert_eq!(d.m_max(), 25);
+        let plugin = [1e4, 1e5, 1e20, 1e100, 1e110, 1e300];
+        let cases = [
+            (MethodKind::Bon, Estimator::Plugin, 1.0, Some(25.0)),
+            (MethodKind::Bop, Estimator::Plugin, 0.0, Some(24.0)),
+            (MethodKind::Tilt, Estimator::Plugin, 0.0, Some(250.0)),
+            // The paper's residual is no derivative: its answer depends on the range's end.
+            (MethodKind::Bon, Estimator::Paper, 1.0, None),
+            (MethodKind::Bop, Estimator::Paper, 0.0, None),
+            (MethodKind::Tilt, Estimator::Paper, 0.0, None),
+        ];
+        let same = |kind: MethodKind, a: f64, b: f64| {
+            if kind == MethodKind::Bon {
+                a == b
+            } else {
+                rel(a, b) < 1e-9
+            }
+        };
+        for (kind, est, lo, sensible) in cases {
+            let spec = TuneSpec::new(kind).estimator(est);
+            let obj = Objective::new(&d, kind, None, est).unwrap();
+            let base = sensible.map(|hi| tune_shape(&d, &spec.clone().range(lo, hi)).unwrap());
+            if let Some(b) = &base {
+                assert!(b.notes.is_empty(), "{kind}: {:?}", b.notes);
+                assert_eq!(b.regime, Regime::Hacking, "{kind}");
+            }
+            for h in plugin {
+                let o = tune_shape(&d, &spec.clone().range(lo, h)).unwrap();
+                let what = format!("{kind} {est} [{lo}, {h}]: {}", o.theta);
+                if let Some(b) = &base {
+                    assert!(same(kind, o.theta, b.theta), "{what} vs {}", b.theta);
+                    assert_eq!(o.regime, b.regime, "{what}");
+                    assert!(rel(o.expected_true_reward, b.expected_true_reward) < 1e-12, "{what}");
+                }
+                if h <= 1e5 {
+                    let (theta, ..) = tune_one(&obj, lo, h, &spec).unwrap();
+                    assert!(same(kind, o.theta, theta), "{what} vs unclipped {theta}");
+                }
+                // The search stopped where the curve went flat, and says so.
+                let [TuneNote::RangeClipped { asked, searched, .. }] = o.notes[..] else {
+                    panic!("{what}: notes {:?}", o.notes);
+                };
+                assert_eq!((asked, o.range), (h, (lo, searched)), "{what}");
+                assert!(searched < 1e4, "{what}: searched up to {searched}");
+            }
+        }
+        // BoN: [1, 1016] is searched, and n = 1016 is as good as n = 1e110.
+        let o = tune_shape(&d, &TuneSpec::new(MethodKind::Bon).range(1.0, 1e110)).unwrap();
+        assert_eq!((o.theta, o.range), (5.0, (1.0, 1016.0)));
+        let obj = Objective::new(&d, MethodKind::Bon, None, Estimator::Plugin).unwrap();
+        let (at, far) = (obj.value(1016.0).unwrap(), obj.value(1e110).unwrap());
+        assert!((at - far).abs() <= 1e-17, "{at} vs {far}");
+    }
+
+    /// SBoN's β is clipped by the proxy's smallest gap; the full verdict runs on the clipped range.
+    #[test]
+    fn huge_sbon_and_verdict_ranges() {
+        let d = load(REALSUMM, "proxy_rouge_1_precision");
+        let spec = TuneSpec::new(MethodKind::Sbon).n(8);
+        let base = tune_shape(&d, &spec.clone().range(0.0, 1e3)).unwrap();
+        let o = tune_shape(&d, &spec.clone().range(0.0, 1e300)).unwrap();
+        assert!(rel(o.theta, base.theta) < 1e-6, "{} vs {}", o.theta, base.theta);
+        assert!(matches!(o.notes[..], [TuneNote::RangeClipped { min_gap: Some(_), .. }]));
+        let full = tune(&d, &TuneSpec::new(MethodKind::Bon).range(1.0, 1e300)).unwrap();
+        assert_eq!(full.theta, 5.0);
+        assert!(full.verdict.is_some() && full.notes.len() == 1);
+        let text = full.notes[0].to_string();
+        assert!(
+            text.starts_with("searched n up to 1016, not 1e300: with at most 25 responses"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn ordinary_ranges_are_not_clipped() {
+        let d = synth::toy(30, 8, 1).unwrap().prepare().unwrap();
+        for kind in MethodKind::ALL {
+            let o = tune_shape(&d, &TuneSpec::new(kind).n_grid([2, 4])).unwrap();
+            assert!(o.notes.is_empty(), "{kind}: {:?}", o.notes);
+        }
+        // Integer scores (gap 1) leave SBoN flat from β ≈ 43 on, but the default range is searched whole.
+        let offsets: Vec<usize> = (0..=20).map(|t| 8 * t).collect();
+        let proxy: Vec<f64> = (0..160).map(|i| ((i * 7) % 10) as f64).collect();
+        let truth: Vec<f64> = (0..160).map(|i| ((i * 3) % 4) as f64).collect();
+        let ints = Prepared::new(&offsets, &proxy, &truth).unwrap();
+        let o = tune_shape(&ints, &TuneSpec::new(MethodKind::Sbon).n(4)).unwrap();
+        assert_eq!((o.range, o.notes.len()), ((0.0, 1e3), 0));
+        let o = tune_shape(&ints, &TuneSpec::new(MethodKind::Sbon).n(4).range(0.0, 1e9)).unwrap();
+        assert_eq!(o.range, (0.0, 1e3));
+        // The unbiased estimator's n ≤ min m: never clipped.
+        assert_eq!(
+            plateau_of(&d, &TuneSpec::new(MethodKind::Bon).estimator(Estimator::Unbiased), None),
+            None
+        );
+        assert_eq!(ceil_sig(1036.16, 3), 1040.0);
+        assert_eq!(ceil_sig(4.4e-7, 3), 4.4e-7);
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn notes_are_the_last_key_of_the_outcome() {
+        let d = synth::toy(30, 8, 1).unwrap().prepare().unwrap();
+        let spec = TuneSpec::new(MethodKind::Bop).range(0.0, 1e200);
+        let r = crate::TuneReport::compute(&d, &spec, &crate::Checks::new(), |_| {}).unwrap();
+        let v = serde_json::to_value(&r).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let i = keys.iter().position(|&k| k == "notes").unwrap();
+        assert_eq!((keys[i - 1], keys[i + 1]), ("selected", "seed"), "{keys:?}");
+        assert!(
+            v["notes"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("searched mu up to 332, not 1e200")
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Widening a range whose optimum is interior by any power of ten (up to 1e300) keeps the
+        /// optimum.
+        #[test]
+        fn widening_keeps_an_interior_peak(
+            kind in prop_oneof![Just(MethodKind::Bon), Just(MethodKind::Bop), Just(MethodKind::Tilt)],
+            prompts in 20usize..120,
+            m in 4usize..60,
+            seed in 0u64..1000,
+            k in 1i32..=300,
+        ) {
+            let d = synth::toy(prompts, m, seed).unwrap().prepare().unwrap();
+            let spec = TuneSpec::new(kind);
+            let narrow = tune_shape(&d, &spec).unwrap();
+            let (lo, hi) = narrow.range;
+            prop_assume!(narrow.theta > lo && narrow.theta < hi);
+            let wide_hi = (hi * 10f64.powi(k)).min(1e300);
+            let wide = tune_shape(&d, &spec.clone().range(lo, wide_hi)).unwrap();
+            if kind == MethodKind::Bon {
+                prop_assert_eq!(wide.theta, narrow.theta);
+            } else {
+                prop_assert!(rel(wide.theta, narrow.theta) < 1e-9, "{} vs {}", wide.theta, narrow.theta);
+            }
+            prop_assert_eq!(wide.regime, Regime::Hacking);
+        }
+    }
 }

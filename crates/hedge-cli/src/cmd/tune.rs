@@ -202,6 +202,9 @@ pub fn render(r: &TuneReport) -> String {
         num(o.range.0, 6),
         num(o.range.1, 6),
     );
+    for note in &o.notes {
+        s.push_str(&format!("note: {note}\n\n"));
+    }
     s.push_str(&format!(
         "  method            {}\n  {:<17} {}\n",
         o.method.name(),

@@ -60,10 +60,20 @@ impl CliError {
     /// 2 for a usage error — flags that do not fit together, or a value given on the command line
     /// that is out of its domain (a parameter, a range, a URL) — and 1 for everything else (the data,
     /// the files, the servers). clap's own parse errors exit with 2 as well.
+    ///
+    /// A failure that only the data can cause is 1 even when the library reports it as an invalid
+    /// argument: a hold-out split of a file with fewer than two prompts. A parameter the engine
+    /// refuses is 2 whether it comes straight from `hedge-math` or through `hedge-estimate` (the
+    /// commands check θ first with [`crate::cmd::values::theta_for`]; this is the backstop).
     pub fn exit_code(&self) -> u8 {
         use hedge_estimate::EstimateError as E;
+        use hedge_math::Error as M;
         match self {
             CliError::Usage(_) | CliError::Math(_) => 2,
+            CliError::Estimate(E::InvalidArgument { name: "prompts", .. }) => 1,
+            CliError::Estimate(E::Math(
+                M::InvalidParameter { .. } | M::InvalidRange { .. } | M::NotASampler { .. } | M::KlOutOfReach { .. },
+            )) => 2,
             CliError::Estimate(
                 E::InvalidRange { .. }
                 | E::InvalidArgument { .. }

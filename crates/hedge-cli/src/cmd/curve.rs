@@ -118,6 +118,13 @@ pub fn run(args: &CurveArgs) -> Result<()> {
     if kind == MethodKind::Sbon && args.n.is_none() {
         return Err(CliError::Usage("--method sbon needs --n".into()));
     }
+    let flag = if args.theta.is_some() { "--theta" } else { "--grid" };
+    for t in args.thetas() {
+        values::theta_for(kind, flag, t)?;
+    }
+    if let Some(v) = args.versus {
+        values::theta_for(kind, "--versus", v)?;
+    }
     if let Some(path) = &args.plot {
         plot_format(path)?;
     }

@@ -7,6 +7,9 @@ use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use clap::builder::RangedU64ValueParser;
+use hedge_math::MethodKind;
+
+use crate::error::{CliError, Result as CliResult};
 
 /// Longest duration any `--*timeout` flag accepts: one week.
 pub const MAX_SECONDS: f64 = 7.0 * 24.0 * 3600.0;
@@ -127,6 +130,27 @@ pub fn probability(s: &str) -> Result<f64, String> {
     }
 }
 
+/// The parameter θ of `kind` as given by `flag` (`--theta`, `--versus`, `--grid`), checked against
+/// the method's domain once the method is known (clap's parser sees one flag at a time): BoN's n a
+/// finite number ≥ 1, BoP's μ, the tilt's λ and SBoN's β (on the scores' own scale) finite numbers ≥ 0.
+/// Otherwise a usage error (exit code 2) naming the flag, before any data is read or server contacted.
+/// `hedge curve`, `kl` and `select` call it, and so can `serve`.
+///
+/// Only the domain shared by every use is checked: BoN's n is an integer where candidates are drawn
+/// (`select`, `serve`: their selector says so), and the unbiased estimator wants an integer n up to
+/// the smallest prompt (the estimator says so).
+pub fn theta_for(kind: MethodKind, flag: &str, theta: f64) -> CliResult<f64> {
+    let min = if kind == MethodKind::Bon { 1.0 } else { 0.0 };
+    if theta.is_finite() && theta >= min {
+        return Ok(theta);
+    }
+    Err(CliError::Usage(format!(
+        "{flag} {theta}: {}'s {} must be a finite number >= {min}",
+        kind.name(),
+        kind.parameter()
+    )))
+}
+
 /// A `usize` in `range` (parse errors, negatives and out-of-range values are usage errors).
 pub fn count(range: RangeInclusive<u64>) -> RangedU64ValueParser<usize> {
     RangedU64ValueParser::<usize>::new().range(range)
@@ -157,5 +181,21 @@ mod tests {
         assert!(level("0.95").is_ok() && level("1").is_err() && level("0.4").is_err());
         assert!(finite("-1e300").is_ok() && finite("-inf").is_err());
         assert!(non_negative("-0.1").is_err() && probability("0").is_err() && probability("1").is_ok());
+    }
+
+    #[test]
+    fn theta_domains() {
+        let code = |k, t| theta_for(k, "--theta", t).map_err(|e| e.exit_code());
+        assert_eq!(code(MethodKind::Bon, 1.0), Ok(1.0));
+        assert_eq!(code(MethodKind::Bon, 0.0), Err(2));
+        assert_eq!(code(MethodKind::Bop, 0.0), Ok(0.0));
+        assert_eq!(code(MethodKind::Sbon, 1e300), Ok(1e300));
+        for bad in [-1.0, f64::NAN, f64::INFINITY, -0.5] {
+            for kind in MethodKind::ALL {
+                assert_eq!(code(kind, bad), Err(2), "{kind} {bad}");
+            }
+        }
+        let msg = theta_for(MethodKind::Sbon, "--versus", -1.0).unwrap_err().to_string();
+        assert_eq!(msg, "--versus -1: sbon's beta must be a finite number >= 0");
     }
 }

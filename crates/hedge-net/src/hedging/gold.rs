@@ -75,9 +75,17 @@ impl Hedging {
                     // The record may still be in the writer's queue.
                     me.flush(Duration::from_secs(5)).await;
                     let stored = me.store.run(move |s| s.add_gold(&id, &rewards, now_ms())).await;
-                    if let Err(e) = stored {
-                        me.counters.gold_failed.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(error = %e, "gold rewards could not be stored");
+                    match stored {
+                        Ok(()) => {}
+                        // The record went with a store file that was removed (hedge_store_replaced_total).
+                        Err(StoreError::UnknownRequest(id)) => {
+                            me.counters.gold_orphaned.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(request = %id, "gold rewards for a request the store no longer holds");
+                        }
+                        Err(e) => {
+                            me.counters.gold_failed.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(error = %e, "gold rewards could not be stored");
+                        }
                     }
                 }
                 Some((Err(e), _)) => {

@@ -17,6 +17,9 @@ pub(crate) enum Part {
     Writer,
     /// The last tuning round.
     Tuner,
+    /// The store's file was found removed or replaced (and was re-created): reported for at least one
+    /// poll.
+    Replaced,
 }
 
 impl Part {
@@ -26,6 +29,7 @@ impl Part {
             Part::Store => "store",
             Part::Writer => "writer",
             Part::Tuner => "tuner",
+            Part::Replaced => "store_replaced",
         }
     }
 }

@@ -161,11 +161,14 @@ pub(crate) struct Counters {
     pub store_errors: AtomicU64,
     pub store_replaced: AtomicU64,
     pub store_replaced_at_ms: AtomicI64,
+    /// Set by a store thread that found the file replaced; taken by the tuner.
+    pub store_replaced_flag: std::sync::atomic::AtomicBool,
     pub gold_sent: AtomicU64,
     pub gold_failed: AtomicU64,
     pub gold_dropped: AtomicU64,
     pub gold_retries: AtomicU64,
     pub gold_rejected: AtomicU64,
+    pub gold_orphaned: AtomicU64,
     pub feedback: AtomicU64,
     pub tunings: AtomicU64,
     pub tuning_failures: AtomicU64,
@@ -202,7 +205,8 @@ impl Hedging {
             Arc::clone(&health),
         )
         .map_err(thread)?;
-        let store = StoreThread::start(cfg.store_url.clone(), Arc::clone(&health)).map_err(thread)?;
+        let store =
+            StoreThread::start(cfg.store_url.clone(), Arc::clone(&counters), Arc::clone(&health)).map_err(thread)?;
         let gold_slots = cfg
             .gold
             .as_ref()

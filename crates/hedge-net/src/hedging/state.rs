@@ -64,6 +64,7 @@ impl Hedging {
                 "sent": c.gold_sent.load(Ordering::Relaxed),
                 "failed": c.gold_failed.load(Ordering::Relaxed),
                 "rejected": c.gold_rejected.load(Ordering::Relaxed),
+                "orphaned": c.gold_orphaned.load(Ordering::Relaxed),
                 "dropped": c.gold_dropped.load(Ordering::Relaxed),
             },
             "replica": self.cfg.replica,
@@ -132,6 +133,12 @@ impl Hedging {
             "counter",
             "Gold-scoring jobs whose rewards were refused: not finite or beyond --max-abs-reward.",
             get(&c.gold_rejected),
+        );
+        metric(
+            "hedge_gold_orphaned_total",
+            "counter",
+            "Gold-scoring jobs whose request the store no longer holds (its file was removed or replaced).",
+            get(&c.gold_orphaned),
         );
         metric(
             "hedge_gold_dropped_total",

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use hedge_store::{RequestRecord, Store, StoreError};
 use tokio::sync::oneshot;
 
+use super::Counters;
 use super::health::{Health, Part};
-use super::{Counters, now_ms};
 
 /// A job for the store thread.
 type Job = Box<dyn FnOnce(&mut Option<Box<dyn Store>>) + Send>;
@@ -41,31 +41,43 @@ fn connection_lost(e: &StoreError) -> bool {
     matches!(e, StoreError::Backend { .. } | StoreError::Replaced { .. })
 }
 
-/// Note a store whose file was removed or replaced: count it, log it, say so in `/health`.
+/// Note a store whose file was removed or replaced: say so in `/health`, log it, and flag it for the
+/// tuner, which carries θ over. It is counted by the store thread only: that thread probes before every
+/// job, and the tuner gives it one every poll, so it notices each replacement of the file it holds once,
+/// whether or not the writer (which re-creates the file on its own) noticed it first.
 fn note_replaced(e: &StoreError, counters: &Counters, health: &Health, part: Part) {
-    counters.store_replaced.fetch_add(1, Ordering::Relaxed);
-    counters.store_replaced_at_ms.store(now_ms(), Ordering::Relaxed);
     health.set(
-        part,
-        format!("{e}; re-creating it with an empty schema (records written before are not in the new file)"),
+        Part::Replaced,
+        format!("{e}; re-created it with an empty schema (records written before are not in the new file)"),
     );
-    tracing::error!(error = %e, "the store's file is no longer the one open: re-creating it");
+    if part == Part::Store {
+        counters.store_replaced.fetch_add(1, Ordering::Relaxed);
+        counters.store_replaced_at_ms.store(super::now_ms(), Ordering::Relaxed);
+    }
+    counters.store_replaced_flag.store(true, Ordering::Relaxed);
+    tracing::error!(error = %e, thread = part.name(), "the store's file is no longer the one open: re-creating it");
 }
 
 /// A thread that owns one store connection and runs jobs on it, one at a time, reconnecting when the
-/// connection was lost.
+/// connection was lost. Every job starts with a probe ([`Store::probe`]): a job never reads from or
+/// writes to a file that was removed or replaced; the store is re-created first.
 #[derive(Clone)]
 pub(crate) struct StoreThread {
     jobs: std::sync::mpsc::Sender<Job>,
 }
 
 impl StoreThread {
-    pub(crate) fn start(url: String, health: Arc<Health>) -> std::io::Result<Self> {
+    pub(crate) fn start(url: String, counters: Arc<Counters>, health: Arc<Health>) -> std::io::Result<Self> {
         let (jobs, rx) = std::sync::mpsc::channel::<Job>();
         std::thread::Builder::new().name("hedge-store".into()).spawn(move || {
             let mut store: Option<Box<dyn Store>> = None;
             for job in rx {
                 ensure_open(&url, &mut store, &health, Part::Store);
+                if let Some(Err(e @ StoreError::Replaced { .. })) = store.as_deref_mut().map(|s| s.probe()) {
+                    note_replaced(&e, &counters, &health, Part::Store);
+                    store = None;
+                    ensure_open(&url, &mut store, &health, Part::Store);
+                }
                 job(&mut store);
             }
         })?;
@@ -106,13 +118,12 @@ impl StoreThread {
         })
     }
 
-    /// Probe the store (re-opening it when needed) and bring `/health` up to date: called on every poll,
-    /// so a store that recovered is reported healthy within one poll, and one whose file vanished is
-    /// noticed within one poll.
-    pub(crate) async fn probe(&self, counters: &Arc<Counters>, health: &Arc<Health>) {
+    /// Probe the store (re-opening it when needed, re-creating it when its file was removed or replaced)
+    /// and bring `/health` up to date: called on every poll, so a store that recovered is reported healthy
+    /// within one poll, and one whose file vanished is noticed within one poll.
+    pub(crate) async fn probe(&self, health: &Arc<Health>) {
         match self.run(|s| s.probe()).await {
             Ok(()) => health.clear(Part::Store),
-            Err(e @ StoreError::Replaced { .. }) => note_replaced(&e, counters, health, Part::Store),
             Err(e) => {
                 health.set(Part::Store, format!("store unreachable: {e}"));
                 tracing::debug!(error = %e, "store probe failed");

@@ -17,14 +17,29 @@ use crate::method::MethodSpec;
 
 /// The verdict recorded for a round that could not be tuned.
 pub(crate) const FAILED: &str = "failed";
+/// The verdict of the record that carries the θ in force into a re-created store.
+pub(crate) const CARRIED_OVER: &str = "carried_over";
+/// The round of that record (tuning rounds start at 1).
+pub(crate) const CARRY_OVER_ROUND: i64 = 0;
 
 impl Hedging {
     /// The tuner loop (see the module documentation); runs until the process ends. Every `poll` it
     /// probes the store, adopts θ tuned by another replica, and runs a round when one is due.
     pub async fn run_tuner(self: Arc<Self>) {
         let mut last_round = -1i64;
+        // Whether the last poll found the store replaced: its notice in /health lasts one more poll.
+        let mut replaced_last_poll = false;
         loop {
-            self.store.probe(&self.counters, &self.health).await;
+            self.store.probe(&self.health).await;
+            if self.counters.store_replaced_flag.swap(false, Ordering::Relaxed) {
+                // A new file: its labels count from 0 again, its rounds from 1.
+                self.carry_over().await;
+                last_round = -1;
+                replaced_last_poll = true;
+            } else if replaced_last_poll {
+                self.health.clear(Part::Replaced);
+                replaced_last_poll = false;
+            }
             self.adopt_latest().await;
             match self.store.run(|s| s.labelled_count()).await {
                 Ok(count) => {
@@ -37,6 +52,40 @@ impl Hedging {
                 Err(e) => tracing::debug!(error = %e, "tuner: store unreachable"),
             }
             tokio::time::sleep(self.cfg.poll).await;
+        }
+    }
+
+    /// After the store was re-created (its file removed or replaced), record the θ in force in it as round
+    /// [`CARRY_OVER_ROUND`], so that a restart resumes it rather than the flags' θ. Only a θ that came from
+    /// the store (an adopted tuning) is carried over; nothing is recorded when a round 0 is already there.
+    async fn carry_over(&self) {
+        let current = self.current();
+        if current.source != "store" {
+            return;
+        }
+        let spec = current.spec;
+        let record = TuningRecord {
+            round: CARRY_OVER_ROUND,
+            at_ms: current.since_ms,
+            replica: self.cfg.replica.clone(),
+            method: spec.kind.name().into(),
+            theta_before: spec.theta,
+            theta_tuned: spec.theta,
+            n: spec.n,
+            window_prompts: 0,
+            window_end_ms: 0,
+            verdict: CARRIED_OVER.into(),
+            evidence: json!({"carried_over": true}),
+            adopted: true,
+            reason: format!(
+                "θ = {} was in force when the store was re-created (its file was removed or replaced); carried over",
+                spec.theta
+            ),
+        };
+        match self.store.run(move |s| s.record_tuning(&record)).await {
+            Ok(true) => tracing::warn!(theta = spec.theta, "θ in force carried over into the re-created store"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "θ in force could not be carried over into the re-created store"),
         }
     }
 

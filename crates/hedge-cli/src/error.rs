@@ -34,6 +34,10 @@ pub enum CliError {
     /// Flags that parse but do not fit together.
     #[error("{0}")]
     Usage(String),
+    /// The data do not fit what the flags ask of them (no column with the given prefix; columns of one
+    /// file that give different prompts): a data-dependent failure, exit 1.
+    #[error("{0}")]
+    Mismatch(String),
     /// The calibration store failed.
     #[error(transparent)]
     Store(#[from] hedge_store::StoreError),

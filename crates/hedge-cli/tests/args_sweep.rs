@@ -437,6 +437,13 @@ fn out_of_domain_values_are_usage_errors() {
         "select --method sbon --n 2 --theta -1 --input {s}",
         // info and export
         "info --data {d} --format xyz",
+        "info --data {d} --last 5",
+        "tune --data {d} --method bon --last 5",
+        "serve --upstream http://127.0.0.1:9 --reward http://127.0.0.1:9 --reward-api tei --method bon --theta 4 --store mysql://x",
+        "serve --upstream http://127.0.0.1:9 --reward http://127.0.0.1:9 --reward-api tei --method bon --theta 0",
+        "serve --upstream http://127.0.0.1:9 --reward http://127.0.0.1:9 --reward-api tei --method bon --theta 4 --max-abs-reward 0",
+        "tune --store mysql://x --method bon",
+        "export --store ftp://x --out {o}/x.csv",
         "info",
         "export --out {o}/e.csv",
         "export --store sqlite:{o}/none.db --out {o}/e.csv --since -1",
@@ -501,6 +508,7 @@ fn data_dependent_failures_exit_1() {
             // Files and columns that are not there.
             "tune --data {o}/missing.csv --method bon",
             "tune --data {d} --proxy-col nope --method bon",
+            "compare --data {d} --proxy-prefix nope_",
             // A bad input line.
             "select --method bon --theta 2 --input {bad}",
             "select --method bon --theta 2 --input {o}/missing.jsonl",

@@ -312,3 +312,47 @@ fn postgres_read_only() {
     assert!(!String::from_utf8_lossy(&o.stdout).contains(password));
     admin(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
 }
+
+/// A store's rewards are read with the same bound as a file's: a proxy score of 1e300 that a reward
+/// server returned is refused by `tune --store`, naming the store, the request and the value.
+#[test]
+fn store_rewards_are_bounded_like_a_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("x.db").display());
+    let mut store = hedge_store::open(&url).unwrap();
+    for i in 0..4 {
+        labelled(&mut *store, &format!("r{i}"), 3, 10 + i);
+    }
+    let r = RequestRecord {
+        id: "huge".into(),
+        at_ms: 20,
+        model: None,
+        method: "bon".into(),
+        theta: 2.0,
+        n: 2,
+        chosen: 0,
+        latency_ms: 1.0,
+        replica: "a".into(),
+        calibration: true,
+        candidates: [0.5, 1e300]
+            .iter()
+            .map(|&p| Candidate {
+                proxy: Some(p),
+                text: None,
+            })
+            .collect(),
+    };
+    store.log_requests(&[r]).unwrap();
+    store.add_gold("huge", &[0.1, 0.2], 20).unwrap();
+    drop(store);
+    let o = hedge(&["tune", "--store", &url, "--method", "bon"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("request huge") && e.contains("1e300") && e.contains("--max-abs-reward"),
+        "{e}"
+    );
+    // A bound that admits it.
+    let o = hedge(&["tune", "--store", &url, "--method", "bon", "--max-abs-reward", "1e301"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

@@ -84,8 +84,8 @@ pub use survey::{
     outcome_curves, survey, survey_curves,
 };
 pub use tune::{
-    Budget, CurvePoint, DEFAULT_SBON_BETA_MAX, HoldoutReport, SbonRow, TuneOutcome, TuneSpec, curve, holdout,
-    holdout_split, samples_and_slope, tune,
+    Budget, CurvePoint, DEFAULT_SBON_BETA_MAX, HoldoutReport, PLATEAU_TAIL, SbonRow, TuneNote, TuneOutcome, TuneSpec,
+    curve, holdout, holdout_split, samples_and_slope, tune,
 };
 
 pub use hedge_math::{MethodKind, Regime};

@@ -26,7 +26,7 @@ pub struct DataArgs {
     #[arg(long, value_name = "URL", value_parser = super::store_url::StoreUrl)]
     pub store: Option<String>,
     /// With --store: only the most recent N labelled prompts.
-    #[arg(long, requires = "store", value_name = "N", value_parser = super::values::count(1..=1_000_000_000))]
+    #[arg(long, requires = "store", conflicts_with = "data", value_name = "N", value_parser = super::values::count(1..=1_000_000_000))]
     pub last: Option<usize>,
     /// Column holding the prompt id.
     #[arg(long, default_value = hedge_data::DEFAULT_PROMPT_COL, value_name = "NAME")]
@@ -98,7 +98,7 @@ impl DataArgs {
     pub fn load(&self) -> Result<Loaded> {
         let Some(path) = &self.data else {
             let url = self.store.as_deref().unwrap_or_default();
-            let cal = store_calibration(url, None, self.last)?;
+            let cal = store_calibration(url, None, self.last, self.max_abs_reward)?;
             let prepared = Prepared::new(&cal.offsets, &cal.proxy, &cal.truth)?;
             return Ok(Loaded {
                 source: hedge_store::redact(url),
@@ -132,10 +132,40 @@ impl DataArgs {
 /// The store is opened read-only (nothing is created: a missing store is an error naming it), and the
 /// calibration's source, like any error about its rows (no labelled prompt), names the store by its
 /// redacted URL.
-pub fn store_calibration(url: &str, since_ms: Option<i64>, last: Option<usize>) -> Result<Calibration> {
+/// Every proxy and gold reward must be within `±max_abs_reward` (`--max-abs-reward`), like a file's: an
+/// error names the store, the row (in export order), the request and the value.
+pub fn store_calibration(
+    url: &str,
+    since_ms: Option<i64>,
+    last: Option<usize>,
+    max_abs_reward: f64,
+) -> Result<Calibration> {
     let shown = hedge_store::redact(url);
     let mut store = hedge_store::open_read_only(url)?;
     let labelled = store.labelled(since_ms, last)?;
+    let mut row = 0u64;
+    for p in &labelled {
+        for (&x, &y) in p.proxy.iter().zip(&p.gold) {
+            row += 1;
+            for (value, reward, column) in [
+                (x, hedge_data::Reward::Proxy, "proxy"),
+                (y, hedge_data::Reward::True, "true"),
+            ] {
+                if !(value.abs() <= max_abs_reward) {
+                    return Err(CliError::Data(hedge_data::DataError::RewardTooLarge {
+                        path: format!("{shown} (request {})", p.id),
+                        location: hedge_data::Location::Row(row),
+                        field: None,
+                        column: column.into(),
+                        reward,
+                        // Shortest exact form, in scientific notation when huge (1e300, not 301 digits).
+                        value: if value.abs() >= 1e16 { format!("{value:e}") } else { value.to_string() },
+                        bound: max_abs_reward,
+                    }));
+                }
+            }
+        }
+    }
     let mut cal = labelled_calibration(&labelled).map_err(|e| match e {
         CliError::Data(mut e) => {
             use hedge_data::DataError as D;
@@ -203,7 +233,7 @@ impl DataArgs {
         let all = hedge_data::column_names(path, &self.load_options())?;
         let found: Vec<String> = all.iter().filter(|c| c.starts_with(prefix)).cloned().collect();
         if found.is_empty() {
-            return Err(CliError::Usage(format!(
+            return Err(CliError::Mismatch(format!(
                 "{path}: no column starts with {prefix:?} (columns: {}); give --proxy-cols",
                 all.join(", ")
             )));
@@ -245,7 +275,7 @@ impl DataArgs {
                 }
                 Some(o) => {
                     if cal.offsets != o.offsets || cal.truth != o.truth {
-                        return Err(CliError::Usage(format!(
+                        return Err(CliError::Mismatch(format!(
                             "{path}: loading column {name:?} gave other prompts or rows than {:?}",
                             o.columns[0].0
                         )));

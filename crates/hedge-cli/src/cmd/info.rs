@@ -3,7 +3,6 @@
 use std::time::Instant;
 
 use clap::Args;
-use hedge_data::LoadOptions;
 use serde::Serialize;
 
 use super::data_args::DataArgs;
@@ -63,14 +62,15 @@ struct Info {
 /// Run `hedge info`: load the file only (no data pass), and summarise it.
 pub fn run(args: &InfoArgs) -> Result<()> {
     let start = Instant::now();
-    let opts = LoadOptions::new()
-        .prompt_col(args.data.prompt_col.as_str())
-        .proxy_col(args.data.proxy_col.as_str())
-        .true_col(args.data.true_col.as_str())
-        .maybe_format(args.data.format);
+    let opts = args.data.load_options();
     let cal = match (&args.data.data, &args.data.store) {
         (Some(path), _) => hedge_data::load(path, &opts)?,
-        (None, url) => super::data_args::store_calibration(url.as_deref().unwrap_or_default(), None, args.data.last)?,
+        (None, url) => super::data_args::store_calibration(
+            url.as_deref().unwrap_or_default(),
+            None,
+            args.data.last,
+            args.data.max_abs_reward,
+        )?,
     };
     let info = Info {
         load_seconds: start.elapsed().as_secs_f64(),

@@ -217,7 +217,7 @@ def test_array_form_is_unchanged():
     assert hedge.curve(ids, proxy, true, "bon", [1, 2, 4])["reward"].round(6).tolist() == [0.4, 0.48, 0.384]
     assert hedge.paired(ids, proxy, true, "bon", 2, 1)["prompts"] == 2
     assert hedge.compare(ids, {"p": proxy}, true).leaderboard[0]["proxy"] == "p"
-    with pytest.raises(TypeError, match=re.escape("proxy='proxy' is a column name, but the first argument is not a Dataset or a DataFrame (list)")):
+    with pytest.raises(TypeError, match=re.escape("proxy='proxy' is a column name, but the first argument is not a Dataset or a DataFrame (list); pass arrays: tune(prompt_ids, proxy, true, method, ...)")):
         hedge.tune(ids)
     with pytest.raises(TypeError, match="prompt='pid' names a column"):
         hedge.tune(ids, proxy, true, prompt="pid")

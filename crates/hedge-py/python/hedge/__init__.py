@@ -220,9 +220,17 @@ def _rows(
         if isinstance(value, str) and (role != "proxy" or proxy_role):
             raise TypeError(
                 f"{fn}(): {role}={value!r} is a column name, but the first argument is not a Dataset or a "
-                f"DataFrame ({type(data).__name__}); pass arrays: {fn}(prompt_ids, proxy, true, ...)"
+                f"DataFrame ({type(data).__name__}); pass arrays: {_ARRAY_FORMS[fn]}"
             )
     return data, proxy, true
+
+
+_ARRAY_FORMS = {
+    "tune": "tune(prompt_ids, proxy, true, method, ...)",
+    "curve": "curve(prompt_ids, proxy, true, method, thetas, ...)",
+    "paired": "paired(prompt_ids, proxy, true, method, theta_a, theta_b, ...)",
+    "compare": "compare(prompt_ids, {name: proxy, ...}, true, ...)",
+}
 
 
 def _required(fn: str, **values: Any) -> None:

@@ -55,6 +55,19 @@ def test_readme_example_runs(monkeypatch):
     assert ns["r"].regime == "hacking"
     assert 1 <= ns["best"] <= 25
     assert ns["n"] >= 1 and ns["k"] in (0, 1, 2)
+    assert len(blocks) == 2, "the README's python blocks changed: check them here"
+    pytest.importorskip("pandas")
+    exec(compile(blocks[1], "README.md", "exec"), ns)  # the DataFrame example
+    assert ns["r"].method == "bon" and ns["r"].regime == "hacking"
+    assert len(ns["board"].leaderboard) == 4
+
+
+def test_readme_python_section_is_the_crate_readme():
+    crate = (REPO / "crates" / "hedge-py" / "README.md").read_text()
+    root = (REPO / "README.md").read_text()
+    section = root[root.index("## Python\n") :]
+    section = section[: section.index("\n## ", 1) + 1]
+    assert section.rstrip() == crate.rstrip()
 
 
 # ----------------------------------------------------------------------------- tune = CLI

@@ -30,7 +30,8 @@ build_bin=$out/build-venv/bin
 if ! { "$build_bin/maturin" --version && "$build_bin/python" -m ziglang version && "$build_bin/auditwheel" --version; } >/dev/null 2>&1; then
     rm -rf "$out/build-venv"
     "$py" -m venv "$out/build-venv"
-    "$build_bin/pip" install "${pip_opts[@]}" "maturin[zig]>=1.9.4,<2" auditwheel
+    # ziglang bounded to the zig release this was tested with (0.17.1): a new zig may link differently
+    "$build_bin/pip" install "${pip_opts[@]}" "maturin[zig]>=1.9.4,<2" "ziglang>=0.17,<0.18" auditwheel
 fi
 echo "hedge-py/ci.sh: $("$build_bin/maturin" --version), zig $("$build_bin/python" -m ziglang version)"
 

@@ -53,7 +53,7 @@ from . import _hedge
 
 if _TYPE_CHECKING:  # names for annotations only: `dir(hedge)` shows the public API and nothing else
     import os
-    from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+    from typing import Any, Dict, Iterator, List, NoReturn, Optional, Sequence, Tuple, Union
 
     import numpy as np
 
@@ -233,10 +233,10 @@ _ARRAY_FORMS = {
 }
 
 
-def _required(fn: str, **values: Any) -> None:
-    for name, value in values.items():
-        if value is None:
-            raise TypeError(f"{fn}() missing required argument: {name!r}")
+def _missing(fn: str, **values: Any) -> NoReturn:
+    """The ``TypeError`` of the first argument left ``None`` (they are optional only after a table)."""
+    name = next(name for name, value in values.items() if value is None)
+    raise TypeError(f"{fn}() missing required argument: {name!r}")
 
 
 # ----------------------------------------------------------------------------- results
@@ -747,7 +747,8 @@ def paired(
     (0.106667, 3)
     """
     prompt_ids, proxy, true = _rows("paired", prompt_ids, proxy, true, prompt)
-    _required("paired", method=method, theta_a=theta_a, theta_b=theta_b)
+    if method is None or theta_a is None or theta_b is None:
+        _missing("paired", method=method, theta_a=theta_a, theta_b=theta_b)
     return _hedge.paired(
         _ids(prompt_ids),
         _floats(proxy, "proxy"),
@@ -791,7 +792,8 @@ def curve(
     [0.4, 0.48, 0.384]
     """
     prompt_ids, proxy, true = _rows("curve", prompt_ids, proxy, true, prompt)
-    _required("curve", method=method, thetas=thetas)
+    if method is None or thetas is None:
+        _missing("curve", method=method, thetas=thetas)
     t = _np.atleast_1d(_np.asarray(thetas, dtype=_np.float64))
     if t.ndim != 1:
         raise ValueError(f"thetas must be one-dimensional, got shape {t.shape}")

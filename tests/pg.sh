@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A throw-away PostgreSQL cluster for hedge-store's tests (crates/hedge-store/tests/store.rs).
+# A throw-away PostgreSQL cluster for hedge-store's tests (crates/hedge-store/tests/it/store.rs).
 #
 #   bash tests/pg.sh start [DIR]   create (first time) and start a cluster in DIR, listening on a free
 #                                  loopback port; the last line printed is

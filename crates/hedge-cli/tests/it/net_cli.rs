@@ -360,7 +360,8 @@ fn serve_refuses_tilt_and_bad_urls_clearly() {
         .args(["--method", "tilt", "--theta", "4"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    // A method that cannot be served is a flag out of its domain: a usage error.
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]

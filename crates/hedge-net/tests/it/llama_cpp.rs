@@ -3,7 +3,7 @@
 //! modes: the `n` limit of its slots, its random seed `-1`, and its HTTP 400 for a prompt longer than the
 //! context.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

@@ -703,7 +703,7 @@ mod sqlite {
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
-                "sqlite::crash_writer_child",
+                "store::sqlite::crash_writer_child",
                 "--nocapture",
                 "--test-threads=1",
             ])

@@ -1,7 +1,7 @@
 //! Property test: random grouped and non-grouped tables round-trip through CSV, JSON lines and Parquet
 //! with the same CSR content as building the calibration in memory.
 
-mod common;
+use crate::common;
 
 use common::csr;
 use hedge_data::{Calibration, CalibrationWriter, Format, LoadOptions, Row, load_reader};

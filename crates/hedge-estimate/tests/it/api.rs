@@ -1,6 +1,6 @@
 //! Behaviour of the public API: tune, curve, holdout, bootstrap, synth.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -1,6 +1,6 @@
 //! End-to-end tests over real HTTP on loopback: stand-in servers, the clients, `collect` and the proxy.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! Loading, round trips and error messages.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

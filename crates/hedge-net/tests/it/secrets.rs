@@ -1,7 +1,7 @@
 //! API keys never appear in errors, `Debug` output or logs (captured at TRACE level), even when an
 //! upstream echoes the `Authorization` header it received in its error bodies.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

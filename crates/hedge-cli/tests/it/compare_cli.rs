@@ -264,7 +264,7 @@ fn tune_and_curve_accept_an_ensemble() {
     );
 }
 
-/// Bad flags are usage errors (exit 2) with a message; a missing column names the file's columns.
+/// Bad flags are usage errors (exit 2) with a message; a missing column prefix (exit 1) names the file's columns.
 #[test]
 fn bad_flags_are_clear_errors() {
     for (args, needle) in [
@@ -276,10 +276,6 @@ fn bad_flags_are_clear_errors() {
         (vec!["compare", "--data", REALSUMM, "--cost-per-sample", "-1"], ">= 0"),
         (vec!["compare", "--data", REALSUMM, "--holdout", "1"], "--holdout"),
         (vec!["compare", "--data", "-"], "standard input"),
-        (
-            vec!["compare", "--data", REALSUMM, "--proxy-prefix", "nope_"],
-            "no column starts with",
-        ),
         (
             vec![
                 "tune",
@@ -297,6 +293,16 @@ fn bad_flags_are_clear_errors() {
         let err = String::from_utf8_lossy(&out);
         assert!(err.contains(needle), "{args:?}: {err}");
     }
+    // A prefix no column has depends on the file: a data error (exit 1), naming the columns.
+    let out = hedge()
+        .args(["compare", "--data", REALSUMM, "--proxy-prefix", "nope_"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8_lossy(&out);
+    assert!(err.contains("no column starts with") && err.contains("proxy_bert_recall_score"), "{err}");
     let out = hedge()
         .args(["compare", "--data", REALSUMM, "--proxy-cols", "proxy_js-2,proxy_nope"])
         .assert()

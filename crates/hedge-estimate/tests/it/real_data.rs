@@ -1,6 +1,6 @@
 //! Regimes on the real calibration data in ../shared/data (see its README).
 
-mod common;
+use crate::common;
 
 use hedge_estimate::{MethodKind, Regime, TuneSpec, tune};
 

@@ -2,7 +2,7 @@
 //! server, whose token log-probabilities are known ([`hedge_standin::token_logprobs`]), in OpenAI's and
 //! llama.cpp's formats, and against a server that returns none.
 
-mod common;
+use crate::common;
 
 use common::*;
 use hedge_net::collect::{CollectOptions, NoProgress, TrueReward, collect};

@@ -1,7 +1,7 @@
 //! `compare`, ensembles and budgets on the real data in ../shared/data, checked against direct
 //! computations (not against the code's own earlier output).
 
-mod common;
+use crate::common;
 
 use hedge_estimate::compare::{CompareSpec, ProxyColumn, compare};
 use hedge_estimate::ensemble::{EnsembleRule, combine, tune_uwo};

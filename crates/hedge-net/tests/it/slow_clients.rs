@@ -5,7 +5,7 @@
 //! requests keep being answered within 2 s. The trickling connections get HTTP 408 and are closed
 //! once the body deadline passes; a shutdown with trickling connections open completes in under 5 s.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

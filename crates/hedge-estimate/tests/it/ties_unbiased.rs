@@ -1,6 +1,6 @@
 //! Ties, SBoN probabilities, the unbiased estimator against enumeration, and input errors.
 
-mod common;
+use crate::common;
 
 use hedge_estimate::{EstimateError, Estimator, Field, MethodKind, Objective, Prepared, sbon_choice_probabilities};
 use rand::{Rng, SeedableRng};

@@ -2,7 +2,7 @@
 //! responses (sampling with replacement): check it against direct simulation, within
 //! 4 standard errors, for BoN (n below and above m), BoP, SBoN and the tilt.
 
-mod common;
+use crate::common;
 
 use hedge_estimate::{Estimator, MethodKind, Objective};
 use hedge_math::select::{argmax, draw_poisson_n, softmax};

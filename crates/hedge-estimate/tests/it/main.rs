@@ -1,0 +1,15 @@
+//! The integration tests of `hedge-estimate`, one module per file, built as one test binary (each test file
+//! used to be a binary of its own that linked every dependency). Run one file's tests with
+//! `cargo test -p hedge-estimate --test it <module>::`.
+
+mod common;
+mod adopt;
+mod api;
+mod brute_force;
+mod calibration;
+mod compare;
+mod heavy_tail;
+mod props;
+mod real_data;
+mod ties_unbiased;
+mod toy;

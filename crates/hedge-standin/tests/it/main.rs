@@ -1,0 +1,6 @@
+//! The integration tests of `hedge-standin`, one module per file, built as one test binary (each test file
+//! used to be a binary of its own that linked every dependency). Run one file's tests with
+//! `cargo test -p hedge-standin --test it <module>::`.
+
+mod drift;
+mod latent;

@@ -1,0 +1,5 @@
+//! The integration tests of `hedge-store`, one module per file, built as one test binary (each test file
+//! used to be a binary of its own that linked every dependency). Run one file's tests with
+//! `cargo test -p hedge-store --test it <module>::`.
+
+mod store;

@@ -516,8 +516,15 @@ for (f, r), t in sorted(tun.items()):
     a = a if a is not None else (ev.get("versus_current") or {})
     d, z, crit = num(a.get("difference")), num(a.get("z")), num(a.get("critical"))
     adopted = bool(t["adopted"])
+    # Round 0 "carried_over" is no decision: serve recorded the θ in force into a store file it re-created
+    # after a deletion, so that a restart resumes it. It must repeat the θ in force, nothing else.
+    carried = t["verdict"] == "carried_over"
     flag = ""
-    if adopted and not (math.isfinite(d) and math.isfinite(z) and math.isfinite(crit) and d > 0 and z > crit):
+    if carried:
+        src = "carried over"
+        if not (r == 0 and t["theta_before"] == t["theta_tuned"]):
+            bad_adopt += 1; flag = "  <-- a carry-over that changed θ"
+    elif adopted and not (math.isfinite(d) and math.isfinite(z) and math.isfinite(crit) and d > 0 and z > crit):
         bad_adopt += 1; flag = "  <-- adopted without a significant gain"
     lines.append(f"  file {f} round {r:3}: {t['theta_before']} -> {t['theta_tuned']}  "
                  f"{'ADOPTED' if adopted else 'kept   '} {t['verdict']:12} d={d:.4g} z={z:.3g} crit={crit:.3g} ({src}){flag}")
@@ -527,7 +534,8 @@ if len(lines) > 60:
     print("\n".join(shown) + f"\n  ({len(lines) - len(shown)} more kept rounds not shown; all in {out}/snap-*.tunings)")
 else:
     print("\n".join(lines) or "  none")
-adoptions = sum(1 for t in tun.values() if t["adopted"])
+adoptions = sum(1 for t in tun.values() if t["adopted"] and t["verdict"] != "carried_over")
+carried_over = sum(1 for t in tun.values() if t["verdict"] == "carried_over")
 # What serve itself reported (its /v1/hedge/state history, from its own connection to the store): tunings
 # written to a deleted file after the script's last look at it show up only there.
 seen_at = {t["at_ms"] for t in tun.values()}
@@ -549,7 +557,8 @@ if unseen:
           f"file), {sum(1 for x in xs if x.get('adopted'))} adopted: "
           + "; ".join(f"round {x.get('round')} {x.get('theta_before')} -> {x.get('theta')}"
                       f"{' ADOPTED' if x.get('adopted') else ''}" for x in xs[:12]))
-print(f"tunings {len(tun)}, adopted {adoptions}, adopted without a significant gain {bad_adopt}")
+print(f"tunings {len(tun)}, adopted {adoptions}, carried over into a re-created file {carried_over}, "
+      f"adopted without a significant gain {bad_adopt}")
 if bad_adopt:
     fails.append(f"{bad_adopt} adopted tunings without a significant gain of their own")
 

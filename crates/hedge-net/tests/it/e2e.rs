@@ -693,3 +693,43 @@ async fn sbon_and_bop_report_their_parameters() {
     let e = hedge_net::Proxy::new(cfg, gen_client(&llm.url()), reward_client(&rm.url(), RewardApi::Tei)).unwrap_err();
     assert!(e.to_string().contains("--max-n"), "{e}");
 }
+
+/// A client that goes away before its answer is ready is counted as abandoned (and the request still
+/// releases its slot); a request whose deadline passes during generation gets a 504 naming that stage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_requests_are_counted_and_a_504_names_its_stage() {
+    let llm = standin(StandinConfig {
+        latency: Duration::from_millis(800),
+        ..Default::default()
+    })
+    .await;
+    let rm = rm_standin(Scorer::Proxy).await;
+    let mut cfg = ServeConfig::new(bon(2));
+    cfg.request_timeout = Duration::from_millis(400);
+    let p = proxy_with(gen_client(&llm.url()), reward_client(&rm.url(), RewardApi::Tei), cfg).await;
+    let url = format!("{}/v1/chat/completions", p.url());
+    // The deadline passes while the stand-in is still generating.
+    let r = http().post(&url).json(&chat_body("too slow")).send().await.unwrap();
+    assert_eq!(r.status(), 504);
+    let v: Value = r.json().await.unwrap();
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(message.contains("generation did not finish"), "{message}");
+    // A client that gives up after 100 ms.
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    assert!(impatient.post(&url).json(&chat_body("bye")).send().await.is_err());
+    let mut counted = false;
+    for _ in 0..100 {
+        let m = fetch_metrics(&p.url()).await;
+        if m.contains("hedge_requests_abandoned_total 1\n") {
+            assert!(m.contains("hedge_in_flight_requests 0"), "{m}");
+            counted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(counted, "the abandoned request was not counted");
+    p.stop().await.unwrap();
+}

@@ -115,87 +115,115 @@ impl Metrics {
         self.in_flight.load(Ordering::Relaxed)
     }
 
-    /// The text exposition format.
+    /// The text exposition format (every family through [`family`], the one writer of the format; the
+    /// histogram's samples are its buckets, sum and count).
     pub fn render(&self) -> String {
         let mut s = String::with_capacity(4096);
-        s.push_str(
-            "# HELP hedge_requests_total Requests to the proxy's generation endpoints, by endpoint and HTTP status.\n",
-        );
-        s.push_str("# TYPE hedge_requests_total counter\n");
-        for ((endpoint, status), n) in self.requests.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            let _ = writeln!(
-                s,
-                "hedge_requests_total{{endpoint=\"{endpoint}\",status=\"{status}\"}} {n}"
-            );
-        }
-        s.push_str("# HELP hedge_failures_total Requests that did not get an answer, by reason.\n");
-        s.push_str("# TYPE hedge_failures_total counter\n");
-        for (reason, n) in self.failures.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            let _ = writeln!(s, "hedge_failures_total{{reason=\"{reason}\"}} {n}");
-        }
-        let rejected: Vec<(String, String)> = self
-            .feedback_rejected
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed).to_string();
+        let one = |v: String| vec![(String::new(), v)];
+        let requests: Vec<(String, String)> = self
+            .requests
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
-            .map(|(reason, n)| (format!("reason=\"{reason}\""), n.to_string()))
+            .map(|((endpoint, status), n)| (format!("endpoint=\"{endpoint}\",status=\"{status}\""), n.to_string()))
             .collect();
+        family(
+            &mut s,
+            "hedge_requests_total",
+            "counter",
+            "Requests to the proxy's generation endpoints, by endpoint and HTTP status.",
+            &requests,
+        );
+        let by_reason = |m: &Mutex<BTreeMap<&'static str, u64>>| -> Vec<(String, String)> {
+            m.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .map(|(reason, n)| (format!("reason=\"{reason}\""), n.to_string()))
+                .collect()
+        };
+        family(
+            &mut s,
+            "hedge_failures_total",
+            "counter",
+            "Requests that did not get an answer, by reason.",
+            &by_reason(&self.failures),
+        );
         family(
             &mut s,
             "hedge_feedback_rejected_total",
             "counter",
             "Feedback (POST /v1/hedge/feedback) refused, by reason.",
-            &rejected,
+            &by_reason(&self.feedback_rejected),
         );
         family(
             &mut s,
             "hedge_requests_abandoned_total",
             "counter",
             "Requests whose client went away before the answer was ready.",
-            &[(String::new(), self.abandoned.load(Ordering::Relaxed).to_string())],
+            &one(get(&self.abandoned)),
         );
-        s.push_str("# HELP hedge_candidates_total Candidates drawn, by outcome.\n");
-        s.push_str("# TYPE hedge_candidates_total counter\n");
-        for (outcome, v) in [
+        let candidates: Vec<(String, String)> = [
             ("ok", &self.candidates_ok),
             ("generation_failed", &self.candidates_gen_failed),
             ("scoring_failed", &self.candidates_score_failed),
-        ] {
-            let _ = writeln!(
-                s,
-                "hedge_candidates_total{{outcome=\"{outcome}\"}} {}",
-                v.load(Ordering::Relaxed)
-            );
-        }
-        s.push_str("# HELP hedge_bop_capped_total Best-of-Poisson draws cut down to the largest allowed n.\n");
-        s.push_str("# TYPE hedge_bop_capped_total counter\n");
-        let _ = writeln!(s, "hedge_bop_capped_total {}", self.bop_capped.load(Ordering::Relaxed));
-        s.push_str("# HELP hedge_in_flight_requests Requests being processed.\n");
-        s.push_str("# TYPE hedge_in_flight_requests gauge\n");
-        let _ = writeln!(s, "hedge_in_flight_requests {}", self.in_flight.load(Ordering::Relaxed));
-        s.push_str("# HELP hedge_open_connections Client connections open.\n");
-        s.push_str("# TYPE hedge_open_connections gauge\n");
-        let _ = writeln!(s, "hedge_open_connections {}", self.connections.load(Ordering::Relaxed));
-        s.push_str(
-            "# HELP hedge_connections_refused_total Connections closed at once because --max-connections were open.\n",
+        ]
+        .into_iter()
+        .map(|(outcome, v)| (format!("outcome=\"{outcome}\""), get(v)))
+        .collect();
+        family(
+            &mut s,
+            "hedge_candidates_total",
+            "counter",
+            "Candidates drawn, by outcome.",
+            &candidates,
         );
-        s.push_str("# TYPE hedge_connections_refused_total counter\n");
-        let _ = writeln!(
-            s,
-            "hedge_connections_refused_total {}",
-            self.connections_refused.load(Ordering::Relaxed)
+        family(
+            &mut s,
+            "hedge_bop_capped_total",
+            "counter",
+            "Best-of-Poisson draws cut down to the largest allowed n.",
+            &one(get(&self.bop_capped)),
         );
-        s.push_str("# HELP hedge_request_duration_seconds Time from receiving a request to its answer.\n");
-        s.push_str("# TYPE hedge_request_duration_seconds histogram\n");
-        for (b, le) in self.buckets.iter().zip(LATENCY_BUCKETS.iter()) {
-            let _ = writeln!(
-                s,
-                "hedge_request_duration_seconds_bucket{{le=\"{le}\"}} {}",
-                b.load(Ordering::Relaxed)
-            );
-        }
+        family(
+            &mut s,
+            "hedge_in_flight_requests",
+            "gauge",
+            "Requests being processed.",
+            &one(self.in_flight.load(Ordering::Relaxed).to_string()),
+        );
+        family(
+            &mut s,
+            "hedge_open_connections",
+            "gauge",
+            "Client connections open.",
+            &one(self.connections.load(Ordering::Relaxed).to_string()),
+        );
+        family(
+            &mut s,
+            "hedge_connections_refused_total",
+            "counter",
+            "Connections closed at once because --max-connections were open.",
+            &one(get(&self.connections_refused)),
+        );
         let count = self.latency_count.load(Ordering::Relaxed);
-        let _ = writeln!(s, "hedge_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}");
+        let mut histogram: Vec<(String, String)> = self
+            .buckets
+            .iter()
+            .zip(LATENCY_BUCKETS.iter())
+            .map(|(b, le)| (format!("le=\"{le}\""), get(b)))
+            .collect();
+        histogram.push(("le=\"+Inf\"".into(), count.to_string()));
+        family(
+            &mut s,
+            "hedge_request_duration_seconds",
+            "histogram",
+            "Time from receiving a request to its answer.",
+            &[],
+        );
+        for (labels, value) in histogram {
+            let _ = writeln!(s, "hedge_request_duration_seconds_bucket{{{labels}}} {value}");
+        }
         let sum = self.latency_sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
         let _ = writeln!(s, "hedge_request_duration_seconds_sum {sum}");
         let _ = writeln!(s, "hedge_request_duration_seconds_count {count}");

@@ -8,8 +8,8 @@ use hedge_math::MethodKind;
 use hedge_report::{fmt_num, pareto_plot};
 
 use super::data_args::{BudgetArgs, DataArgs, ProxyColumns, check_confidence, ensemble_rule};
+use super::method_args::MethodArg;
 use super::values;
-use crate::cli::MethodArg;
 use crate::error::Result;
 use crate::output::{Table, fmt_sig, plot_format, plot_line, print, print_json, write_plot};
 

@@ -7,9 +7,9 @@ use hedge_math::grid::{LogGrid, linear};
 use hedge_report::{CurveFacts, curve_plot};
 use serde::Serialize;
 
-use super::data_args::{DataArgs, EnsembleArgs, EstimatorArg, check_sbon_flags, parse_grid};
+use super::data_args::{DataArgs, EnsembleArgs, check_sbon_flags, parse_grid};
+use super::method_args::{EstimatorArg, MethodArg};
 use super::values;
-use crate::cli::MethodArg;
 use crate::error::{CliError, Result};
 use crate::output::{Table, fmt_sig, plot_format, plot_line, print, print_json, write_plot};
 

@@ -3,7 +3,7 @@
 use clap::Args;
 use hedge_data::{Calibration, Format, LoadOptions};
 use hedge_estimate::ensemble::{self, EnsembleRule};
-use hedge_estimate::{Budget, Columns, Estimator, Prepared, Source, TuneSpec};
+use hedge_estimate::{Budget, Columns, Prepared, Source, TuneSpec};
 
 use crate::error::{CliError, Result};
 
@@ -159,7 +159,11 @@ pub fn store_calibration(
                         column: column.into(),
                         reward,
                         // Shortest exact form, in scientific notation when huge (1e300, not 301 digits).
-                        value: if value.abs() >= 1e16 { format!("{value:e}") } else { value.to_string() },
+                        value: if value.abs() >= 1e16 {
+                            format!("{value:e}")
+                        } else {
+                            value.to_string()
+                        },
                         bound: max_abs_reward,
                     }));
                 }
@@ -406,27 +410,6 @@ impl BudgetArgs {
         match self.cost_per_sample {
             Some(c) => spec.cost_per_sample(c),
             None => spec,
-        }
-    }
-}
-
-/// `--estimator` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum EstimatorArg {
-    /// Exact plug-in estimator (sampling with replacement from each prompt's responses); any θ.
-    Plugin,
-    /// Unbiased Best-of-n (without replacement; integer n up to the smallest prompt's size).
-    Unbiased,
-    /// The paper's self-normalised estimator (for comparison only).
-    Paper,
-}
-
-impl From<EstimatorArg> for Estimator {
-    fn from(e: EstimatorArg) -> Self {
-        match e {
-            EstimatorArg::Plugin => Estimator::Plugin,
-            EstimatorArg::Unbiased => Estimator::Unbiased,
-            EstimatorArg::Paper => Estimator::Paper,
         }
     }
 }

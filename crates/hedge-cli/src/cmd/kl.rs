@@ -6,7 +6,7 @@ use hedge_math::kl_match::{bon_n_for_kl, bop_mu_for_kl, sbon_beta_for_kl, tilt_l
 use hedge_math::{Method, MethodKind};
 use serde::Serialize;
 
-use crate::cli::MethodFlags;
+use super::method_args::MethodFlags;
 use crate::error::Result;
 use crate::output::{Table, fmt_sig, print, print_json};
 

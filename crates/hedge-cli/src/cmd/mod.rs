@@ -1,5 +1,5 @@
-//! One module per command, plus leaf modules they share (`data_args`, `net_args`, `store_url`, `values`); a command
-//! module never imports another command module.
+//! One module per command, plus leaf modules they share (`data_args`, `method_args`, `net_args`, `store_url`,
+//! `values`); a command module never imports another command module, nor `cli.rs` (which imports the commands).
 
 #[cfg(feature = "net")]
 pub mod collect;
@@ -11,6 +11,7 @@ pub mod export;
 pub mod gaussian;
 pub mod info;
 pub mod kl;
+pub mod method_args;
 #[cfg(feature = "net")]
 pub mod net_args;
 pub mod report;

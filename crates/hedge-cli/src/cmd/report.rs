@@ -13,8 +13,8 @@ use hedge_report::{ExtraFigure, ThetaStep, leaderboard_table, pareto_plot, rende
 use serde::Serialize;
 
 use super::data_args::{BudgetArgs, DataArgs, Loaded, check_confidence, ensemble_rule};
+use super::method_args::MethodArg;
 use super::values;
-use crate::cli::MethodArg;
 use crate::error::{CliError, Result};
 use crate::output::{print, to_json};
 use hedge_estimate::compare::{CompareSpec, Comparison, DEFAULT_COMPARE_HOLDOUT, compare};

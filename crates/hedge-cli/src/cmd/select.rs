@@ -17,7 +17,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
-use crate::cli::MethodFlags;
+use super::method_args::MethodFlags;
 use crate::error::{CliError, Result};
 
 /// Options of `hedge select`.

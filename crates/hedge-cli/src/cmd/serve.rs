@@ -7,10 +7,10 @@ use hedge_net::http::{GOLD_KEY_ENV, SERVE_KEY_ENV, UPSTREAM_KEY_ENV};
 use hedge_net::score::Proxies;
 use hedge_net::{GenClient, GoldConfig, HedgingConfig, MethodSpec, Proxy, Secret, ServeConfig};
 
+use super::method_args::MethodArg;
 use super::net_args::{HttpFlags, RewardApiArg, RewardFlags, init_logging};
 use super::store_url::StoreUrl;
 use super::values;
-use crate::cli::MethodArg;
 use crate::error::{CliError, Result};
 
 /// The environment variables `hedge serve` reads (shown by `hedge serve --help`).

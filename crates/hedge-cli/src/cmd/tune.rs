@@ -9,11 +9,9 @@ use hedge_math::MethodKind;
 use hedge_report::{fmt_num, gap_sentence, tune_plot};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::data_args::{
-    BudgetArgs, DataArgs, EnsembleArgs, EstimatorArg, Loaded, check_confidence, check_sbon_flags, parse_range,
-};
+use super::data_args::{BudgetArgs, DataArgs, EnsembleArgs, Loaded, check_confidence, check_sbon_flags, parse_range};
+use super::method_args::{EstimatorArg, MethodArg, SelectArg};
 use super::values;
-use crate::cli::{MethodArg, SelectArg};
 use crate::error::{CliError, Result};
 use crate::output::{Table, fmt_sig, plot_format, plot_line, print, print_json, write_plot};
 

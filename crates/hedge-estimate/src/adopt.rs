@@ -22,9 +22,12 @@
 use hedge_math::MethodKind;
 
 use crate::error::{EstimateError, Result};
-use crate::evidence::{Gap, Verdict, versus};
+use crate::evidence::versus;
+use crate::outcome::TuneOutcome;
 use crate::prepared::Prepared;
-use crate::tune::{TuneOutcome, TuneSpec, tune};
+use crate::spec::TuneSpec;
+use crate::tune::tune;
+use crate::verdict::{Gap, Verdict};
 
 /// Why θ† was or was not adopted (see [`Adoption`]; its `Display` is the whole sentence).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

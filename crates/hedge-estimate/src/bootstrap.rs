@@ -14,15 +14,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hedge_math::MethodKind;
 use hedge_math::grid::LogGrid;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::error::{EstimateError, Result};
 use crate::objective::{Estimator, Objective};
 use crate::prepared::Prepared;
+use crate::resample::resample_counts;
 use crate::sbon::Workspace;
-use crate::tune::{TuneSpec, best_of, tune_shape};
+use crate::spec::{TuneSpec, best_of};
+use crate::tune::tune_shape;
 
 /// Grid points of the per-prompt curves.
 const GRID: usize = 97;
@@ -274,16 +274,6 @@ where
     Ok((percentile(&thetas, 0.025), percentile(&thetas, 0.975)))
 }
 
-/// The resample counts of resample `i`: `T` uniform draws from stream `i`.
-pub(crate) fn resample_counts(t_count: usize, seed: u64, i: usize, counts: &mut [u32]) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(i as u64);
-    counts.fill(0);
-    for _ in 0..t_count {
-        counts[rng.random_range(0..t_count)] += 1;
-    }
-}
-
 /// θ† of every resample, in resample order.
 pub(crate) fn resample_thetas<P>(data: &Prepared, spec: &TuneSpec, b: usize, seed: u64, progress: P) -> Result<Vec<f64>>
 where
@@ -337,6 +327,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resample::resample_counts;
     use crate::tune::tune;
 
     /// Each resample's grid-based θ† against exact HedgeTune on the resampled prompts.

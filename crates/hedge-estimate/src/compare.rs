@@ -32,12 +32,15 @@
 
 use hedge_math::MethodKind;
 
+use crate::budget::{Budget, samples_and_slope};
 use crate::ensemble::{EnsembleRule, UWO_LAMBDAS, combine, tune_uwo};
 use crate::error::{EstimateError, Result};
-use crate::evidence::{DEFAULT_CONFIDENCE, Paired};
 use crate::objective::Estimator;
+use crate::outcome::HoldoutReport;
 use crate::prepared::Prepared;
-use crate::tune::{Budget, HoldoutReport, TuneSpec, curve, holdout_split, holdout_values, samples_and_slope};
+use crate::spec::TuneSpec;
+use crate::tune::{curve, holdout_split, holdout_values};
+use crate::verdict::{DEFAULT_CONFIDENCE, Paired};
 
 /// Default held-out fraction of [`compare`].
 pub const DEFAULT_COMPARE_HOLDOUT: f64 = 0.5;

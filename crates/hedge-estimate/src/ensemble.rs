@@ -35,7 +35,8 @@
 
 use crate::error::{EstimateError, Result};
 use crate::prepared::Prepared;
-use crate::tune::{TuneSpec, tune_shape};
+use crate::spec::TuneSpec;
+use crate::tune::tune_shape;
 
 /// How the members of an ensemble are combined (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -52,40 +52,43 @@
 
 pub mod adopt;
 mod bootstrap;
+mod budget;
 pub mod compare;
 pub mod ensemble;
 mod error;
 mod evidence;
 mod objective;
+mod outcome;
 mod prepared;
 mod profile;
 mod report;
+mod resample;
 mod sbon;
+mod spec;
 mod survey;
 pub mod synth;
 mod tune;
+mod verdict;
 #[cfg(feature = "serde")]
 pub mod wire;
 
 pub use adopt::{Adoption, AdoptionReason, adoption};
 pub use bootstrap::bootstrap;
+pub use budget::{Budget, samples_and_slope};
 pub use error::{EstimateError, Field, Result};
-pub use evidence::{
-    DEFAULT_CONFIDENCE, EVIDENCE_POINTS, EVIDENCE_RESAMPLES, Evidence, Gap, Paired, SBON_EVIDENCE_POINTS, Select,
-    Selected, Verdict, versus,
-};
+pub use evidence::{EVIDENCE_POINTS, SBON_EVIDENCE_POINTS, versus};
 pub use objective::{Estimate, Estimator, Objective};
+pub use outcome::{CurvePoint, HoldoutReport, SbonRow, TuneNote, TuneOutcome};
 pub use prepared::{Prepared, RankMeans};
 pub use profile::{ProfileBin, quantile_profile};
 pub use report::{BOOTSTRAP_LEVEL, BootstrapInterval, Checks, Columns, Source, TuneReport};
 pub use sbon::sbon_choice_probabilities;
+pub use spec::{DEFAULT_SBON_BETA_MAX, PLATEAU_TAIL, TuneSpec};
 pub use survey::{
     Curve, DataSummary, MethodSurvey, OutcomeCurves, Profile, RelativePoint, Survey, SurveySpec, Threshold,
     outcome_curves, survey, survey_curves,
 };
-pub use tune::{
-    Budget, CurvePoint, DEFAULT_SBON_BETA_MAX, HoldoutReport, PLATEAU_TAIL, SbonRow, TuneNote, TuneOutcome, TuneSpec,
-    curve, holdout, holdout_split, samples_and_slope, tune,
-};
+pub use tune::{curve, holdout, holdout_split, tune};
+pub use verdict::{DEFAULT_CONFIDENCE, EVIDENCE_RESAMPLES, Evidence, Gap, Paired, Select, Selected, Verdict};
 
 pub use hedge_math::{MethodKind, Regime};

@@ -475,3 +475,39 @@ impl<'a> Objective<'a> {
         })
     }
 }
+
+/// KL and expected samples of the method at θ; NaN KL when `hedge-math` refuses θ.
+///
+/// SBoN's β lives on the proxy's own scale, where no closed form applies: its KL is
+/// the plug-in one, the mean over prompts of `Σ_k P_t(k) ln(m_t P_t(k))` (the KL of
+/// the choice distribution to the uniform reference over the prompt's responses).
+pub(crate) fn kl_and_samples(obj: &Objective<'_>, theta: f64) -> (f64, f64) {
+    if obj.kind() == MethodKind::Sbon {
+        let n = obj.n().unwrap_or(1);
+        let data = obj.data();
+        let mut total = 0.0;
+        for t in 0..data.prompts() {
+            let proxy = data.sorted_proxy(t);
+            let m = proxy.len() as f64;
+            match crate::sbon::sbon_choice_probabilities(proxy, n, theta) {
+                Ok((p, _)) => {
+                    total += p
+                        .iter()
+                        .filter(|&&q| q > 0.0)
+                        .map(|&q| q * (m * q).ln())
+                        .sum::<f64>()
+                        .max(0.0)
+                }
+                Err(_) => return (f64::NAN, n as f64),
+            }
+        }
+        return (total / data.prompts().max(1) as f64, n as f64);
+    }
+    match obj.method(theta) {
+        Ok(m) => {
+            let q = m.as_dyn();
+            (q.kl(), q.expected_samples())
+        }
+        Err(_) => (f64::NAN, obj.n().map_or(f64::NAN, |n| n as f64)),
+    }
+}

@@ -8,8 +8,10 @@ use hedge_math::MethodKind;
 
 use crate::bootstrap::bootstrap;
 use crate::error::Result;
+use crate::outcome::{HoldoutReport, TuneOutcome};
 use crate::prepared::Prepared;
-use crate::tune::{HoldoutReport, TuneOutcome, TuneSpec, holdout, tune};
+use crate::spec::TuneSpec;
+use crate::tune::{holdout, tune};
 
 /// Confidence level of the bootstrap percentile interval.
 pub const BOOTSTRAP_LEVEL: f64 = 0.95;

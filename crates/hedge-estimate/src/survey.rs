@@ -16,13 +16,16 @@
 use hedge_math::MethodKind;
 use hedge_math::grid::{LogGrid, integers, linear, with_extra};
 
+use crate::budget::Budget;
 use crate::error::Result;
-use crate::evidence::{DEFAULT_CONFIDENCE, Paired, Verdict};
 use crate::objective::{Estimator, Objective};
+use crate::outcome::{CurvePoint, TuneOutcome};
 use crate::prepared::Prepared;
 use crate::profile::{ProfileBin, quantile_profile};
 use crate::report::{Checks, Source, TuneReport};
-use crate::tune::{CurvePoint, TuneOutcome, TuneSpec, curve};
+use crate::spec::TuneSpec;
+use crate::tune::curve;
+use crate::verdict::{DEFAULT_CONFIDENCE, Paired, Verdict};
 
 /// Points of the BoP and tilt curves of a survey.
 pub const SURVEY_POINTS: usize = 80;
@@ -255,7 +258,7 @@ pub struct SurveySpec {
     checks: Checks,
     bins: usize,
     confidence: f64,
-    budget: crate::tune::Budget,
+    budget: Budget,
 }
 
 impl Default for SurveySpec {
@@ -265,7 +268,7 @@ impl Default for SurveySpec {
             checks: Checks::new(),
             bins: 20,
             confidence: DEFAULT_CONFIDENCE,
-            budget: crate::tune::Budget::default(),
+            budget: Budget::default(),
         }
     }
 }
@@ -302,7 +305,7 @@ impl SurveySpec {
     }
     /// Tune every method under this budget (default none; see [`TuneSpec::max_samples`] and
     /// [`TuneSpec::cost_per_sample`]).
-    pub fn budget(mut self, budget: crate::tune::Budget) -> Self {
+    pub fn budget(mut self, budget: Budget) -> Self {
         self.budget = budget;
         self
     }

@@ -18,31 +18,15 @@ use hedge_math::{MethodKind, Regime};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
-use crate::evidence::{Evidence, Select, Selected, Verdict};
+use crate::budget::Budget;
 use crate::objective::Estimator;
+use crate::outcome::{CurvePoint, HoldoutReport, SbonRow, TuneNote, TuneOutcome};
 use crate::report::{BOOTSTRAP_LEVEL, Source, TuneReport};
 use crate::survey::{Curve, MethodSurvey, Profile, Survey, Threshold};
-use crate::tune::{Budget, CurvePoint, HoldoutReport, SbonRow, TuneNote, TuneOutcome};
+use crate::verdict::{Evidence, Selected, Verdict};
 
-/// A [`Regime`] as its name.
-pub(crate) fn regime<S: Serializer>(r: &Regime, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(r.name())
-}
-
-/// A [`Verdict`] as its name.
-pub(crate) fn verdict<S: Serializer>(v: &Verdict, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(v.name())
-}
-
-/// A [`Select`] rule as its name.
-pub(crate) fn select<S: Serializer>(r: &Select, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(r.name())
-}
-
-/// A [`MethodKind`] as its name.
-pub(crate) fn method<S: Serializer>(m: &MethodKind, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(m.name())
-}
+pub(crate) mod names;
+use names::{method, regime};
 
 impl Serialize for Estimator {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -328,7 +312,7 @@ struct WireEntry<'a> {
     parameter: &'static str,
     expected_samples: f64,
     pareto: bool,
-    versus_leader: &'a crate::evidence::Paired,
+    versus_leader: &'a crate::verdict::Paired,
     holdout: &'a HoldoutReport,
 }
 
@@ -341,7 +325,7 @@ impl Serialize for crate::compare::Comparison {
             single: &'a str,
             single_method: &'static str,
             #[serde(flatten)]
-            paired: &'a crate::evidence::Paired,
+            paired: &'a crate::verdict::Paired,
         }
         #[derive(Serialize)]
         struct Wire<'a> {
@@ -431,7 +415,7 @@ impl Serialize for crate::adopt::Adoption {
             #[serde(serialize_with = "opt_verdict")]
             verdict: Option<Verdict>,
             prompts: usize,
-            versus_in_force: Option<&'a crate::evidence::Gap>,
+            versus_in_force: Option<&'a crate::verdict::Gap>,
             evidence: Option<&'a Evidence>,
         }
         Wire {

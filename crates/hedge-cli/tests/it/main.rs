@@ -9,6 +9,7 @@ mod data_bounds_cli;
 mod data_cli;
 mod engine_cli;
 mod golden;
+mod house;
 mod logprob_cli;
 mod net_cli;
 mod report_cli;

@@ -423,8 +423,6 @@ const KNOWN: &[(&str, &[&str])] = &[
     ),
     // `Calibration` is built by the `Accumulator`, which returns it; it takes `writer`'s `Row`, and `writer` writes it.
     ("hedge-data (lib)", &["accumulate", "calibration", "writer"]),
-    // `hedging/mod.rs` runs the store thread and gold scorer, which use its `Hedging` and config.
-    ("hedge-net (lib)", &["hedging", "hedging::gold", "hedging::store_io"]),
 ];
 
 #[test]

@@ -27,21 +27,24 @@
 //! running server is noticed within one poll (and before every batch the writer commits), reported, and
 //! re-created. `GET /v1/hedge/state` and the metrics are rendered by [`state`].
 
+mod bounds;
+mod counters;
 mod gold;
 mod health;
 mod state;
 mod store_io;
 mod tuner;
 
-pub(crate) use gold::FeedbackError;
-pub use gold::{RewardOutOfBounds, check_rewards};
+pub(crate) use bounds::FeedbackError;
+pub use bounds::{RewardOutOfBounds, check_rewards};
+pub(crate) use counters::{Counters, now_ms};
 pub(crate) use health::Health;
 use store_io::{StoreThread, StoreWriter, WriterMsg};
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::TrySendError;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use hedge_math::MethodKind;
 use hedge_store::{RequestRecord, TuningRecord};
@@ -51,13 +54,6 @@ use tokio::sync::{Semaphore, oneshot};
 
 use crate::method::MethodSpec;
 use crate::reward::RewardClient;
-
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
 
 /// The gold scorer: a reward server whose score is the true reward.
 #[derive(Debug, Clone)]
@@ -150,31 +146,6 @@ pub(crate) struct Current {
     pub since_ms: i64,
     /// `"flags"` (the command line) or `"store"` (a tuning).
     pub source: &'static str,
-}
-
-/// Counters of continuous hedging (rendered into `/metrics`).
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub store_queue_depth: AtomicI64,
-    pub store_dropped: AtomicU64,
-    pub store_committed: AtomicU64,
-    pub store_errors: AtomicU64,
-    pub store_replaced: AtomicU64,
-    pub store_replaced_at_ms: AtomicI64,
-    /// Set by a store thread that found the file replaced; taken by the tuner.
-    pub store_replaced_flag: std::sync::atomic::AtomicBool,
-    pub gold_sent: AtomicU64,
-    pub gold_failed: AtomicU64,
-    pub gold_dropped: AtomicU64,
-    pub gold_retries: AtomicU64,
-    pub gold_rejected: AtomicU64,
-    pub gold_orphaned: AtomicU64,
-    pub feedback: AtomicU64,
-    pub tunings: AtomicU64,
-    pub tuning_failures: AtomicU64,
-    pub adoptions: AtomicU64,
-    pub verdict_changes: AtomicU64,
-    pub calibration_requests: AtomicU64,
 }
 
 /// Continuous hedging of one running proxy (see the module documentation).

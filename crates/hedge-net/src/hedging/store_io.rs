@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use hedge_store::{RequestRecord, Store, StoreError};
 use tokio::sync::oneshot;
 
-use super::Counters;
+use super::counters::{Counters, now_ms};
 use super::health::{Health, Part};
 
 /// A job for the store thread.
@@ -52,7 +52,7 @@ fn note_replaced(e: &StoreError, counters: &Counters, health: &Health, part: Par
     );
     if part == Part::Store {
         counters.store_replaced.fetch_add(1, Ordering::Relaxed);
-        counters.store_replaced_at_ms.store(super::now_ms(), Ordering::Relaxed);
+        counters.store_replaced_at_ms.store(now_ms(), Ordering::Relaxed);
     }
     counters.store_replaced_flag.store(true, Ordering::Relaxed);
     tracing::error!(error = %e, thread = part.name(), "the store's file is no longer the one open: re-creating it");

@@ -11,8 +11,9 @@ use hedge_estimate::{Prepared, TuneSpec};
 use hedge_store::TuningRecord;
 use serde_json::json;
 
+use super::Hedging;
+use super::counters::now_ms;
 use super::health::Part;
-use super::{Hedging, now_ms};
 use crate::method::MethodSpec;
 
 /// The verdict recorded for a round that could not be tuned.

@@ -1,6 +1,6 @@
 //! Best-of-n.
 
-use super::{MethodKind, QuantileMethod, check};
+use super::common::{MethodKind, QuantileMethod, check};
 use crate::error::Result;
 
 /// Best-of-n: draw `n` candidates, keep the highest proxy score.

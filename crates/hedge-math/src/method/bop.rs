@@ -1,6 +1,6 @@
 //! Best-of-Poisson.
 
-use super::{MethodKind, QuantileMethod, check, horner};
+use super::common::{MethodKind, QuantileMethod, check, horner};
 use crate::error::Result;
 use crate::special::ei_scaled;
 

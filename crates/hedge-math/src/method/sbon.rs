@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{MethodKind, QuantileMethod};
+use super::common::{MethodKind, QuantileMethod};
 use crate::error::{Error, Result};
 use crate::quad::{integrate, rule16, unit_breaks};
 use crate::special::{ein, ln_e1_from_ln, ln_expm1, ln_sub_exp, log_sum_exp};

@@ -1,6 +1,6 @@
 //! The exponential tilt of the quantile: the KL-regularised optimum.
 
-use super::{MethodKind, QuantileMethod, check, horner};
+use super::common::{MethodKind, QuantileMethod, check, horner};
 use crate::error::Result;
 
 /// The tilted policy `π_ref e^{λu} / Z` in quantile space: the maximiser of

@@ -59,6 +59,7 @@ mod csv_load;
 mod error;
 mod format;
 mod jsonl;
+mod memory;
 mod numeric;
 mod options;
 mod parquet_load;
@@ -67,14 +68,14 @@ mod writer;
 use std::fs::File;
 use std::io::Read;
 
-pub use calibration::Calibration;
+pub use calibration::{Calibration, Row};
 pub use error::{DataError, Location, Reward};
 pub use format::{Format, ParseFormatError};
 pub use options::{
     DEFAULT_MAX_ABS_REWARD, DEFAULT_MAX_LINE_BYTES, DEFAULT_PROMPT_COL, DEFAULT_PROXY_COL, DEFAULT_RESPONSE_COL,
     DEFAULT_TRUE_COL, LoadOptions, ResponseColumn,
 };
-pub use writer::{CalibrationWriter, Row, WRITTEN_COLUMNS, write, write_calibration};
+pub use writer::{CalibrationWriter, WRITTEN_COLUMNS, write, write_calibration};
 
 /// Name used for standard input in messages and in [`Calibration::source`].
 pub const STDIN_NAME: &str = "<stdin>";

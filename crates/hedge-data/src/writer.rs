@@ -12,26 +12,13 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 
-use crate::{Calibration, DataError, Format, Location};
+use crate::{Calibration, DataError, Format, Location, Row};
 
 /// Column names written by [`CalibrationWriter`], in order.
 pub const WRITTEN_COLUMNS: [&str; 4] = ["prompt_id", "response_id", "proxy", "true"];
 
 /// Rows buffered per Parquet record batch.
 const PARQUET_BATCH_ROWS: usize = 64 * 1024;
-
-/// One (prompt, response) row to write.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Row<'a> {
-    /// Prompt id (must not be empty).
-    pub prompt_id: &'a str,
-    /// Response id within the prompt; `None` writes an empty CSV field, a JSON `null` or a Parquet null.
-    pub response_id: Option<u64>,
-    /// Proxy reward (must be finite).
-    pub proxy: f64,
-    /// True reward (must be finite).
-    pub truth: f64,
-}
 
 /// A streaming writer of calibration rows with columns `prompt_id,response_id,proxy,true`.
 ///

@@ -28,7 +28,8 @@
 //! - [`quantile_profile`]: the true reward along the proxy's ranking, `r(u)`, pooled over prompts.
 //! - [`synth`]: seeded synthetic data (hackable Gaussian/Student-t, monotone, the toy).
 //! - feature `serde`: `Serialize` for the results, which *is* the JSON contract of
-//!   `hedge tune --json`, `hedge curve --json` and `summary.json` (module `wire`).
+//!   `hedge tune --json`, `hedge curve --json`, `hedge kl --json`, `hedge info --json`,
+//!   `hedge demo --json` and `summary.json` (module `wire`).
 //!
 //! Results never depend on the number of rayon threads: every parallel step writes
 //! per-prompt results that are reduced sequentially in prompt order.
@@ -65,6 +66,7 @@ mod report;
 mod resample;
 mod sbon;
 mod spec;
+mod summaries;
 mod survey;
 pub mod synth;
 mod tune;
@@ -84,6 +86,10 @@ pub use profile::{ProfileBin, quantile_profile};
 pub use report::{BOOTSTRAP_LEVEL, BootstrapInterval, Checks, Columns, Source, TuneReport};
 pub use sbon::sbon_choice_probabilities;
 pub use spec::{DEFAULT_SBON_BETA_MAX, PLATEAU_TAIL, TuneSpec};
+pub use summaries::{
+    ColumnStats, CurveReport, DEFAULT_SAME_KL_SBON_N, DemoCase, DemoMethod, DemoReport, FileSummary, KlReport, SameKl,
+    Versus,
+};
 pub use survey::{
     Curve, DataSummary, MethodSurvey, OutcomeCurves, Profile, RelativePoint, Survey, SurveySpec, Threshold,
     outcome_curves, survey, survey_curves,

@@ -1,7 +1,8 @@
 //! The JSON contracts (feature `serde`): `Serialize` for the typed results, with the field
 //! names and order that `hedge tune --json`, `hedge curve --json`, `summary.json` and the
-//! Python bindings have always had. Library enums are written as their `name()` strings;
-//! serde_json writes non-finite numbers as `null`.
+//! Python bindings have always had (the whole of `hedge curve`, `kl`, `info` and `demo`:
+//! `wire/summaries.rs`). Library enums are written as their `name()` strings; serde_json writes
+//! non-finite numbers as `null`.
 //!
 //! ```
 //! use hedge_estimate::{synth, Checks, TuneReport, TuneSpec};
@@ -26,6 +27,7 @@ use crate::survey::{Curve, MethodSurvey, Profile, Survey, Threshold};
 use crate::verdict::{Evidence, Selected, Verdict};
 
 pub(crate) mod names;
+mod summaries;
 use names::{method, regime};
 
 impl Serialize for Estimator {

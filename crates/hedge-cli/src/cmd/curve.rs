@@ -1,11 +1,10 @@
 //! `hedge curve`: expected true reward (± standard error), KL and cost on a θ grid.
 
 use clap::Args;
-use hedge_estimate::{CurvePoint, Estimator, Objective, Paired, Prepared, RelativePoint, curve};
+use hedge_estimate::{CurvePoint, CurveReport, Estimator, Objective, Paired, Prepared, RelativePoint, Versus, curve};
 use hedge_math::MethodKind;
 use hedge_math::grid::{LogGrid, linear};
 use hedge_report::{CurveFacts, curve_plot};
-use serde::Serialize;
 
 use super::data_args::{DataArgs, EnsembleArgs, check_sbon_flags, parse_grid};
 use super::method_args::{EstimatorArg, MethodArg};
@@ -68,29 +67,6 @@ impl CurveArgs {
     }
 }
 
-/// The `hedge curve --json` object.
-#[derive(Serialize)]
-struct CurveJson<'a> {
-    method: &'static str,
-    parameter: &'static str,
-    estimator: Estimator,
-    data: &'a str,
-    prompts: usize,
-    skipped_prompts: usize,
-    points: &'a [CurvePoint],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    n: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    versus: Option<Versus>,
-}
-
-/// `--versus`: every point against one parameter, paired on the same prompts.
-#[derive(Serialize)]
-struct Versus {
-    theta: f64,
-    points: Vec<RelativePoint>,
-}
-
 fn versus(data: &Prepared, kind: MethodKind, args: &CurveArgs, points: &[CurvePoint]) -> Result<Option<Versus>> {
     let Some(theta) = args.versus else {
         return Ok(None);
@@ -147,14 +123,13 @@ pub fn run(args: &CurveArgs) -> Result<()> {
         write_plot(&curve_plot(&facts, &points), path)?;
     }
     if args.json {
-        return print_json(&CurveJson {
-            method: kind.name(),
-            parameter: kind.parameter(),
+        return print_json(&CurveReport {
+            method: kind,
             estimator,
-            data: &loaded.source,
+            source: loaded.source.clone(),
             prompts: loaded.prepared.prompts(),
             skipped_prompts: loaded.skipped_prompts(),
-            points: &points,
+            points,
             n: args.n,
             versus,
         });

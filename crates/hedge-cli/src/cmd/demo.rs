@@ -1,9 +1,8 @@
 //! `hedge demo`: HedgeTune end to end on built-in synthetic data, with an honest hold-out.
 
 use clap::Args;
-use hedge_estimate::{HoldoutReport, Prepared, TuneSpec, holdout, synth};
+use hedge_estimate::{DemoCase, DemoMethod, DemoReport, Prepared, TuneSpec, holdout, synth};
 use hedge_math::MethodKind;
-use serde::Serialize;
 
 use super::values;
 use crate::error::Result;
@@ -33,32 +32,6 @@ struct Case {
     name: &'static str,
     description: &'static str,
     data: Prepared,
-}
-
-/// One method of a case: its hold-out report (the same object as `"holdout"` in `hedge tune --json`).
-#[derive(Serialize)]
-struct MethodResult {
-    method: &'static str,
-    parameter: &'static str,
-    #[serde(flatten)]
-    holdout: HoldoutReport,
-}
-
-#[derive(Serialize)]
-struct CaseResult {
-    case: &'static str,
-    description: &'static str,
-    prompts: usize,
-    responses: usize,
-    results: Vec<MethodResult>,
-}
-
-/// The `hedge demo --json` object.
-#[derive(Serialize)]
-struct Demo {
-    seed: u64,
-    holdout: f64,
-    cases: Vec<CaseResult>,
 }
 
 /// The data seed of case `k`: `--seed` itself for the first, a fixed odd multiple of `k` mixed in
@@ -109,13 +82,9 @@ pub fn run(args: &DemoArgs) -> Result<()> {
                 spec = spec.n(sbon_n);
             }
             let holdout = holdout(&case.data, &spec, args.holdout, args.seed)?;
-            results.push(MethodResult {
-                method: kind.name(),
-                parameter: kind.parameter(),
-                holdout,
-            });
+            results.push(DemoMethod { method: kind, holdout });
         }
-        out.push(CaseResult {
+        out.push(DemoCase {
             case: case.name,
             description: case.description,
             prompts: case.data.prompts(),
@@ -123,7 +92,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             results,
         });
     }
-    let demo = Demo {
+    let demo = DemoReport {
         seed: args.seed,
         holdout: args.holdout,
         cases: out,
@@ -142,7 +111,7 @@ fn param(theta: f64, n: Option<u64>) -> String {
     }
 }
 
-fn render(d: &Demo) -> String {
+fn render(d: &DemoReport) -> String {
     let mut s = format!(
         "hedge demo: HedgeTune on synthetic calibration sets, {}% of prompts held out (seed {}).\n\
          'tuned' is tuned on the other prompts, with the verdict found there (hacking only when the decline after\n\
@@ -170,8 +139,8 @@ fn render(d: &Demo) -> String {
         for r in &c.results {
             let h = &r.holdout;
             t.row(vec![
-                r.method.into(),
-                r.parameter.into(),
+                r.method.name().into(),
+                r.method.parameter().into(),
                 param(h.tuned_theta, h.tuned_n),
                 h.tuned_verdict.to_string(),
                 format!("{:.4} ± {}", h.tuned_reward, fmt_sig(h.tuned_stderr, 2)),

@@ -1,0 +1,217 @@
+//! The typed results of the small commands: `hedge curve` ([`CurveReport`]), `hedge kl`
+//! ([`KlReport`]), `hedge info` ([`FileSummary`]) and `hedge demo` ([`DemoReport`]).
+//! Serialised (feature `serde`) by `wire/summaries.rs`, which fixes their JSON field order.
+
+use hedge_math::kl_match::{bon_n_for_kl, bop_mu_for_kl, sbon_beta_for_kl, tilt_lambda_for_kl};
+use hedge_math::{Method, MethodKind};
+
+use crate::objective::Estimator;
+use crate::outcome::{CurvePoint, HoldoutReport};
+use crate::survey::RelativePoint;
+
+/// What `hedge curve` reports: the points of [`curve`](fn@crate::curve) on one data set, and
+/// with `--versus` every point against one parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurveReport {
+    /// The method.
+    pub method: MethodKind,
+    /// The estimator of `f(θ)`.
+    pub estimator: Estimator,
+    /// Where the data came from (a path or a store).
+    pub source: String,
+    /// Prompts used.
+    pub prompts: usize,
+    /// Prompts skipped (a single response).
+    pub skipped_prompts: usize,
+    /// The curve.
+    pub points: Vec<CurvePoint>,
+    /// SBoN's number of candidates.
+    pub n: Option<u64>,
+    /// `--versus`: every point against one parameter.
+    pub versus: Option<Versus>,
+}
+
+/// Every point of a curve against one parameter, paired on the same prompts:
+/// `f(θ) − f(theta)` with its paired standard error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versus {
+    /// The reference parameter.
+    pub theta: f64,
+    /// One per point of the curve, in its order.
+    pub points: Vec<RelativePoint>,
+}
+
+/// What `hedge kl` reports: a method's KL to the reference, mean chosen quantile and cost, and the
+/// other methods' parameters at the same KL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KlReport {
+    /// The method.
+    pub method: MethodKind,
+    /// Its parameter.
+    pub theta: f64,
+    /// KL to the reference (nats).
+    pub kl: f64,
+    /// Mean chosen quantile.
+    pub mean_quantile: f64,
+    /// Candidates drawn per request.
+    pub expected_samples: f64,
+    /// The other methods at the same KL, in [`MethodKind::ALL`] order.
+    pub same_kl: Vec<SameKl>,
+    /// SBoN's number of candidates (SBoN only).
+    pub n: Option<u64>,
+}
+
+/// Another method at the same KL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SameKl {
+    /// The method.
+    pub method: MethodKind,
+    /// Its parameter at the same KL; `None` when it cannot reach it.
+    pub theta: Option<f64>,
+    /// Why `theta` is `None`.
+    pub note: Option<String>,
+    /// SBoN's number of candidates (SBoN only).
+    pub n: Option<u64>,
+}
+
+/// The number of candidates of the SBoN listed beside another method by [`KlReport::of`] when no
+/// `n` is given.
+pub const DEFAULT_SAME_KL_SBON_N: u64 = 16;
+
+impl KlReport {
+    /// The report of `method` (of `kind`, at `theta`; `n` is SBoN's number of candidates, and for
+    /// the other methods the n of the SBoN listed at the same KL, [`DEFAULT_SAME_KL_SBON_N`] when
+    /// `None`).
+    pub fn of(kind: MethodKind, theta: f64, n: Option<u64>, method: &Method) -> Self {
+        let d = method.as_dyn();
+        Self {
+            method: kind,
+            theta,
+            kl: d.kl(),
+            mean_quantile: d.mean_quantile(),
+            expected_samples: d.expected_samples(),
+            same_kl: same_kl(kind, d.kl(), n.unwrap_or(DEFAULT_SAME_KL_SBON_N)),
+            n: n.filter(|_| kind == MethodKind::Sbon),
+        }
+    }
+}
+
+/// The other methods' parameters at KL `kl` (SBoN at `sbon_n` candidates).
+fn same_kl(kind: MethodKind, kl: f64, sbon_n: u64) -> Vec<SameKl> {
+    MethodKind::ALL
+        .into_iter()
+        .filter(|&o| o != kind)
+        .map(|other| {
+            let found = match other {
+                MethodKind::Bon => bon_n_for_kl(kl),
+                MethodKind::Bop => bop_mu_for_kl(kl),
+                MethodKind::Tilt => tilt_lambda_for_kl(kl),
+                MethodKind::Sbon => sbon_beta_for_kl(sbon_n, kl),
+            };
+            let (theta, note) = match found {
+                Ok(t) => (Some(t), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
+            SameKl {
+                method: other,
+                theta,
+                note,
+                n: (other == MethodKind::Sbon).then_some(sbon_n),
+            }
+        })
+        .collect()
+}
+
+/// What `hedge info` reports about a loaded calibration file. Plain numbers, so that this crate
+/// needs no file loader: the caller fills it from what it loaded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileSummary {
+    /// Where the data came from.
+    pub source: String,
+    /// Prompts kept.
+    pub prompts: usize,
+    /// Rows kept.
+    pub rows: usize,
+    /// Rows read.
+    pub rows_read: usize,
+    /// Prompts skipped (a single response).
+    pub skipped_prompts: usize,
+    /// Fewest responses of a prompt.
+    pub responses_min: usize,
+    /// Most responses of a prompt.
+    pub responses_max: usize,
+    /// The proxy column.
+    pub proxy: ColumnStats,
+    /// The true-reward column.
+    pub truth: ColumnStats,
+    /// Seconds spent loading.
+    pub load_seconds: f64,
+}
+
+/// Smallest, largest and mean of a column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ColumnStats {
+    /// Smallest value (`+∞` for no values).
+    pub min: f64,
+    /// Largest value (`−∞` for no values).
+    pub max: f64,
+    /// Mean (0 for no values).
+    pub mean: f64,
+}
+
+impl ColumnStats {
+    /// The statistics of `xs`, in one pass.
+    ///
+    /// ```
+    /// let s = hedge_estimate::ColumnStats::of(&[1.0, 3.0, 2.0]);
+    /// assert_eq!((s.min, s.max, s.mean), (1.0, 3.0, 2.0));
+    /// ```
+    pub fn of(xs: &[f64]) -> Self {
+        let (mut min, mut max, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
+        for &x in xs {
+            min = min.min(x);
+            max = max.max(x);
+            sum += x;
+        }
+        Self {
+            min,
+            max,
+            mean: sum / xs.len().max(1) as f64,
+        }
+    }
+}
+
+/// What `hedge demo` reports: every method's hold-out on each synthetic case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoReport {
+    /// The seed of the data and of the split.
+    pub seed: u64,
+    /// The held-out fraction.
+    pub holdout: f64,
+    /// The cases.
+    pub cases: Vec<DemoCase>,
+}
+
+/// One synthetic case of [`DemoReport`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoCase {
+    /// Its name.
+    pub case: &'static str,
+    /// What its data are.
+    pub description: &'static str,
+    /// Prompts.
+    pub prompts: usize,
+    /// Responses per prompt.
+    pub responses: usize,
+    /// One per method.
+    pub results: Vec<DemoMethod>,
+}
+
+/// One method of a [`DemoCase`]: its hold-out report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoMethod {
+    /// The method.
+    pub method: MethodKind,
+    /// Its hold-out (the same object as `"holdout"` in `hedge tune --json`).
+    pub holdout: HoldoutReport,
+}

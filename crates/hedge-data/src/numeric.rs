@@ -3,9 +3,11 @@
 use crate::error::{fmt_number, shorten};
 use crate::{DataError, Location, Reward};
 
-/// Why a cell is not a usable number.
+/// Why a cell is not a usable number: a reason code, not an error type (the crate's one error is [`DataError`]).
+/// It knows neither the file, the line nor the column; [`RewardColumn::error`] turns it into the [`DataError`]
+/// that names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum NumError {
+pub(crate) enum BadNumber {
     Empty,
     NotNumber,
     NonFinite,
@@ -17,15 +19,15 @@ pub(crate) enum NumError {
 /// `false` (any case) are read as 1 and 0. Infinite and NaN values (`inf`, `nan`, `1e999`) are rejected, and so
 /// are values with `|v| > max_abs` (see [`within`]).
 #[inline]
-pub(crate) fn parse_f64(bytes: &[u8], allow_bool: bool, max_abs: f64) -> Result<f64, NumError> {
+pub(crate) fn parse_f64(bytes: &[u8], allow_bool: bool, max_abs: f64) -> Result<f64, BadNumber> {
     let b = bytes.trim_ascii();
     if b.is_empty() {
-        return Err(NumError::Empty);
+        return Err(BadNumber::Empty);
     }
     match lexical_core::parse::<f64>(b).ok() {
         Some(v) => within(v, max_abs),
-        None if allow_bool => within(parse_bool(b).ok_or(NumError::NotNumber)?, max_abs),
-        None => Err(NumError::NotNumber),
+        None if allow_bool => within(parse_bool(b).ok_or(BadNumber::NotNumber)?, max_abs),
+        None => Err(BadNumber::NotNumber),
     }
 }
 
@@ -44,7 +46,7 @@ fn parse_bool(b: &[u8]) -> Option<f64> {
 /// NaN, given a finite `max_abs`), so bounding the rewards costs the loaders nothing over refusing non-finite
 /// values; the cold path tells the two cases apart.
 #[inline]
-pub(crate) fn within(v: f64, max_abs: f64) -> Result<f64, NumError> {
+pub(crate) fn within(v: f64, max_abs: f64) -> Result<f64, BadNumber> {
     if v.abs() <= max_abs {
         Ok(v)
     } else {
@@ -53,11 +55,11 @@ pub(crate) fn within(v: f64, max_abs: f64) -> Result<f64, NumError> {
 }
 
 #[cold]
-fn out_of_bounds(v: f64) -> NumError {
+fn out_of_bounds(v: f64) -> BadNumber {
     if v.is_finite() {
-        NumError::TooLarge
+        BadNumber::TooLarge
     } else {
-        NumError::NonFinite
+        BadNumber::NonFinite
     }
 }
 
@@ -97,25 +99,25 @@ impl RewardColumn<'_> {
         self.error(out_of_bounds(v), path, location, fmt_number(v).as_bytes())
     }
 
-    /// Turns a [`NumError`] about the cell `text` into the matching [`DataError`].
+    /// Turns a [`BadNumber`] about the cell `text` into the matching [`DataError`].
     #[cold]
-    pub(crate) fn error(&self, err: NumError, path: &str, location: Location, text: &[u8]) -> DataError {
+    pub(crate) fn error(&self, err: BadNumber, path: &str, location: Location, text: &[u8]) -> DataError {
         let (path, column) = (path.to_string(), self.name.to_string());
         match err {
-            NumError::Empty => DataError::Missing { path, location, column },
-            NumError::NotNumber => DataError::NotNumeric {
+            BadNumber::Empty => DataError::Missing { path, location, column },
+            BadNumber::NotNumber => DataError::NotNumeric {
                 path,
                 location,
                 column,
                 value: shorten(text),
             },
-            NumError::NonFinite => DataError::NonFinite {
+            BadNumber::NonFinite => DataError::NonFinite {
                 path,
                 location,
                 column,
                 value: shorten(text.trim_ascii()),
             },
-            NumError::TooLarge => DataError::RewardTooLarge {
+            BadNumber::TooLarge => DataError::RewardTooLarge {
                 path,
                 location,
                 field: self.field,
@@ -165,19 +167,19 @@ mod tests {
         assert_eq!(parse_f64(b" -2e3 ", false, f64::MAX), Ok(-2000.0));
         assert_eq!(parse_f64(b"+.5", false, f64::MAX), Ok(0.5));
         assert_eq!(parse_f64(b"7", false, f64::MAX), Ok(7.0));
-        assert_eq!(parse_f64(b"", false, f64::MAX), Err(NumError::Empty));
-        assert_eq!(parse_f64(b"  ", false, f64::MAX), Err(NumError::Empty));
-        assert_eq!(parse_f64(b"abc", false, f64::MAX), Err(NumError::NotNumber));
-        assert_eq!(parse_f64(b"1,5", false, f64::MAX), Err(NumError::NotNumber));
-        assert_eq!(parse_f64(b"inf", false, f64::MAX), Err(NumError::NonFinite));
-        assert_eq!(parse_f64(b"-Infinity", false, f64::MAX), Err(NumError::NonFinite));
-        assert_eq!(parse_f64(b"NaN", false, f64::MAX), Err(NumError::NonFinite));
-        assert_eq!(parse_f64(b"1e999", false, f64::MAX), Err(NumError::NonFinite));
-        assert_eq!(parse_f64(b"true", false, f64::MAX), Err(NumError::NotNumber));
+        assert_eq!(parse_f64(b"", false, f64::MAX), Err(BadNumber::Empty));
+        assert_eq!(parse_f64(b"  ", false, f64::MAX), Err(BadNumber::Empty));
+        assert_eq!(parse_f64(b"abc", false, f64::MAX), Err(BadNumber::NotNumber));
+        assert_eq!(parse_f64(b"1,5", false, f64::MAX), Err(BadNumber::NotNumber));
+        assert_eq!(parse_f64(b"inf", false, f64::MAX), Err(BadNumber::NonFinite));
+        assert_eq!(parse_f64(b"-Infinity", false, f64::MAX), Err(BadNumber::NonFinite));
+        assert_eq!(parse_f64(b"NaN", false, f64::MAX), Err(BadNumber::NonFinite));
+        assert_eq!(parse_f64(b"1e999", false, f64::MAX), Err(BadNumber::NonFinite));
+        assert_eq!(parse_f64(b"true", false, f64::MAX), Err(BadNumber::NotNumber));
         assert_eq!(parse_f64(b"true", true, f64::MAX), Ok(1.0));
         assert_eq!(parse_f64(b"FALSE", true, f64::MAX), Ok(0.0));
-        assert_eq!(parse_f64(b"yes", true, f64::MAX), Err(NumError::NotNumber));
-        assert_eq!(parse_f64(b"\xff", false, f64::MAX), Err(NumError::NotNumber));
+        assert_eq!(parse_f64(b"yes", true, f64::MAX), Err(BadNumber::NotNumber));
+        assert_eq!(parse_f64(b"\xff", false, f64::MAX), Err(BadNumber::NotNumber));
     }
 
     #[test]
@@ -185,14 +187,14 @@ mod tests {
         assert_eq!(parse_f64(b"1e6", false, 1e6), Ok(1e6));
         assert_eq!(parse_f64(b"-1e6", false, 1e6), Ok(-1e6));
         assert_eq!(parse_f64(b"1000000.00000000001", false, 1e6), Ok(1e6)); // rounds to the bound
-        assert_eq!(parse_f64(b"1000000.000001", false, 1e6), Err(NumError::TooLarge));
-        assert_eq!(parse_f64(b"-1e308", false, 1e6), Err(NumError::TooLarge));
-        assert_eq!(parse_f64(b"1e999", false, 1e6), Err(NumError::NonFinite));
-        assert_eq!(parse_f64(b"nan", false, 1e6), Err(NumError::NonFinite));
-        assert_eq!(parse_f64(b"true", true, 0.5), Err(NumError::TooLarge));
+        assert_eq!(parse_f64(b"1000000.000001", false, 1e6), Err(BadNumber::TooLarge));
+        assert_eq!(parse_f64(b"-1e308", false, 1e6), Err(BadNumber::TooLarge));
+        assert_eq!(parse_f64(b"1e999", false, 1e6), Err(BadNumber::NonFinite));
+        assert_eq!(parse_f64(b"nan", false, 1e6), Err(BadNumber::NonFinite));
+        assert_eq!(parse_f64(b"true", true, 0.5), Err(BadNumber::TooLarge));
         assert_eq!(parse_f64(b"false", true, 0.5), Ok(0.0));
         assert_eq!(within(f64::MAX, f64::MAX), Ok(f64::MAX));
-        assert_eq!(within(f64::NEG_INFINITY, f64::MAX), Err(NumError::NonFinite));
+        assert_eq!(within(f64::NEG_INFINITY, f64::MAX), Err(BadNumber::NonFinite));
     }
 
     #[test]
@@ -214,9 +216,9 @@ mod tests {
             let std = text.trim().parse::<f64>();
             match std {
                 Ok(v) if v.is_finite() => proptest::prop_assert_eq!(ours, Ok(v)),
-                Ok(_) => proptest::prop_assert_eq!(ours, Err(NumError::NonFinite)),
-                Err(_) if text.trim().is_empty() => proptest::prop_assert_eq!(ours, Err(NumError::Empty)),
-                Err(_) => proptest::prop_assert_eq!(ours, Err(NumError::NotNumber)),
+                Ok(_) => proptest::prop_assert_eq!(ours, Err(BadNumber::NonFinite)),
+                Err(_) if text.trim().is_empty() => proptest::prop_assert_eq!(ours, Err(BadNumber::Empty)),
+                Err(_) => proptest::prop_assert_eq!(ours, Err(BadNumber::NotNumber)),
             }
         }
 

@@ -2,7 +2,10 @@
 //! used to be a binary of its own that linked every dependency). Run one file's tests with
 //! `cargo test -p hedge-data --test it <module>::`.
 
+mod bounds;
 mod common;
 mod fuzz_regressions;
 mod load;
+mod messages;
+mod parquet_types;
 mod roundtrip_prop;

@@ -4,7 +4,13 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use hedge_data::{Calibration, DataError, LoadOptions, load};
+use std::sync::Arc;
+
+use arrow::array::ArrayRef;
+use arrow::datatypes::{Field, Schema};
+use arrow::record_batch::RecordBatch;
+use hedge_data::{Calibration, DataError, Format, LoadOptions, Row, load, write};
+use parquet::arrow::ArrowWriter;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -77,4 +83,59 @@ pub fn csr(c: &Calibration) -> (Vec<String>, Vec<usize>, Vec<f64>, Vec<f64>, usi
         c.skipped_single,
         c.rows_read,
     )
+}
+
+/// Rows used by several tests: non-grouped ("a" reappears), with one single-response prompt ("c").
+pub fn sample_rows() -> Vec<(&'static str, u64, f64, f64)> {
+    vec![
+        ("a", 0, 0.25, 1.0),
+        ("a", 1, -1.5e-7, 0.0),
+        ("b", 0, 3.0, 0.5),
+        ("b", 1, 0.1 + 0.2, 0.25),
+        ("c", 0, 1.0, 1.0),
+        ("a", 2, 123456.789, 0.0),
+        ("d \"quoted\", with comma", 7, 2.0, 1.0),
+        // Exactly at the default bound on |reward| (values beyond it round-trip in roundtrip_prop.rs).
+        ("d \"quoted\", with comma", 8, -1e6, -1.0),
+    ]
+}
+
+/// What [`sample_rows`] loads into.
+pub fn expected_sample() -> Calibration {
+    Calibration::from_rows(sample_rows().into_iter().map(|(p, _, x, y)| (p, x, y))).unwrap()
+}
+
+/// [`sample_rows`] written to a fresh temp file named `file_name`, in `format` (else from the extension).
+pub fn write_sample(file_name: &str, format: Option<Format>) -> TempFile {
+    let f = TempFile::new(file_name);
+    let rows = sample_rows();
+    let n = write(
+        f.path(),
+        format,
+        rows.iter().map(|&(p, r, x, y)| Row {
+            prompt_id: p,
+            response_id: Some(r),
+            proxy: x,
+            truth: y,
+        }),
+    )
+    .unwrap();
+    assert_eq!(n, rows.len() as u64);
+    f
+}
+
+/// A Parquet file of the given columns (one record batch).
+pub fn parquet_file(file_name: &str, columns: Vec<(&str, ArrayRef)>) -> TempFile {
+    let f = TempFile::new(file_name);
+    let schema = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+            .collect::<Vec<_>>(),
+    ));
+    let batch = RecordBatch::try_new(schema.clone(), columns.into_iter().map(|(_, a)| a).collect()).unwrap();
+    let mut w = ArrowWriter::try_new(std::fs::File::create(&f.path).unwrap(), schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    f
 }

@@ -8,8 +8,8 @@
 # (git-ignored; a second run resumes from it, RESTART=1 starts over). At the end the statistics are printed
 # (fuzzer_stats: execs_done, corpus_count, saved_crashes, saved_hangs).
 #
-# Environment: NICE (default 10), AFL_FLAGS (extra afl-fuzz flags), NO_NET=1 to build without hedge-net
-# (the data targets then build even while hedge-net does not).
+# Environment: NICE (default 10), AFL_FLAGS (extra afl-fuzz flags), NO_NET=1 to build without hedge-client and hedge-serve
+# (the data targets then build even while those do not).
 # Needs cargo-afl: `cargo install cargo-afl --locked` (builds AFL++ for the current toolchain).
 set -euo pipefail
 cd "$(dirname "$0")"

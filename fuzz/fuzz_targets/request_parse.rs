@@ -1,9 +1,9 @@
-//! `request_parse`: the proxy's request parser, `hedge_net::serve::parse_request`. The first byte picks the
+//! `request_parse`: the proxy's request parser, `hedge_serve::serve::parse_request`. The first byte picks the
 //! API (even: chat, odd: completions), the rest is the request body.
 
-use hedge_net::ApiKind;
-use hedge_net::reward::Prompt;
-use hedge_net::serve::{ServeError, parse_request};
+use hedge_client::ApiKind;
+use hedge_client::reward::Prompt;
+use hedge_serve::serve::{ServeError, parse_request};
 
 fn main() {
     afl::fuzz!(|input: &[u8]| {

@@ -163,7 +163,7 @@ echo "llama-server $LLM (pid $LLAMA_PID), proxy reward stand-in $RM, gold reward
 # --- 2. collect --------------------------------------------------------------------------------------
 python3 "$CLIENT" prompts "$WORK/prompts.jsonl"
 collect() { # collect OUT LOG
-    HEDGE_LOG=hedge_net=debug "$HEDGE" collect --prompts "$WORK/prompts.jsonl" --llm "$LLM" --model tiny --n $N \
+    HEDGE_LOG=hedge_client=debug "$HEDGE" collect --prompts "$WORK/prompts.jsonl" --llm "$LLM" --model tiny --n $N \
         --reward "$RM" --reward-api openrlhf --gold "$GOLD" --gold-api vllm-pooling --out "$1" \
         --max-tokens 32 --temperature 1.0 --seed 1 --concurrency 4 --max-attempts 12 --quiet 2>"$2"
 }
@@ -221,7 +221,7 @@ T_TUNE=$(since "$t0")
 
 # --- 3. serve ----------------------------------------------------------------------------------------
 echo "== serve: 50 chat + 50 completion requests, kill -9 the llama server after 30 answers"
-HEDGE_LOG=hedge_net=debug,info "$HEDGE" serve --upstream "$LLM" --reward "$RM" --reward-api vllm-pooling \
+HEDGE_LOG=hedge_client=debug,hedge_serve=debug,info "$HEDGE" serve --upstream "$LLM" --reward "$RM" --reward-api vllm-pooling \
     --method bon --theta 4 --listen 127.0.0.1:0 --seed 1 --max-attempts 12 >"$WORK/serve.out" 2>"$WORK/serve.log" &
 PIDS+=($!)
 SERVE=$(wait_url "$WORK/serve.log")

@@ -47,7 +47,7 @@ pub enum CliError {
     /// A network client, the proxy or `collect` failed.
     #[cfg(feature = "net")]
     #[error(transparent)]
-    Net(#[from] hedge_net::NetError),
+    Net(#[from] hedge_client::NetError),
     /// `collect` finished, but some prompts got no usable response.
     #[cfg(feature = "net")]
     #[error("{failed} prompt(s) got no usable response; rerun the same command to retry them")]
@@ -89,7 +89,7 @@ impl CliError {
             ) => 2,
             CliError::Store(hedge_store::StoreError::InvalidUrl { .. }) => 2,
             #[cfg(feature = "net")]
-            CliError::Net(hedge_net::NetError::Config(_) | hedge_net::NetError::InvalidUrl { .. }) => 2,
+            CliError::Net(hedge_client::NetError::Config(_) | hedge_client::NetError::InvalidUrl { .. }) => 2,
             _ => 1,
         }
     }

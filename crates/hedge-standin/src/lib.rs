@@ -1,4 +1,4 @@
-//! Stand-ins for the servers `hedge-net` talks to, for tests and benchmarks. Loopback only.
+//! Stand-ins for the servers `hedge-client` and `hedge-serve` talk to, for tests and benchmarks. Loopback only.
 //!
 //! One [`Standin`] serves, on `127.0.0.1` (port 0 → any free port, see [`Standin::addr`]):
 //! - an OpenAI-compatible generation server: `POST /v1/completions` and `/v1/chat/completions`. It honours
@@ -9,7 +9,7 @@
 //!   the prompt and the seed ([`generate_text`]): 6 to 12 words, then `The answer is (X), i.e. \boxed{N}.`.
 //!   The choices of one request (other than greedy ones) have different seeds, hence (barring a 64-bit hash
 //!   collision) different texts;
-//! - every reward API of `hedge-net`: vLLM `/pooling` and `/classify` (`input` or `messages`), SGLang's
+//! - every reward API of `hedge-client`: vLLM `/pooling` and `/classify` (`input` or `messages`), SGLang's
 //!   native `/classify` (`text`), TEI `/predict`, OpenRLHF `/get_reward`. The score is a deterministic
 //!   function of the text, chosen by [`Scorer`]:
 //!   - [`Scorer::Proxy`] and [`Scorer::Gold`] hash the whole scored text (prompt and response as sent): the gold

@@ -1,13 +1,13 @@
-//! `hedge collect`: calibration data from real servers. The work is done by `hedge_net::collect`;
+//! `hedge collect`: calibration data from real servers. The work is done by `hedge_client::collect`;
 //! this module parses options, reads keys from the environment, draws the progress bar and prints the
 //! summary.
 
 use std::path::Path;
 
 use clap::{ArgGroup, Args, ValueEnum};
-use hedge_net::collect::{CollectOptions, CollectSummary, Progress, PromptOutcome, TrueReward};
-use hedge_net::http::{GOLD_KEY_ENV, UPSTREAM_KEY_ENV};
-use hedge_net::{GenClient, Verifier};
+use hedge_client::collect::{CollectOptions, CollectSummary, Progress, PromptOutcome, TrueReward};
+use hedge_client::http::{GOLD_KEY_ENV, UPSTREAM_KEY_ENV};
+use hedge_client::{GenClient, Verifier};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 
@@ -108,7 +108,7 @@ pub struct CollectArgs {
     #[arg(long, default_value_t = 64, value_parser = values::count(1..=values::MAX_PARALLEL))]
     pub max_in_flight: usize,
     /// Largest answer read from a server, in bytes.
-    #[arg(long, default_value_t = hedge_net::http::DEFAULT_MAX_RESPONSE_BYTES, value_parser = values::count(1..=values::MAX_BYTES))]
+    #[arg(long, default_value_t = hedge_client::http::DEFAULT_MAX_RESPONSE_BYTES, value_parser = values::count(1..=values::MAX_BYTES))]
     pub max_upstream_bytes: usize,
     /// No progress bar.
     #[arg(long)]
@@ -182,18 +182,18 @@ pub fn run(args: &CollectArgs) -> Result<()> {
             "hedge collect takes one --reward server (and any --proxy); several are for hedge serve --ensemble".into(),
         ));
     }
-    hedge_net::score::check_distinct(&proxies)?;
+    hedge_client::score::check_distinct(&proxies)?;
     let truth = true_reward(args, &http)?;
     let opts = collect_options(args);
     // Every flag is checked (clients built) before the prompts file is read.
-    let prompts = hedge_net::read_prompts(&args.prompts)?;
+    let prompts = hedge_client::read_prompts(&args.prompts)?;
     let progress = Bar::new(args.quiet);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::io("<tokio runtime>", e))?;
     let out = Path::new(&args.out);
-    let summary = runtime.block_on(hedge_net::collect(
+    let summary = runtime.block_on(hedge_client::collect(
         &prompts, out, &llm, &proxies, &truth, &opts, &progress,
     ))?;
     crate::output::print(&summary_text(&summary, &args.out))?;
@@ -216,7 +216,7 @@ fn true_reward(args: &CollectArgs, http: &HttpFlags) -> Result<TrueReward> {
             args.batch_size,
         )?)),
         (None, None, Some(v)) => Ok(TrueReward::Verifier(v.into())),
-        _ => Err(CliError::Net(hedge_net::NetError::Config(
+        _ => Err(CliError::Net(hedge_client::NetError::Config(
             "give either --gold URL --gold-api API or --verifier".into(),
         ))),
     }

@@ -1,7 +1,7 @@
 //! What `collect` and `serve` share: reward-API names, HTTP client settings from flags, logging.
 
 use clap::ValueEnum;
-use hedge_net::{ClientConfig, LogprobProxy, RetryPolicy, RewardApi, RewardClient, RewardConfig, Scorer, Secret};
+use hedge_client::{ClientConfig, LogprobProxy, RetryPolicy, RewardApi, RewardClient, RewardConfig, Scorer, Secret};
 
 use super::values;
 use crate::error::{CliError, Result};
@@ -74,7 +74,7 @@ pub struct RewardFlags {
     #[arg(long, value_enum, value_name = "NAME")]
     pub proxy: Vec<ProxyArg>,
     /// Top log-probabilities asked per generated token (self-certainty's k; at least 2 for it).
-    #[arg(long, default_value_t = hedge_net::logprob::DEFAULT_TOP_LOGPROBS, value_parser = values::count_u32(1..=hedge_net::score::MAX_TOP_LOGPROBS as u64), value_name = "K")]
+    #[arg(long, default_value_t = hedge_client::logprob::DEFAULT_TOP_LOGPROBS, value_parser = values::count_u32(1..=hedge_client::score::MAX_TOP_LOGPROBS as u64), value_name = "K")]
     pub top_logprobs: u32,
 }
 
@@ -126,7 +126,7 @@ impl HttpFlags {
         }
         let mut out = Vec::new();
         for (i, (url, api)) in flags.reward.iter().zip(&flags.reward_api).enumerate() {
-            let key = hedge_net::http::REWARD_KEY_ENV;
+            let key = hedge_client::http::REWARD_KEY_ENV;
             let model = flags.reward_model.get(i).cloned();
             out.push(Scorer::Reward(self.reward(url, key, *api, model, batch_size)?));
         }
@@ -155,7 +155,7 @@ impl HttpFlags {
     }
 }
 
-/// Logs to stderr; the level comes from `HEDGE_LOG` (e.g. `info`, `hedge_net=debug`), else `default`.
+/// Logs to stderr; the level comes from `HEDGE_LOG` (e.g. `info`, `hedge_serve=debug`), else `default`.
 pub fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HEDGE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

@@ -1,11 +1,12 @@
-//! `hedge serve`: the OpenAI-compatible best-of-n proxy. The server is `hedge_net::Proxy`; this module
+//! `hedge serve`: the OpenAI-compatible best-of-n proxy. The server is `hedge_serve::Proxy`; this module
 //! parses options, reads keys from the environment, binds the address and handles shutdown signals.
 
 use clap::Args;
 use hedge_estimate::ensemble::EnsembleRule;
-use hedge_net::http::{GOLD_KEY_ENV, SERVE_KEY_ENV, UPSTREAM_KEY_ENV};
-use hedge_net::score::Proxies;
-use hedge_net::{GenClient, GoldConfig, HedgingConfig, MethodSpec, Proxy, Secret, ServeConfig};
+use hedge_client::http::{GOLD_KEY_ENV, SERVE_KEY_ENV, UPSTREAM_KEY_ENV};
+use hedge_client::score::Proxies;
+use hedge_client::{GenClient, MethodSpec, Secret};
+use hedge_serve::{GoldConfig, HedgingConfig, Proxy, ServeConfig};
 
 use super::method_args::MethodArg;
 use super::net_args::{HttpFlags, RewardApiArg, RewardFlags, init_logging};
@@ -21,7 +22,7 @@ Environment:
   HEDGE_UPSTREAM_API_KEY  bearer token sent to --upstream
   HEDGE_REWARD_API_KEY    bearer token sent to --reward
   HEDGE_GOLD_API_KEY      bearer token sent to --gold
-  HEDGE_LOG               log filter on stderr (default info; e.g. debug, hedge_net=debug)
+  HEDGE_LOG               log filter on stderr (default info; e.g. debug, hedge_serve=debug)
 Keys are never printed, logged or served; store URLs are shown with their passwords redacted.";
 
 /// Options of `hedge serve`.
@@ -107,7 +108,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 1024, value_parser = values::count(1..=values::MAX_PARALLEL))]
     pub max_in_flight: usize,
     /// Largest answer read from an upstream (generation or reward) server, in bytes (HTTP 502 beyond).
-    #[arg(long, default_value_t = hedge_net::http::DEFAULT_MAX_RESPONSE_BYTES, value_parser = values::count(1..=values::MAX_BYTES))]
+    #[arg(long, default_value_t = hedge_client::http::DEFAULT_MAX_RESPONSE_BYTES, value_parser = values::count(1..=values::MAX_BYTES))]
     pub max_upstream_bytes: usize,
     /// Texts per reward request.
     #[arg(long, default_value_t = 64, value_parser = values::count(1..=values::MAX_CANDIDATES))]
@@ -150,7 +151,7 @@ pub struct HedgingFlags {
     pub calibration_n: Option<usize>,
     /// Largest absolute value of a gold reward (gold scorer or POST /v1/hedge/feedback); a label beyond it,
     /// or not finite, is refused (HTTP 422 for feedback; counted in hedge_gold_rejected_total for the scorer).
-    #[arg(long, default_value_t = hedge_net::hedging::DEFAULT_MAX_ABS_REWARD, value_parser = values::positive, value_name = "X")]
+    #[arg(long, default_value_t = hedge_serve::hedging::DEFAULT_MAX_ABS_REWARD, value_parser = values::positive, value_name = "X")]
     pub max_abs_reward: f64,
     /// Gold-scoring jobs running at once.
     #[arg(long, default_value_t = 4, value_parser = values::count(1..=values::MAX_PARALLEL))]
@@ -224,7 +225,7 @@ fn method(args: &ServeArgs) -> Result<MethodSpec> {
         return Ok(MethodSpec::from_tune_json(&text, path)?);
     }
     let (Some(m), Some(theta)) = (args.method, args.theta) else {
-        return Err(CliError::Net(hedge_net::NetError::Config(
+        return Err(CliError::Net(hedge_client::NetError::Config(
             "give --method and --theta, or --from-tune".into(),
         )));
     };

@@ -72,7 +72,7 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-12 * (1.0 + b.abs())
 }
 
-/// The six request shapes of the five reward APIs, as hedge-net sends them.
+/// The six request shapes of the five reward APIs, as hedge-client sends them.
 #[derive(Debug, Clone, Copy)]
 enum Shape {
     VllmPooling,
@@ -94,7 +94,7 @@ const SHAPES: [Shape; 6] = [
 ];
 
 /// Scores `responses` to the user message `prompt` through one API shape. Plain-text shapes get the
-/// conversation rendered as hedge-net renders it (`user: …\n\nassistant: …`) for `chat`, else `prompt + response`.
+/// conversation rendered as hedge-client renders it (`user: …\n\nassistant: …`) for `chat`, else `prompt + response`.
 async fn score(rm: &Standin, shape: Shape, chat: bool, prompt: &str, responses: &[String]) -> Vec<f64> {
     let url = rm.url();
     let texts: Vec<String> = responses

@@ -8,9 +8,9 @@ use crate::common;
 use std::collections::BTreeSet;
 
 use common::*;
-use hedge_net::collect::{CollectOptions, NoProgress, TrueReward, collect};
-use hedge_net::prompts::parse_prompts;
-use hedge_net::{ApiKind, Generation, RewardApi, Verifier};
+use crate::net::collect::{CollectOptions, NoProgress, TrueReward, collect};
+use crate::net::prompts::parse_prompts;
+use crate::net::{ApiKind, Generation, RewardApi, Verifier};
 use hedge_standin::{Scorer, StandinConfig, Stats};
 use serde_json::{Map, Value, json};
 

@@ -52,8 +52,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio::sync::{Semaphore, oneshot};
 
-use crate::method::MethodSpec;
-use crate::reward::RewardClient;
+use hedge_client::method::MethodSpec;
+use hedge_client::reward::RewardClient;
 
 /// The gold scorer: a reward server whose score is the true reward.
 #[derive(Debug, Clone)]
@@ -165,10 +165,10 @@ pub(crate) struct Hedging {
 impl Hedging {
     /// Starts the writer and store threads; θ from the store's latest adopted tuning when there is one,
     /// else `spec`.
-    pub async fn start(cfg: HedgingConfig, spec: MethodSpec, seed: u64) -> crate::Result<Arc<Self>> {
+    pub async fn start(cfg: HedgingConfig, spec: MethodSpec, seed: u64) -> hedge_client::Result<Arc<Self>> {
         let counters = Arc::new(Counters::default());
         let health = Arc::new(Health::default());
-        let thread = |e: std::io::Error| crate::NetError::io("a store thread", e);
+        let thread = |e: std::io::Error| hedge_client::NetError::io("a store thread", e);
         let writer = StoreWriter::start(
             cfg.store_url.clone(),
             cfg.queue,

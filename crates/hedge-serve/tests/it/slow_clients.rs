@@ -10,7 +10,7 @@ use crate::common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use hedge_net::{RewardApi, ServeConfig};
+use crate::net::{RewardApi, ServeConfig};
 use hedge_standin::Scorer;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -166,7 +166,7 @@ async fn oversized_upstream_answers_are_refused_without_leaking_details() {
     let rm = rm_standin(Scorer::Proxy).await;
     let mut gen_cfg = client_cfg(&upstream);
     gen_cfg.max_response_bytes = 1 << 20;
-    let llm = hedge_net::GenClient::new(&gen_cfg, Some("m".into())).unwrap();
+    let llm = crate::net::GenClient::new(&gen_cfg, Some("m".into())).unwrap();
     let p = proxy_with(llm, reward_client(&rm.url(), RewardApi::Tei), ServeConfig::new(bon(2))).await;
     let r = http()
         .post(format!("{}/v1/chat/completions", p.url()))

@@ -14,12 +14,12 @@
 //! 2. parses it ([`parse_request`]) and decides the number of candidates `n` (BoN, SBoN: fixed; BoP:
 //!    `1 + Poisson(μ)` from a seeded RNG, capped at the largest allowed n);
 //! 3. generates the candidates upstream (one request with `n`, or requests of at most the `n` the server
-//!    takes, see [`crate::generate`]), scores them with the reward server (or, with a log-probability proxy
-//!    ([`crate::logprob`]), from the token log-probabilities the upstream is asked for: they are removed
+//!    takes, see [`hedge_client::generate`]), scores them with the reward server (or, with a log-probability proxy
+//!    ([`hedge_client::logprob`]), from the token log-probabilities the upstream is asked for: they are removed
 //!    from the answer unless the client asked for log-probabilities itself), leaves out candidates whose
 //!    generation or scoring failed, and chooses among the rest with [`hedge_math::select::Selector`], all
 //!    within `request_timeout` (HTTP 504 beyond). Upstream answers are read up to
-//!    [`crate::ClientConfig::max_response_bytes`]. With no candidate left it answers HTTP 502 naming the
+//!    [`hedge_client::ClientConfig::max_response_bytes`]. With no candidate left it answers HTTP 502 naming the
 //!    failed stage and a request id (the upstream URL and error text go to the log under that id) —
 //!    unless the upstream refused the request itself (every candidate failed with HTTP 400, 413 or 422,
 //!    e.g. a prompt longer than the context): then that status and the upstream's message;
@@ -60,15 +60,15 @@ pub use error::{ServeError, Stage};
 pub use request::{Incoming, parse_request};
 pub use respond::HedgeInfo;
 
-use crate::error::{NetError, Result};
-use crate::generate::{ApiKind, Candidate, GenClient, Generation};
+use hedge_client::{NetError, Result};
+use hedge_client::generate::{ApiKind, Candidate, GenClient, Generation};
 use crate::hedging::{FeedbackError, Hedging, HedgingConfig};
-use crate::http::Secret;
-use crate::method::MethodSpec;
+use hedge_client::http::Secret;
+use hedge_client::method::MethodSpec;
 use crate::metrics::Metrics;
 #[cfg(doc)]
-use crate::score::Scorer;
-use crate::score::{MemberScores, Proxies};
+use hedge_client::score::Scorer;
+use hedge_client::score::{MemberScores, Proxies};
 use hedge_store::{Candidate as StoredCandidate, RequestRecord};
 
 /// Largest value accepted for the connection and request limits (a sanity bound, far above what
@@ -230,7 +230,7 @@ impl Proxy {
     }
 
     /// Builds the proxy; checks the limits against the method. `proxies`: a reward server
-    /// ([`crate::RewardClient`]), a log-probability proxy ([`Scorer::logprob`]) or an ensemble of several
+    /// ([`hedge_client::RewardClient`]), a log-probability proxy ([`Scorer::logprob`]) or an ensemble of several
     /// ([`Proxies::ensemble`]).
     pub fn new(cfg: ServeConfig, llm: GenClient, proxies: impl Into<Proxies>) -> Result<Self> {
         if cfg.hedging.is_some() {
@@ -668,7 +668,7 @@ fn request_rng(st: &AppState, seed: Option<u64>) -> ChaCha8Rng {
 /// The chosen candidate as the client sees it: without the log-probabilities a log-probability proxy
 /// asked for when the client did not ask for them (`None`: unchanged).
 fn as_shown(st: &AppState, req: &Incoming, chosen: &Candidate) -> Option<Candidate> {
-    let added = st.proxies.top_logprobs().is_some() && !crate::logprob::requested_by_client(req.kind, &req.body);
+    let added = st.proxies.top_logprobs().is_some() && !hedge_client::logprob::requested_by_client(req.kind, &req.body);
     if !added || chosen.choice.get("logprobs").is_none_or(Value::is_null) {
         return None;
     }
@@ -708,7 +708,7 @@ async fn generate_and_score(
     let work = async {
         let mut body = req.body.clone();
         if let Some(k) = st.proxies.top_logprobs() {
-            crate::logprob::request_logprobs(req.kind, &mut body, k);
+            hedge_client::logprob::request_logprobs(req.kind, &mut body, k);
         }
         let generation = st.llm.generate(req.kind, &body, n).await;
         scoring.store(true, Ordering::Relaxed);

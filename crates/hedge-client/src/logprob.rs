@@ -158,7 +158,7 @@ pub struct TokenLogprobs {
 /// `logsumexp(ℓ) − log k − mean(ℓ)`; 0 for fewer than two entries.
 ///
 /// ```
-/// use hedge_net::logprob::kl_from_uniform;
+/// use hedge_client::logprob::kl_from_uniform;
 /// // p = (1/2, 1/4, 1/4): −log 3 − (1/3)(log ½ + 2 log ¼) = (5/3) log 2 − log 3
 /// let kl = kl_from_uniform(&[0.5f64.ln(), 0.25f64.ln(), 0.25f64.ln()]);
 /// assert!((kl - (5.0 / 3.0 * 2f64.ln() - 3f64.ln())).abs() < 1e-12);

@@ -1,4 +1,4 @@
-//! The one error type of `hedge-net`.
+//! The one error type of `hedge-client`.
 //!
 //! Every variant names the endpoint (URL without credentials) or file involved. No variant ever holds
 //! an API key: keys live in [`crate::Secret`], which has no `Display`, and text copied from an upstream
@@ -175,5 +175,5 @@ impl NetError {
     }
 }
 
-/// Result alias of `hedge-net`.
+/// Result alias of `hedge-client`.
 pub type Result<T, E = NetError> = std::result::Result<T, E>;

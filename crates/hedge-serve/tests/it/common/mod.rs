@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use hedge_math::MethodKind;
-use hedge_net::{
+use crate::net::{
     ClientConfig, GenClient, MethodSpec, Proxy, RetryPolicy, RewardApi, RewardClient, RewardConfig, RunningProxy,
     ServeConfig,
 };

@@ -14,7 +14,7 @@ use serde_json::json;
 use super::Hedging;
 use super::counters::now_ms;
 use super::health::Part;
-use crate::method::MethodSpec;
+use hedge_client::method::MethodSpec;
 
 /// The verdict recorded for a round that could not be tuned.
 pub(crate) const FAILED: &str = "failed";

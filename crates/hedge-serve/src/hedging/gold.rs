@@ -12,7 +12,7 @@ use hedge_store::StoreError;
 use super::bounds::{FeedbackError, check_rewards};
 use super::counters::now_ms;
 use super::{GoldConfig, Hedging};
-use crate::reward::Prompt;
+use hedge_client::reward::Prompt;
 
 impl Hedging {
     /// Gold-score every candidate of a calibration request after its answer was sent (spawned; counted).

@@ -5,10 +5,10 @@
 use crate::common;
 
 use common::*;
-use hedge_net::collect::{CollectOptions, NoProgress, TrueReward, collect};
-use hedge_net::prompts::parse_prompts;
-use hedge_net::{LogprobProxy, Proxy, ServeConfig, Verifier};
-use hedge_net::{NetError, Scorer};
+use crate::net::collect::{CollectOptions, NoProgress, TrueReward, collect};
+use crate::net::prompts::parse_prompts;
+use crate::net::{LogprobProxy, Proxy, ServeConfig, Verifier};
+use crate::net::{NetError, Scorer};
 use hedge_standin::{LogprobsFormat, StandinConfig, token_logprobs, tokens};
 use serde_json::{Value, json};
 
@@ -149,12 +149,12 @@ async fn a_server_without_logprobs_is_a_clear_error() {
     let llm = gen_client(&never.url());
     let mut body = chat_body("hi").as_object().unwrap().clone();
     let scorer = Scorer::logprob(LogprobProxy::Mean, 5).unwrap();
-    hedge_net::score::prepare_request(std::slice::from_ref(&scorer), hedge_net::ApiKind::Chat, &mut body);
-    let g = llm.generate(hedge_net::ApiKind::Chat, &body, 1).await;
+    crate::net::score::prepare_request(std::slice::from_ref(&scorer), crate::net::ApiKind::Chat, &mut body);
+    let g = llm.generate(crate::net::ApiKind::Chat, &body, 1).await;
     let c = g.candidates[0].as_ref().unwrap();
-    let endpoint = llm.endpoint(hedge_net::ApiKind::Chat);
+    let endpoint = llm.endpoint(crate::net::ApiKind::Chat);
     let e = scorer
-        .score(&hedge_net::Prompt::Text(String::new()), &[c], &endpoint)
+        .score(&crate::net::Prompt::Text(String::new()), &[c], &endpoint)
         .await
         .remove(0)
         .unwrap_err();
@@ -176,18 +176,18 @@ async fn llama_cpp_completions_without_n_probs_say_so() {
     let llm = gen_client(&llama.url());
     let scorer = Scorer::logprob(LogprobProxy::Mean, 5).unwrap();
     let mut body = json!({"prompt": "Once", "seed": 1}).as_object().unwrap().clone();
-    hedge_net::score::prepare_request(
+    crate::net::score::prepare_request(
         std::slice::from_ref(&scorer),
-        hedge_net::ApiKind::Completions,
+        crate::net::ApiKind::Completions,
         &mut body,
     );
-    let g = llm.generate(hedge_net::ApiKind::Completions, &body, 1).await;
+    let g = llm.generate(crate::net::ApiKind::Completions, &body, 1).await;
     let c = g.candidates[0].as_ref().unwrap();
     let e = scorer
         .score(
-            &hedge_net::Prompt::Text("Once".into()),
+            &crate::net::Prompt::Text("Once".into()),
             &[c],
-            &llm.endpoint(hedge_net::ApiKind::Completions),
+            &llm.endpoint(crate::net::ApiKind::Completions),
         )
         .await
         .remove(0)
@@ -196,10 +196,10 @@ async fn llama_cpp_completions_without_n_probs_say_so() {
     assert!(e.contains("/v1/completions") && e.contains("null"), "{e}");
     // With llama.cpp's own field the same request is scored.
     body.insert("n_probs".into(), json!(5));
-    let g = llm.generate(hedge_net::ApiKind::Completions, &body, 1).await;
+    let g = llm.generate(crate::net::ApiKind::Completions, &body, 1).await;
     let c = g.candidates[0].as_ref().unwrap();
     let s = scorer
-        .score(&hedge_net::Prompt::Text("Once".into()), &[c], "e")
+        .score(&crate::net::Prompt::Text("Once".into()), &[c], "e")
         .await
         .remove(0)
         .unwrap();
@@ -280,8 +280,8 @@ async fn serve_chooses_by_the_logprob_proxy_and_reports_its_scores() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_combines_a_reward_server_and_a_logprob_proxy_as_an_ensemble() {
     use hedge_estimate::ensemble::{EnsembleRule, combine_prompt};
-    use hedge_net::RewardApi;
-    use hedge_net::score::Proxies;
+    use crate::net::RewardApi;
+    use crate::net::score::Proxies;
     let llm = gen_standin().await;
     let rm = rm_standin(hedge_standin::Scorer::Proxy).await;
     let members = vec![

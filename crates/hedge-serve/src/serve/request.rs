@@ -8,8 +8,8 @@
 use serde_json::{Map, Value};
 
 use super::error::ServeError;
-use crate::generate::ApiKind;
-use crate::reward::Prompt;
+use hedge_client::generate::ApiKind;
+use hedge_client::reward::Prompt;
 
 /// A generation request as the proxy reads it.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,8 +36,8 @@ fn bad(message: impl Into<String>) -> ServeError {
 /// was expected.
 ///
 /// ```
-/// use hedge_net::ApiKind;
-/// use hedge_net::serve::parse_request;
+/// use hedge_client::ApiKind;
+/// use hedge_serve::serve::parse_request;
 /// let r = parse_request(ApiKind::Chat, br#"{"messages": [{"role": "user", "content": "2+2?"}], "seed": 7}"#).unwrap();
 /// assert_eq!((r.seed, r.stream), (Some(7), false));
 /// let e = parse_request(ApiKind::Completions, br#"{"prompt": ["a", "b"]}"#).unwrap_err();

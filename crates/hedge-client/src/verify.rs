@@ -95,7 +95,7 @@ impl FromStr for Verifier {
 /// digits that does not follow a letter or digit (`-3`, `= -3`; in `5-3` the numbers are 5 and 3).
 ///
 /// ```
-/// use hedge_net::verify::last_number;
+/// use hedge_client::verify::last_number;
 /// assert_eq!(last_number("3 + 4 = 7."), Some(7.0));
 /// assert_eq!(last_number("so the answer is -12,345.5!"), Some(-12345.5));
 /// assert_eq!(last_number("no digits"), None);

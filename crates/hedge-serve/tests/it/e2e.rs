@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use common::*;
 use hedge_math::MethodKind;
-use hedge_net::collect::{CollectOptions, NoProgress, TrueReward, collect};
-use hedge_net::prompts::parse_prompts;
-use hedge_net::{ApiKind, ClientConfig, GenClient, MethodSpec, NetError, RewardApi, ServeConfig, Verifier};
+use crate::net::collect::{CollectOptions, NoProgress, TrueReward, collect};
+use crate::net::prompts::parse_prompts;
+use crate::net::{ApiKind, ClientConfig, GenClient, MethodSpec, NetError, RewardApi, ServeConfig, Verifier};
 use hedge_standin::{Scorer, StandinConfig, proxy_score};
 use serde_json::{Map, Value, json};
 
@@ -134,7 +134,7 @@ async fn llama_cpp_style_server_gets_n_single_requests() {
 
     // Same texts as one n = 4 request with the same seed to an n-capable server.
     let g3 = gen_client(&vllm.url()).generate(ApiKind::Completions, &req, 4).await;
-    let texts = |g: &hedge_net::Generation| {
+    let texts = |g: &crate::net::Generation| {
         g.candidates
             .iter()
             .map(|c| c.as_ref().unwrap().text.clone())
@@ -431,7 +431,7 @@ async fn inbound_bearer_token_is_enforced() {
     let llm = gen_standin().await;
     let rm = rm_standin(Scorer::Proxy).await;
     let mut cfg = ServeConfig::new(bon(2));
-    cfg.api_key = hedge_net::Secret::new("inbound-token-123");
+    cfg.api_key = crate::net::Secret::new("inbound-token-123");
     let p = proxy_with(
         gen_client(&llm.url()),
         reward_client(&rm.url(), RewardApi::VllmPooling),
@@ -690,7 +690,7 @@ async fn sbon_and_bop_report_their_parameters() {
     // BoN larger than max_n is refused at start.
     let mut cfg = ServeConfig::new(bon(100));
     cfg.max_n = 64;
-    let e = hedge_net::Proxy::new(cfg, gen_client(&llm.url()), reward_client(&rm.url(), RewardApi::Tei)).unwrap_err();
+    let e = crate::net::Proxy::new(cfg, gen_client(&llm.url()), reward_client(&rm.url(), RewardApi::Tei)).unwrap_err();
     assert!(e.to_string().contains("--max-n"), "{e}");
 }
 

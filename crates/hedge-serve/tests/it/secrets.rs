@@ -7,7 +7,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use common::*;
-use hedge_net::{ApiKind, ClientConfig, GenClient, RewardApi, RewardClient, RewardConfig, Secret, ServeConfig};
+use crate::net::{ApiKind, ClientConfig, GenClient, RewardApi, RewardClient, RewardConfig, Secret, ServeConfig};
 use hedge_standin::{Scorer, StandinConfig};
 use serde_json::{Value, json};
 

@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::generate::{ApiKind, Candidate, Usage};
+use hedge_client::generate::{ApiKind, Candidate, Usage};
 
 /// The `hedge` object of every answer: what the method did.
 #[derive(Debug, Clone, Serialize)]
@@ -26,7 +26,7 @@ pub struct HedgeInfo {
     pub calibration: bool,
     /// With an ensemble proxy: every member's scores (in candidate order); `scores` holds the combination.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub members: Option<Vec<crate::score::MemberScores>>,
+    pub members: Option<Vec<hedge_client::score::MemberScores>>,
 }
 
 /// `usage`, summed over every upstream request of the answer.

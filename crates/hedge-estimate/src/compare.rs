@@ -218,6 +218,32 @@ pub struct Comparison {
     pub ensemble_vs_single: Option<EnsembleGain>,
 }
 
+impl Comparison {
+    /// The leader's (first entry's) scores, one per row of `columns` (the columns given to
+    /// [`compare`], with its `offsets`): its own column, or for an ensemble the
+    /// [`combine`]d columns with its tuned `λ`. Empty when no row or no column of that name.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`combine`].
+    pub fn leader_scores(&self, offsets: &[usize], columns: &[ProxyColumn<'_>]) -> Result<Vec<f64>> {
+        let Some(lead) = self.entries.first() else {
+            return Ok(Vec::new());
+        };
+        match lead.rule {
+            None => Ok(columns
+                .iter()
+                .find(|c| c.name == lead.proxy)
+                .map(|c| c.scores.to_vec())
+                .unwrap_or_default()),
+            Some(rule) => {
+                let members: Vec<&[f64]> = columns.iter().map(|c| c.scores).collect();
+                combine(rule, offsets, &members, lead.lambda.unwrap_or(0.0))
+            }
+        }
+    }
+}
+
 /// How the best ensemble row does against the best single-column row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnsembleGain {

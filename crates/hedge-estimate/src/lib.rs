@@ -88,11 +88,11 @@ pub use sbon::sbon_choice_probabilities;
 pub use spec::{DEFAULT_SBON_BETA_MAX, PLATEAU_TAIL, TuneSpec};
 pub use summaries::{
     ColumnStats, CurveReport, DEFAULT_SAME_KL_SBON_N, DemoCase, DemoMethod, DemoReport, FileSummary, KlReport, SameKl,
-    Versus,
+    Versus, curve_versus,
 };
 pub use survey::{
-    Curve, DataSummary, MethodSurvey, OutcomeCurves, Profile, RelativePoint, Survey, SurveySpec, Threshold,
-    outcome_curves, survey, survey_curves,
+    Curve, DataSummary, MethodSurvey, OutcomeCurves, PROFILE_GAP_STDERRS, Profile, RelativePoint, Survey, SurveySpec,
+    Threshold, outcome_curves, survey, survey_curves,
 };
 pub use tune::{curve, holdout, holdout_split, tune};
 pub use verdict::{DEFAULT_CONFIDENCE, EVIDENCE_RESAMPLES, Evidence, Gap, Paired, Select, Selected, Verdict};

@@ -5,9 +5,11 @@
 use hedge_math::kl_match::{bon_n_for_kl, bop_mu_for_kl, sbon_beta_for_kl, tilt_lambda_for_kl};
 use hedge_math::{Method, MethodKind};
 
-use crate::objective::Estimator;
+use crate::error::Result;
+use crate::objective::{Estimator, Objective};
 use crate::outcome::{CurvePoint, HoldoutReport};
-use crate::survey::RelativePoint;
+use crate::prepared::Prepared;
+use crate::survey::{RelativePoint, relative_points};
 
 /// What `hedge curve` reports: the points of [`curve`](fn@crate::curve) on one data set, and
 /// with `--versus` every point against one parameter.
@@ -39,6 +41,29 @@ pub struct Versus {
     pub theta: f64,
     /// One per point of the curve, in its order.
     pub points: Vec<RelativePoint>,
+}
+
+/// `hedge curve --versus`: every point of `points` (a [`curve`](fn@crate::curve) of `kind` with
+/// `n` and `estimator` on `data`) against the parameter `theta`, paired on the same prompts:
+/// `f(θ) − f(theta)` with its paired standard error.
+///
+/// # Errors
+///
+/// Those of [`Objective::new`] and [`Objective::per_prompt`] (e.g. a parameter outside the
+/// method's domain).
+pub fn curve_versus(
+    data: &Prepared,
+    kind: MethodKind,
+    n: Option<u64>,
+    estimator: Estimator,
+    theta: f64,
+    points: &[CurvePoint],
+) -> Result<Versus> {
+    let obj = Objective::new(data, kind, n, estimator)?;
+    Ok(Versus {
+        theta,
+        points: relative_points(&obj, theta, points)?,
+    })
 }
 
 /// What `hedge kl` reports: a method's KL to the reference, mean chosen quantile and cost, and the

@@ -168,23 +168,33 @@ pub fn survey_curves(data: &Prepared, o: &TuneOutcome) -> Result<Vec<Curve>> {
     };
     if o.method != MethodKind::Sbon {
         let obj = Objective::new(data, o.method, None, o.estimator)?;
-        let peak = obj.per_prompt(theta)?;
         for c in &mut curves {
-            c.relative = c
-                .points
-                .iter()
-                .map(|p| {
-                    let paired = Paired::of(&obj.per_prompt(p.theta)?, &peak);
-                    Ok(RelativePoint {
-                        theta: p.theta,
-                        expected_samples: p.expected_samples,
-                        paired,
-                    })
-                })
-                .collect::<Result<_>>()?;
+            c.relative = relative_points(&obj, theta, &c.points)?;
         }
     }
     Ok(curves)
+}
+
+/// `f(θ) − f(reference)` at each point's θ, paired on the same prompts: the per-prompt values of
+/// `obj` at θ against those at `reference` ([`Paired::of`]). Behind a survey's
+/// `relative_to_optimum` and `hedge curve --versus` ([`crate::curve_versus`]).
+pub(crate) fn relative_points(
+    obj: &Objective<'_>,
+    reference: f64,
+    points: &[CurvePoint],
+) -> Result<Vec<RelativePoint>> {
+    let base = obj.per_prompt(reference)?;
+    points
+        .iter()
+        .map(|p| {
+            let paired = Paired::of(&obj.per_prompt(p.theta)?, &base);
+            Ok(RelativePoint {
+                theta: p.theta,
+                expected_samples: p.expected_samples,
+                paired,
+            })
+        })
+        .collect()
 }
 
 /// The curves a plot of one tuning outcome shows (`hedge tune --plot`), and how far they go.
@@ -358,7 +368,29 @@ pub struct Profile {
     pub points: Vec<ProfileBin>,
 }
 
+/// How many of the top bin's standard errors the peak bin of a [`Profile`] must beat it by for
+/// [`Profile::peak_resolved`]: a fixed two-standard-error rule (not the `--confidence` level).
+pub const PROFILE_GAP_STDERRS: f64 = 2.0;
+
 impl Profile {
+    /// Whether the profile shows the true reward falling at the proxy's top: the peak bin
+    /// ([`Profile::peak`]) lies below the top bin ([`Profile::top`]) in `u`, and its mean true
+    /// reward exceeds the top bin's by more than [`PROFILE_GAP_STDERRS`] times the top bin's
+    /// standard error (by more than 0 when that standard error is not finite). `false` for an
+    /// empty profile.
+    pub fn peak_resolved(&self) -> bool {
+        let (Some(top), Some(peak)) = (self.top(), self.peak()) else {
+            return false;
+        };
+        let gap = peak.mean_true_reward - top.mean_true_reward;
+        let resolved = gap
+            > if top.stderr.is_finite() {
+                PROFILE_GAP_STDERRS * top.stderr
+            } else {
+                0.0
+            };
+        peak.quantile < top.quantile && resolved
+    }
     /// The top bin (the proxy's favourite responses).
     pub fn top(&self) -> Option<&ProfileBin> {
         self.points.last()

@@ -147,6 +147,7 @@ fn profile_facts(s: &Survey) -> Option<Profile> {
         top_reward: top.mean_true_reward,
         top_stderr: top.stderr,
         top_width: top.hi - top.lo,
+        peak_resolved: s.profile.peak_resolved(),
     })
 }
 

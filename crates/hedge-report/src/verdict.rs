@@ -85,6 +85,9 @@ pub struct Profile {
     pub top_stderr: f64,
     /// Width of the top bin (fraction of each prompt's responses).
     pub top_width: f64,
+    /// Whether the peak lies below the top bin and beats it beyond noise: hedge-estimate's
+    /// decision ([`hedge_estimate::Profile::peak_resolved`]), which the "Why" sentence words.
+    pub peak_resolved: bool,
 }
 
 fn r(x: f64) -> String {
@@ -245,14 +248,7 @@ fn holdout(m: &MethodFacts, h: &Holdout) -> String {
 
 fn why(p: &Profile) -> String {
     let top_pct = (p.top_width * 100.0).round();
-    let gap = p.peak_reward - p.top_reward;
-    let resolved = gap
-        > if p.top_stderr.is_finite() {
-            2.0 * p.top_stderr
-        } else {
-            0.0
-        };
-    if p.peak_quantile < p.top_quantile && resolved {
+    if p.peak_resolved {
         format!(
             "Why: within each prompt, the true reward is highest around proxy quantile u ≈ {} ({}) and lower, {}{}, among the top {top_pct} % by proxy: the responses the proxy likes most are not the best ones, so selecting too hard picks them.",
             fmt_sig(p.peak_quantile, 2),
@@ -569,6 +565,7 @@ mod tests {
             top_reward: 0.6,
             top_stderr: 0.02,
             top_width: 0.05,
+            peak_resolved: true,
         };
         let v = verdict(&b, &[bop.clone()], Some(&p));
         assert_eq!(v.len(), 5);

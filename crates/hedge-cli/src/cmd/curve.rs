@@ -1,7 +1,7 @@
 //! `hedge curve`: expected true reward (± standard error), KL and cost on a θ grid.
 
 use clap::Args;
-use hedge_estimate::{CurvePoint, CurveReport, Estimator, Objective, Paired, Prepared, RelativePoint, Versus, curve};
+use hedge_estimate::{CurvePoint, CurveReport, Estimator, curve, curve_versus};
 use hedge_math::MethodKind;
 use hedge_math::grid::{LogGrid, linear};
 use hedge_report::{CurveFacts, curve_plot};
@@ -67,26 +67,6 @@ impl CurveArgs {
     }
 }
 
-fn versus(data: &Prepared, kind: MethodKind, args: &CurveArgs, points: &[CurvePoint]) -> Result<Option<Versus>> {
-    let Some(theta) = args.versus else {
-        return Ok(None);
-    };
-    let obj = Objective::new(data, kind, args.n, args.estimator.into())?;
-    let reference = obj.per_prompt(theta)?;
-    let points = points
-        .iter()
-        .map(|p| {
-            let paired = Paired::of(&obj.per_prompt(p.theta)?, &reference);
-            Ok(RelativePoint {
-                theta: p.theta,
-                expected_samples: p.expected_samples,
-                paired,
-            })
-        })
-        .collect::<Result<_>>()?;
-    Ok(Some(Versus { theta, points }))
-}
-
 /// Run `hedge curve`.
 pub fn run(args: &CurveArgs) -> Result<()> {
     let kind: MethodKind = args.method.into();
@@ -111,7 +91,10 @@ pub fn run(args: &CurveArgs) -> Result<()> {
         .loaded;
     let estimator: Estimator = args.estimator.into();
     let points = curve(&loaded.prepared, kind, &args.thetas(), args.n, estimator)?;
-    let versus = versus(&loaded.prepared, kind, args, &points)?;
+    let versus = args
+        .versus
+        .map(|theta| curve_versus(&loaded.prepared, kind, args.n, estimator, theta, &points))
+        .transpose()?;
     if let Some(path) = &args.plot {
         let facts = CurveFacts {
             source: &loaded.source,

@@ -18,7 +18,7 @@ use super::values;
 use crate::error::{CliError, Result};
 use crate::output::{print, to_json};
 use hedge_estimate::compare::{CompareSpec, Comparison, DEFAULT_COMPARE_HOLDOUT, compare};
-use hedge_estimate::ensemble::{EnsembleRule, combine};
+use hedge_estimate::ensemble::EnsembleRule;
 use hedge_estimate::{Columns, Prepared, Source};
 
 /// Options of `hedge report`.
@@ -87,19 +87,8 @@ fn leaderboard(args: &ReportArgs, cols: &[String]) -> Result<(Comparison, Loaded
         .budget(args.budget.budget());
     let mut c = compare(&pc.offsets, &pc.truth, &pc.as_proxies(), &spec)?;
     c.skipped_prompts += pc.skipped_single;
+    let scores = c.leader_scores(&pc.offsets, &pc.as_proxies())?;
     let lead = &c.entries[0];
-    let scores = match lead.rule {
-        None => pc
-            .columns
-            .iter()
-            .find(|(n, _)| *n == lead.proxy)
-            .map(|(_, s)| s.clone())
-            .unwrap_or_default(),
-        Some(rule) => {
-            let members: Vec<&[f64]> = pc.columns.iter().map(|(_, s)| s.as_slice()).collect();
-            combine(rule, &pc.offsets, &members, lead.lambda.unwrap_or(0.0))?
-        }
-    };
     let source = Source {
         data: pc.source.clone(),
         columns: Columns {

@@ -8,6 +8,7 @@ mod api;
 mod brute_force;
 mod calibration;
 mod compare;
+mod decisions;
 mod heavy_tail;
 mod props;
 mod real_data;

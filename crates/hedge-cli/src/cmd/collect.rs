@@ -39,6 +39,15 @@ impl From<VerifierArg> for Verifier {
     }
 }
 
+/// The environment variables `hedge collect` reads (shown by `hedge collect --help`).
+const ENVIRONMENT: &str = "\
+Environment:
+  HEDGE_UPSTREAM_API_KEY  bearer token sent to --llm
+  HEDGE_REWARD_API_KEY    bearer token sent to --reward
+  HEDGE_GOLD_API_KEY      bearer token sent to --gold
+  HEDGE_LOG               log filter on stderr (e.g. debug, hedge_client=debug)
+Keys are never printed or logged.";
+
 /// Options of `hedge collect`.
 ///
 /// Generates --n responses per prompt, scores each with the proxy (a reward server, --reward, or a
@@ -50,6 +59,7 @@ impl From<VerifierArg> for Verifier {
 /// Keys come from HEDGE_UPSTREAM_API_KEY, HEDGE_REWARD_API_KEY and HEDGE_GOLD_API_KEY.
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("truth").required(true).args(["gold", "verifier"])))]
+#[command(after_help = ENVIRONMENT)]
 pub struct CollectArgs {
     /// Prompts, JSON lines: {"id": ..., "prompt": "..."} or {"id": ..., "messages": [...]}, optional "reference".
     #[arg(long)]

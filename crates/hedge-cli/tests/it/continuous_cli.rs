@@ -714,6 +714,19 @@ async fn usage_errors_of_continuous_hedging_exit_2() {
         !dir.path().join("hedge.db").exists(),
         "a refused start created the store"
     );
+    let o = Command::new(env!("CARGO_BIN_EXE_hedge"))
+        .args(["collect", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&o.stdout);
+    for var in [
+        "HEDGE_UPSTREAM_API_KEY",
+        "HEDGE_REWARD_API_KEY",
+        "HEDGE_GOLD_API_KEY",
+        "HEDGE_LOG",
+    ] {
+        assert!(help.contains(var), "{var} not in collect --help");
+    }
     // --help names the environment variables.
     let o = Command::new(env!("CARGO_BIN_EXE_hedge"))
         .args(["serve", "--help"])

@@ -2,10 +2,10 @@
 //! parses options, reads keys from the environment, binds the address and handles shutdown signals.
 
 use clap::Args;
-use hedge_estimate::ensemble::EnsembleRule;
 use hedge_client::http::{GOLD_KEY_ENV, SERVE_KEY_ENV, UPSTREAM_KEY_ENV};
 use hedge_client::score::Proxies;
 use hedge_client::{GenClient, MethodSpec, Secret};
+use hedge_estimate::ensemble::EnsembleRule;
 use hedge_serve::{GoldConfig, HedgingConfig, Proxy, ServeConfig};
 
 use super::method_args::MethodArg;

@@ -302,7 +302,10 @@ fn bad_flags_are_clear_errors() {
         .stderr
         .clone();
     let err = String::from_utf8_lossy(&out);
-    assert!(err.contains("no column starts with") && err.contains("proxy_bert_recall_score"), "{err}");
+    assert!(
+        err.contains("no column starts with") && err.contains("proxy_bert_recall_score"),
+        "{err}"
+    );
     let out = hedge()
         .args(["compare", "--data", REALSUMM, "--proxy-cols", "proxy_js-2,proxy_nope"])
         .assert()

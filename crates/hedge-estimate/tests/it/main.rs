@@ -2,11 +2,11 @@
 //! used to be a binary of its own that linked every dependency). Run one file's tests with
 //! `cargo test -p hedge-estimate --test it <module>::`.
 
-mod common;
 mod adopt;
 mod api;
 mod brute_force;
 mod calibration;
+mod common;
 mod compare;
 mod decisions;
 mod heavy_tail;

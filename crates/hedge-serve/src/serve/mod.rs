@@ -60,15 +60,15 @@ pub use error::{ServeError, Stage};
 pub use request::{Incoming, parse_request};
 pub use respond::HedgeInfo;
 
-use hedge_client::{NetError, Result};
-use hedge_client::generate::{ApiKind, Candidate, GenClient, Generation};
 use crate::hedging::{FeedbackError, Hedging, HedgingConfig};
+use crate::metrics::Metrics;
+use hedge_client::generate::{ApiKind, Candidate, GenClient, Generation};
 use hedge_client::http::Secret;
 use hedge_client::method::MethodSpec;
-use crate::metrics::Metrics;
 #[cfg(doc)]
 use hedge_client::score::Scorer;
 use hedge_client::score::{MemberScores, Proxies};
+use hedge_client::{NetError, Result};
 use hedge_store::{Candidate as StoredCandidate, RequestRecord};
 
 /// Largest value accepted for the connection and request limits (a sanity bound, far above what

@@ -5,11 +5,11 @@ use crate::common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::*;
-use hedge_math::MethodKind;
 use crate::net::collect::{CollectOptions, NoProgress, TrueReward, collect};
 use crate::net::prompts::parse_prompts;
 use crate::net::{ApiKind, ClientConfig, GenClient, MethodSpec, NetError, RewardApi, ServeConfig, Verifier};
+use common::*;
+use hedge_math::MethodKind;
 use hedge_standin::{Scorer, StandinConfig, proxy_score};
 use serde_json::{Map, Value, json};
 

@@ -7,10 +7,10 @@ use crate::common;
 
 use std::collections::BTreeSet;
 
-use common::*;
 use crate::net::collect::{CollectOptions, NoProgress, TrueReward, collect};
 use crate::net::prompts::parse_prompts;
 use crate::net::{ApiKind, Generation, RewardApi, Verifier};
+use common::*;
 use hedge_standin::{Scorer, StandinConfig, Stats};
 use serde_json::{Map, Value, json};
 

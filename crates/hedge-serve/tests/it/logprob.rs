@@ -4,11 +4,11 @@
 
 use crate::common;
 
-use common::*;
 use crate::net::collect::{CollectOptions, NoProgress, TrueReward, collect};
 use crate::net::prompts::parse_prompts;
 use crate::net::{LogprobProxy, Proxy, ServeConfig, Verifier};
 use crate::net::{NetError, Scorer};
+use common::*;
 use hedge_standin::{LogprobsFormat, StandinConfig, token_logprobs, tokens};
 use serde_json::{Value, json};
 
@@ -279,9 +279,9 @@ async fn serve_chooses_by_the_logprob_proxy_and_reports_its_scores() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_combines_a_reward_server_and_a_logprob_proxy_as_an_ensemble() {
-    use hedge_estimate::ensemble::{EnsembleRule, combine_prompt};
     use crate::net::RewardApi;
     use crate::net::score::Proxies;
+    use hedge_estimate::ensemble::{EnsembleRule, combine_prompt};
     let llm = gen_standin().await;
     let rm = rm_standin(hedge_standin::Scorer::Proxy).await;
     let members = vec![

@@ -6,8 +6,8 @@ use crate::common;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use common::*;
 use crate::net::{ApiKind, ClientConfig, GenClient, RewardApi, RewardClient, RewardConfig, Secret, ServeConfig};
+use common::*;
 use hedge_standin::{Scorer, StandinConfig};
 use serde_json::{Value, json};
 

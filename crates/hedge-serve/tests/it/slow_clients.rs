@@ -9,8 +9,8 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use common::*;
 use crate::net::{RewardApi, ServeConfig};
+use common::*;
 use hedge_standin::Scorer;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use hedge_math::MethodKind;
 use crate::net::{
     ClientConfig, GenClient, MethodSpec, Proxy, RetryPolicy, RewardApi, RewardClient, RewardConfig, RunningProxy,
     ServeConfig,
 };
+use hedge_math::MethodKind;
 use hedge_standin::{Scorer, Standin, StandinConfig};
 
 pub fn fast_retry(attempts: u32) -> RetryPolicy {

@@ -156,25 +156,11 @@ async fn traffic(url: &str, count: usize, tag: &str) {
 
 /// The server's Prometheus metrics page, as text.
 async fn fetch_metrics(url: &str) -> String {
-    client()
-        .get(format!("{url}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    get(url, "/metrics", None).await.1
 }
 
 async fn state(url: &str) -> Value {
-    client()
-        .get(format!("{url}/v1/hedge/state"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    serde_json::from_str(&get(url, "/v1/hedge/state", None).await.1).unwrap()
 }
 
 /// Wait until the state says `labelled` prompts are labelled and every round up to them is tuned.
@@ -363,15 +349,10 @@ async fn kill_9_keeps_committed_records_and_restart_resumes_theta() {
     assert_eq!(st["source"], "store");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn feedback_is_validated_and_stored() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = format!("sqlite:{}", dir.path().join("hedge.db").display());
-    let s = stands(ProxyNoise::Gaussian { scale: 0.5 }).await;
-    let server = serve(&args(&s, &store, 4, &["--gold-rate", "0"]));
-    let c = client();
-    let r: Value = c
-        .post(format!("{}/v1/chat/completions", server.url))
+/// One chat request through the proxy: its response id and number of candidates.
+async fn one_served_request(url: &str) -> (String, usize) {
+    let r: Value = client()
+        .post(format!("{url}/v1/chat/completions"))
         .json(&json!({"messages": [{"role": "user", "content": "label me"}]}))
         .send()
         .await
@@ -379,16 +360,31 @@ async fn feedback_is_validated_and_stored() {
         .json()
         .await
         .unwrap();
-    let id = r["id"].as_str().unwrap().to_string();
-    let n = r["hedge"]["n"].as_u64().unwrap() as usize;
-    let fb = |body: Value| {
-        let c = c.clone();
-        let url = format!("{}/v1/hedge/feedback", server.url);
-        async move {
-            let r = c.post(url).json(&body).send().await.unwrap();
-            (r.status().as_u16(), r.text().await.unwrap())
-        }
-    };
+    (
+        r["id"].as_str().unwrap().to_string(),
+        r["hedge"]["n"].as_u64().unwrap() as usize,
+    )
+}
+
+/// `POST /v1/hedge/feedback` with `body`: (status, body).
+async fn feedback(url: &str, body: Value) -> (u16, String) {
+    let r = client()
+        .post(format!("{url}/v1/hedge/feedback"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_is_validated_and_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("hedge.db").display());
+    let s = stands(ProxyNoise::Gaussian { scale: 0.5 }).await;
+    let server = serve(&args(&s, &store, 4, &["--gold-rate", "0"]));
+    let (id, n) = one_served_request(&server.url).await;
+    let fb = |body: Value| feedback(&server.url, body);
     assert_eq!(fb(json!({"id": "nope", "rewards": vec![0.0; n]})).await.0, 404);
     let (status, body) = fb(json!({"id": id, "rewards": vec![0.0; n + 1]})).await;
     assert_eq!(status, 422, "{body}");
@@ -533,26 +529,8 @@ async fn poisoned_labels_are_refused_and_counted() {
     let store = format!("sqlite:{}", dir.path().join("hedge.db").display());
     let s = stands(ProxyNoise::Gaussian { scale: 0.5 }).await;
     let server = serve(&args(&s, &store, 4, &["--gold-rate", "0", "--max-abs-reward", "1000"]));
-    let c = client();
-    let r: Value = c
-        .post(format!("{}/v1/chat/completions", server.url))
-        .json(&json!({"messages": [{"role": "user", "content": "label me"}]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = r["id"].as_str().unwrap().to_string();
-    let n = r["hedge"]["n"].as_u64().unwrap() as usize;
-    let fb = |body: Value| {
-        let c = c.clone();
-        let url = format!("{}/v1/hedge/feedback", server.url);
-        async move {
-            let r = c.post(url).json(&body).send().await.unwrap();
-            (r.status().as_u16(), r.text().await.unwrap())
-        }
-    };
+    let (id, n) = one_served_request(&server.url).await;
+    let fb = |body: Value| feedback(&server.url, body);
     // 1e308 and anything beyond the bound are refused, naming the value; nothing is stored.
     let (status, body) = fb(json!({"id": id, "rewards": vec![1e308; n]})).await;
     assert_eq!(status, 422, "{body}");

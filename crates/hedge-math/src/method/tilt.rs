@@ -84,6 +84,11 @@ impl Tilt {
     }
 }
 
+/// Below this λ, [`Tilt`]'s CDF is its first-order series (`λu` could be subnormal).
+const TINY_LAMBDA: f64 = 1e-150;
+/// Below this λ, the CDF's derivative in λ is its series to first order (error `O(λ²)` < 1e-16).
+const SMALL_LAMBDA: f64 = 1e-8;
+
 /// `x e^x − (e^x − 1)`, accurate near 0.
 fn q(x: f64) -> f64 {
     if x.abs() < 0.1 {
@@ -111,8 +116,9 @@ impl QuantileMethod for Tilt {
     }
     fn cdf(&self, u: f64) -> f64 {
         let (u, l) = (u.clamp(0.0, 1.0), self.lambda);
-        if l == 0.0 {
-            u
+        if l < TINY_LAMBDA {
+            // `F = u + λ(u² − u)/2 + O(λ²)`: exact to rounding here, where `λu` would be subnormal.
+            u + l * 0.5 * (u * u - u)
         } else if l <= 1.0 {
             (l * u).exp_m1() / l.exp_m1()
         } else {
@@ -134,8 +140,10 @@ impl QuantileMethod for Tilt {
     }
     fn cdf_derivative(&self, u: f64) -> f64 {
         let (u, l) = (u.clamp(0.0, 1.0), self.lambda);
-        if l == 0.0 {
-            0.5 * (u * u - u)
+        if l < SMALL_LAMBDA {
+            // `∂F/∂λ = (u² − u)/2 + λ u(2u − 1)(u − 1)/6 + O(λ²)`: the closed form divides by
+            // `λ (e^λ − 1)`, which underflows to 0 below λ ≈ 1e-154.
+            0.5 * (u * u - u) + l * u * (2.0 * u - 1.0) * (u - 1.0) / 6.0
         } else if l <= 1.0 {
             q(l * u) / (l * l.exp_m1()) - self.cdf(u) * self.mean_quantile()
         } else {

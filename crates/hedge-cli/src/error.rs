@@ -81,6 +81,7 @@ impl CliError {
             CliError::Estimate(
                 E::InvalidRange { .. }
                 | E::InvalidArgument { .. }
+                | E::OutOfDomain { .. }
                 | E::MissingN
                 | E::NTooLarge { .. }
                 | E::Unsupported { .. }

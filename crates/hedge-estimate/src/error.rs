@@ -117,6 +117,17 @@ pub enum EstimateError {
         /// Why it was rejected.
         reason: &'static str,
     },
+    /// A user-facing setting (confidence, hold-out fraction) is outside its domain; the message
+    /// reads as the CLI's and Python's own ("confidence must be a level in [0.5, 1), got 1").
+    #[error("{name} must be {domain}, got {value}")]
+    OutOfDomain {
+        /// The setting's name.
+        name: &'static str,
+        /// Its value.
+        value: f64,
+        /// What it may be, in words.
+        domain: &'static str,
+    },
     /// Some other argument is outside its domain.
     #[error("invalid {name} = {value}: {reason}")]
     InvalidArgument {

@@ -44,7 +44,7 @@ use hedge_math::MethodKind;
 use hedge_math::grid::{LogGrid, integers, with_extra};
 use rayon::prelude::*;
 
-use crate::error::{EstimateError, Result};
+use crate::error::Result;
 use crate::objective::{Objective, SCALE_ABOVE, kl_and_samples, max_abs, mean_of, power_of_two_scale, stderr_of};
 use crate::outcome::TuneOutcome;
 use crate::prepared::Prepared;
@@ -296,14 +296,7 @@ fn from_lo_significant(grid: &Grid, loss: &Gap) -> bool {
 
 /// Evidence, verdict and the selected θ of a tuned outcome.
 pub(crate) fn assess(data: &Prepared, spec: &TuneSpec, o: &TuneOutcome) -> Result<(Evidence, Verdict, Selected)> {
-    let level = spec.get_confidence();
-    if !(0.5..1.0).contains(&level) {
-        return Err(EstimateError::InvalidArgument {
-            name: "confidence",
-            value: level,
-            reason: "must be in [0.5, 1)",
-        });
-    }
+    let level = crate::spec::check_confidence(spec.get_confidence())?;
     let grid = grid(data, spec, o)?;
     let gain = gap(&grid, grid.lo, spec);
     let loss = gap(&grid, grid.hi, spec);

@@ -9,6 +9,50 @@ use crate::objective::Estimator;
 use crate::prepared::Prepared;
 use crate::verdict::{DEFAULT_CONFIDENCE, EVIDENCE_RESAMPLES, Select};
 
+/// The one check of a confidence level (`--confidence`, `confidence=`): a level in `[0.5, 1)`.
+/// The verdict's tests are one-sided at this level; below one half they would call noise a trend.
+///
+/// ```
+/// assert_eq!(hedge_estimate::check_confidence(0.95).unwrap(), 0.95);
+/// let e = hedge_estimate::check_confidence(1.0).unwrap_err();
+/// assert_eq!(e.to_string(), "confidence must be a level in [0.5, 1), got 1");
+/// ```
+pub fn check_confidence(level: f64) -> Result<f64> {
+    if (0.5..1.0).contains(&level) {
+        Ok(level)
+    } else {
+        Err(EstimateError::OutOfDomain {
+            name: "confidence",
+            value: level,
+            domain: CONFIDENCE_DOMAIN,
+        })
+    }
+}
+
+/// The one check of a held-out fraction (`--holdout`, `holdout=`): strictly between 0 and 1.
+///
+/// ```
+/// assert_eq!(hedge_estimate::check_holdout(0.3).unwrap(), 0.3);
+/// let e = hedge_estimate::check_holdout(1.5).unwrap_err();
+/// assert_eq!(e.to_string(), "holdout must be a fraction strictly between 0 and 1, got 1.5");
+/// ```
+pub fn check_holdout(frac: f64) -> Result<f64> {
+    if frac > 0.0 && frac < 1.0 {
+        Ok(frac)
+    } else {
+        Err(EstimateError::OutOfDomain {
+            name: "holdout",
+            value: frac,
+            domain: HOLDOUT_DOMAIN,
+        })
+    }
+}
+
+/// What [`check_confidence`] accepts, in words.
+pub const CONFIDENCE_DOMAIN: &str = "a level in [0.5, 1)";
+/// What [`check_holdout`] accepts, in words.
+pub const HOLDOUT_DOMAIN: &str = "a fraction strictly between 0 and 1";
+
 /// Default upper end of SBoN's β range (β is on the proxy's own scale).
 pub const DEFAULT_SBON_BETA_MAX: f64 = 1e3;
 

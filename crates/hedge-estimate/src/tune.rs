@@ -340,13 +340,7 @@ pub fn holdout(data: &Prepared, spec: &TuneSpec, frac: f64, seed: u64) -> Result
 /// ```
 pub fn holdout_split(prompts: usize, frac: f64, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {
     let t = prompts;
-    if !(frac.is_finite() && frac > 0.0 && frac < 1.0) {
-        return Err(EstimateError::InvalidArgument {
-            name: "frac",
-            value: frac,
-            reason: "must be in (0, 1)",
-        });
-    }
+    crate::spec::check_holdout(frac)?;
     if t < 2 {
         return Err(EstimateError::InvalidArgument {
             name: "prompts",

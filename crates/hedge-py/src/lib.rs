@@ -214,11 +214,7 @@ fn tune<'py>(
     cost_per_sample: f64,
 ) -> PyResult<Bound<'py, PyAny>> {
     let kind = parse_method(method)?;
-    if !(0.5..1.0).contains(&confidence) {
-        return Err(PyValueError::new_err(format!(
-            "confidence must be a level in [0.5, 1), got {confidence}"
-        )));
-    }
+    hedge_estimate::check_confidence(confidence).map_err(value_error)?;
     let rule = Select::parse(select)
         .ok_or_else(|| PyValueError::new_err(format!("unknown select {select:?} (possible values: peak, one-se)")))?;
     let mut spec = budget_spec(
@@ -243,11 +239,7 @@ fn tune<'py>(
         spec = spec.n_grid(ns.into_iter().map(|k| k as u64).collect::<Vec<_>>());
     }
     if let Some(f) = holdout {
-        if !(f > 0.0 && f < 1.0) {
-            return Err(PyValueError::new_err(format!(
-                "holdout must be a fraction strictly between 0 and 1, got {f}"
-            )));
-        }
+        hedge_estimate::check_holdout(f).map_err(value_error)?;
     }
     if bootstrap == Some(0) {
         return Err(PyValueError::new_err("bootstrap needs at least 1 resample"));
@@ -501,16 +493,8 @@ fn compare<'py>(
     if names.len() != columns.len() {
         return Err(PyValueError::new_err("names and columns differ in length"));
     }
-    if !(holdout > 0.0 && holdout < 1.0) {
-        return Err(PyValueError::new_err(format!(
-            "holdout must be a fraction strictly between 0 and 1, got {holdout}"
-        )));
-    }
-    if !(0.5..1.0).contains(&confidence) {
-        return Err(PyValueError::new_err(format!(
-            "confidence must be a level in [0.5, 1), got {confidence}"
-        )));
-    }
+    hedge_estimate::check_holdout(holdout).map_err(value_error)?;
+    hedge_estimate::check_confidence(confidence).map_err(value_error)?;
     let kinds = methods.iter().map(|m| parse_method(m)).collect::<PyResult<Vec<_>>>()?;
     let rules = ensembles
         .iter()

@@ -7,7 +7,7 @@ use hedge_estimate::ensemble::EnsembleRule;
 use hedge_math::MethodKind;
 use hedge_report::{fmt_num, pareto_plot};
 
-use super::data_args::{BudgetArgs, DataArgs, ProxyColumns, check_confidence, ensemble_rule};
+use super::data_args::{BudgetArgs, DataArgs, ProxyColumns, ensemble_rule};
 use super::method_args::MethodArg;
 use super::values;
 use crate::error::Result;
@@ -52,7 +52,6 @@ pub struct CompareArgs {
 impl CompareArgs {
     /// The comparison these flags describe.
     pub fn spec(&self) -> Result<CompareSpec> {
-        check_confidence(self.confidence)?;
         Ok(CompareSpec::new()
             .methods(self.methods.iter().map(|&m| MethodKind::from(m)))
             .ensembles(self.ensemble.iter().copied())

@@ -12,7 +12,7 @@ use hedge_math::MethodKind;
 use hedge_report::{ExtraFigure, ThetaStep, leaderboard_table, pareto_plot, render_survey_extra, theta_plot};
 use serde::Serialize;
 
-use super::data_args::{BudgetArgs, DataArgs, Loaded, check_confidence, ensemble_rule};
+use super::data_args::{BudgetArgs, DataArgs, Loaded, ensemble_rule};
 use super::method_args::MethodArg;
 use super::values;
 use crate::error::{CliError, Result};
@@ -106,17 +106,9 @@ fn leaderboard(args: &ReportArgs, cols: &[String]) -> Result<(Comparison, Loaded
 }
 
 fn check_args(args: &ReportArgs) -> Result<()> {
-    if let Some(frac) = args.holdout {
-        if !(frac > 0.0 && frac < 1.0) {
-            return Err(CliError::Usage(format!(
-                "--holdout must be a fraction strictly between 0 and 1, got {frac}"
-            )));
-        }
-    }
     if args.bins == 0 {
         return Err(CliError::Usage("--bins must be at least 1".into()));
     }
-    check_confidence(args.confidence)?;
     check_out_dir(&args.out)
 }
 

@@ -9,7 +9,7 @@ use hedge_math::MethodKind;
 use hedge_report::{fmt_num, gap_sentence, tune_plot};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::data_args::{BudgetArgs, DataArgs, EnsembleArgs, Loaded, check_confidence, check_sbon_flags, parse_range};
+use super::data_args::{BudgetArgs, DataArgs, EnsembleArgs, Loaded, check_sbon_flags, parse_range};
 use super::method_args::{EstimatorArg, MethodArg, SelectArg};
 use super::values;
 use crate::error::{CliError, Result};
@@ -70,7 +70,6 @@ impl TuneArgs {
     pub fn spec(&self) -> Result<TuneSpec> {
         let kind: MethodKind = self.method.into();
         check_sbon_flags(kind == MethodKind::Sbon, self.n, self.n_grid.is_some())?;
-        check_confidence(self.confidence)?;
         let mut spec = self.budget.apply(
             TuneSpec::new(kind)
                 .estimator(self.estimator.into())
@@ -86,13 +85,6 @@ impl TuneArgs {
         }
         if let Some(g) = &self.n_grid {
             spec = spec.n_grid(g.clone());
-        }
-        if let Some(f) = self.holdout {
-            if !(f > 0.0 && f < 1.0) {
-                return Err(CliError::Usage(format!(
-                    "--holdout must be a fraction strictly between 0 and 1, got {f}"
-                )));
-            }
         }
         if self.bootstrap == Some(0) {
             return Err(CliError::Usage("--bootstrap needs at least 1 resample".into()));

@@ -50,24 +50,14 @@ pub fn duration(secs: f64) -> Duration {
     Duration::try_from_secs_f64(secs).unwrap_or(Duration::from_secs(MAX_SECONDS as u64))
 }
 
-/// A fraction strictly between 0 and 1.
+/// A fraction strictly between 0 and 1 (`--holdout`): [`hedge_estimate::check_holdout`].
 pub fn fraction(s: &str) -> Result<f64, String> {
-    let x = number(s)?;
-    if x > 0.0 && x < 1.0 {
-        Ok(x)
-    } else {
-        Err("must be a fraction strictly between 0 and 1".into())
-    }
+    hedge_estimate::check_holdout(number(s)?).map_err(|_| format!("must be {}", hedge_estimate::HOLDOUT_DOMAIN))
 }
 
-/// A confidence level in [0.5, 1).
+/// A confidence level (`--confidence`): [`hedge_estimate::check_confidence`].
 pub fn level(s: &str) -> Result<f64, String> {
-    let x = number(s)?;
-    if (0.5..1.0).contains(&x) {
-        Ok(x)
-    } else {
-        Err("must be a level in [0.5, 1)".into())
-    }
+    hedge_estimate::check_confidence(number(s)?).map_err(|_| format!("must be {}", hedge_estimate::CONFIDENCE_DOMAIN))
 }
 
 /// Any finite number.

@@ -149,7 +149,7 @@ fn holdout_compares_tuned_oracle_and_default() {
     assert_eq!((hs.default_n, hs.default_theta), (Some(16), 50.0));
     assert!(matches!(
         holdout(&data, &spec, 1.0, 0),
-        Err(EstimateError::InvalidArgument { name: "frac", .. })
+        Err(EstimateError::OutOfDomain { name: "holdout", .. })
     ));
 }
 

@@ -85,16 +85,20 @@ pub use prepared::{Prepared, RankMeans};
 pub use profile::{ProfileBin, quantile_profile};
 pub use report::{BOOTSTRAP_LEVEL, BootstrapInterval, Checks, Columns, Source, TuneReport};
 pub use sbon::sbon_choice_probabilities;
-pub use spec::{DEFAULT_SBON_BETA_MAX, PLATEAU_TAIL, TuneSpec};
+pub use spec::{
+    CONFIDENCE_DOMAIN, DEFAULT_SBON_BETA_MAX, HOLDOUT_DOMAIN, PLATEAU_TAIL, TuneSpec, check_confidence, check_holdout,
+};
 pub use summaries::{
     ColumnStats, CurveReport, DEFAULT_SAME_KL_SBON_N, DemoCase, DemoMethod, DemoReport, FileSummary, KlReport, SameKl,
-    Versus, curve_versus,
+    ToyReport, Versus, curve_versus,
 };
 pub use survey::{
     Curve, DataSummary, MethodSurvey, OutcomeCurves, PROFILE_GAP_STDERRS, Profile, RelativePoint, Survey, SurveySpec,
     Threshold, outcome_curves, survey, survey_curves,
 };
 pub use tune::{curve, holdout, holdout_split, tune};
-pub use verdict::{DEFAULT_CONFIDENCE, EVIDENCE_RESAMPLES, Evidence, Gap, Paired, Select, Selected, Verdict};
+pub use verdict::{
+    DEFAULT_CONFIDENCE, EVIDENCE_RESAMPLES, Evidence, Gap, Paired, READING_Z, Reading, Select, Selected, Verdict,
+};
 
 pub use hedge_math::{MethodKind, Regime};

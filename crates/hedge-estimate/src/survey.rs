@@ -370,7 +370,7 @@ pub struct Profile {
 
 /// How many of the top bin's standard errors the peak bin of a [`Profile`] must beat it by for
 /// [`Profile::peak_resolved`]: a fixed two-standard-error rule (not the `--confidence` level).
-pub const PROFILE_GAP_STDERRS: f64 = 2.0;
+pub const PROFILE_GAP_STDERRS: f64 = crate::verdict::READING_Z;
 
 impl Profile {
     /// Whether the profile shows the true reward falling at the proxy's top: the peak bin

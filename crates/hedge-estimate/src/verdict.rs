@@ -31,7 +31,42 @@ pub struct Paired {
     pub z: f64,
 }
 
+/// How far, in paired standard errors, a difference must be from zero for the report's plain
+/// reading ([`Paired::reading`]) to call it a difference: the usual two-standard-error rule (about
+/// 95 % two-sided for one comparison). The tuned verdicts use the max-t critical value instead.
+pub const READING_Z: f64 = 2.0;
+
+/// A paired difference read at the fixed [`READING_Z`] rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// `z ≥ READING_Z`: the first is clearly higher.
+    Above,
+    /// `z ≤ −READING_Z`: the first is clearly lower.
+    Below,
+    /// `|z| < READING_Z`, or `z` is not finite (no spread, fewer than two prompts).
+    WithinNoise,
+}
+
 impl Paired {
+    /// The difference read at the fixed two-standard-error rule ([`READING_Z`]).
+    ///
+    /// ```
+    /// use hedge_estimate::{Paired, Reading};
+    /// let p = Paired { difference: -0.03, stderr: 0.01, z: -3.0 };
+    /// assert_eq!(p.reading(), Reading::Below);
+    /// assert_eq!(Paired { z: 1.9, ..p }.reading(), Reading::WithinNoise);
+    /// assert_eq!(Paired { z: f64::NAN, ..p }.reading(), Reading::WithinNoise);
+    /// ```
+    pub fn reading(&self) -> Reading {
+        if !self.z.is_finite() || self.z.abs() < READING_Z {
+            Reading::WithinNoise
+        } else if self.z > 0.0 {
+            Reading::Above
+        } else {
+            Reading::Below
+        }
+    }
+
     /// The paired difference of per-prompt values `a` and `b` (same prompts, same order;
     /// the shorter length is used).
     ///

@@ -4,7 +4,7 @@
 //! [`Verdict`] of [`hedge_estimate::Evidence`]), differences between parameters, methods and
 //! the held-out default with their paired standard errors.
 
-use hedge_estimate::{Evidence, Gap, Paired, Verdict};
+use hedge_estimate::{Evidence, Gap, Paired, Reading, Verdict};
 
 use crate::format::{fmt_num, fmt_sig};
 
@@ -188,7 +188,7 @@ fn optima(all: &[&MethodFacts]) -> String {
         .collect();
     let clear: Vec<String> = behind
         .iter()
-        .filter(|(_, p)| p.z.is_finite() && p.z < -2.0)
+        .filter(|(_, p)| p.reading() == Reading::Below)
         .map(|(m, p)| {
             format!(
                 "{} by {} (z = {})",
@@ -220,14 +220,10 @@ fn optima(all: &[&MethodFacts]) -> String {
 
 fn holdout(m: &MethodFacts, h: &Holdout) -> String {
     let d = &h.tuned_vs_default;
-    let word = if d.z.is_finite() && d.z.abs() >= 2.0 {
-        if d.difference > 0.0 {
-            "better than"
-        } else {
-            "worse than"
-        }
-    } else {
-        "within noise of"
+    let word = match d.reading() {
+        Reading::Above => "better than",
+        Reading::Below => "worse than",
+        Reading::WithinNoise => "within noise of",
     };
     format!(
         "Held-out check: tuned on {} prompts, {} {} = {} scores {}{} on the other {} — {word} the untuned default {} = {} ({}; difference {}, paired), and close to the best in hindsight ({}).",

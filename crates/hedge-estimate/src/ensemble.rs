@@ -271,6 +271,61 @@ pub fn tune_uwo(
     Ok(UwoChoice { lambda: best.0, tried })
 }
 
+/// An ensemble's scores, ready to tune: the members combined by `rule`, with uwo's `λ` either
+/// given or chosen by [`tune_uwo`] over [`UWO_LAMBDAS`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnsembleScores {
+    /// One score per row, aligned with the members.
+    pub scores: Vec<f64>,
+    /// uwo's `λ` (given or tuned); `None` for the rules without one.
+    pub lambda: Option<f64>,
+}
+
+/// The ensemble of `members` under `rule` (CSR rows by `offsets`), as `hedge tune/curve/report
+/// --ensemble` select by. For [`EnsembleRule::Uwo`] without a `lambda`, `λ` is tuned with `spec` on
+/// the calibration prompts: all of them, or, with `holdout = Some((frac, seed))`, those outside the
+/// hold-out split [`crate::holdout_split`] makes of the prompts with at least two responses (the
+/// same split `tune --holdout` judges on, so the held-out prompts never choose `λ`).
+///
+/// ```
+/// use hedge_estimate::{MethodKind, TuneSpec};
+/// use hedge_estimate::ensemble::{EnsembleRule, ensemble_scores};
+/// let offsets = [0, 3, 6];
+/// let a = [0.1, 0.9, 0.5, 0.3, 0.2, 0.8];
+/// let b = [0.2, 0.7, 0.9, 0.1, 0.4, 0.6];
+/// let truth = [0.0, 1.0, 0.5, 0.2, 0.1, 0.9];
+/// let spec = TuneSpec::new(MethodKind::Bon);
+/// let e = ensemble_scores(EnsembleRule::MeanZ, &offsets, &[&a, &b], &truth, &spec, None, None).unwrap();
+/// assert_eq!((e.scores.len(), e.lambda), (6, None));
+/// let u = ensemble_scores(EnsembleRule::Uwo, &offsets, &[&a, &b], &truth, &spec, None, None).unwrap();
+/// assert!(u.lambda.is_some());
+/// ```
+pub fn ensemble_scores(
+    rule: EnsembleRule,
+    offsets: &[usize],
+    members: &[&[f64]],
+    truth: &[f64],
+    spec: &TuneSpec,
+    lambda: Option<f64>,
+    holdout: Option<(f64, u64)>,
+) -> Result<EnsembleScores> {
+    let lambda = match (rule.has_lambda(), lambda) {
+        (false, _) => None,
+        (true, Some(l)) => Some(l),
+        (true, None) => {
+            // [`Prepared`] keeps the prompts with at least two responses: split those.
+            let prompts = offsets.windows(2).filter(|w| w[1] - w[0] >= 2).count();
+            let calibration = match holdout {
+                Some((frac, seed)) => Some(crate::tune::holdout_split(prompts, frac, seed)?.1),
+                None => None,
+            };
+            Some(tune_uwo(offsets, members, truth, spec, calibration.as_deref(), &UWO_LAMBDAS)?.lambda)
+        }
+    };
+    let scores = combine(rule, offsets, members, lambda.unwrap_or(0.0))?;
+    Ok(EnsembleScores { scores, lambda })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

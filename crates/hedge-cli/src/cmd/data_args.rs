@@ -349,28 +349,15 @@ impl EnsembleArgs {
         let names = data.proxy_column_names(Some(cols), "")?;
         let pc = data.load_columns(&names)?;
         let members: Vec<&[f64]> = pc.columns.iter().map(|(_, s)| s.as_slice()).collect();
-        let lambda = match (rule.has_lambda(), self.ensemble_lambda) {
-            (false, _) => None,
-            (true, Some(l)) => Some(l),
-            (true, None) => {
-                // The data pass keeps the prompts with at least two responses: split those.
-                let prompts = pc.offsets.windows(2).filter(|w| w[1] - w[0] >= 2).count();
-                let cal = match holdout {
-                    Some((frac, seed)) => Some(hedge_estimate::holdout_split(prompts, frac, seed)?.1),
-                    None => None,
-                };
-                let choice = ensemble::tune_uwo(
-                    &pc.offsets,
-                    &members,
-                    &pc.truth,
-                    spec,
-                    cal.as_deref(),
-                    &ensemble::UWO_LAMBDAS,
-                )?;
-                Some(choice.lambda)
-            }
-        };
-        let scores = ensemble::combine(rule, &pc.offsets, &members, lambda.unwrap_or(0.0))?;
+        let ensemble::EnsembleScores { scores, lambda } = ensemble::ensemble_scores(
+            rule,
+            &pc.offsets,
+            &members,
+            &pc.truth,
+            spec,
+            self.ensemble_lambda,
+            holdout,
+        )?;
         let prepared = Prepared::from_vecs(pc.offsets, scores, pc.truth)?;
         Ok(EnsembleLoaded {
             loaded: Loaded {
@@ -443,17 +430,6 @@ pub fn parse_grid(s: &str) -> std::result::Result<(f64, f64, usize), String> {
         ));
     }
     Ok((lo, hi, k))
-}
-
-/// `--confidence`: a level in [0.5, 1).
-pub fn check_confidence(level: f64) -> Result<()> {
-    if (0.5..1.0).contains(&level) {
-        Ok(())
-    } else {
-        Err(CliError::Usage(format!(
-            "--confidence must be a level in [0.5, 1), got {level}"
-        )))
-    }
 }
 
 /// Reject flags that only make sense for SBoN.

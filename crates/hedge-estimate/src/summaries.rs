@@ -1,9 +1,12 @@
 //! The typed results of the small commands: `hedge curve` ([`CurveReport`]), `hedge kl`
-//! ([`KlReport`]), `hedge info` ([`FileSummary`]) and `hedge demo` ([`DemoReport`]).
+//! ([`KlReport`]), `hedge info` ([`FileSummary`]), `hedge demo` ([`DemoReport`]) and `hedge simulate
+//! toy` ([`ToyReport`]).
 //! Serialised (feature `serde`) by `wire/summaries.rs`, which fixes their JSON field order.
 
 use hedge_math::kl_match::{bon_n_for_kl, bop_mu_for_kl, sbon_beta_for_kl, tilt_lambda_for_kl};
-use hedge_math::{Method, MethodKind};
+use hedge_math::population::{PopulationOptimum, tune as population_tune};
+use hedge_math::toy::{toy_c, toy_reward};
+use hedge_math::{Method, MethodKind, TuneOptions};
 
 use crate::error::Result;
 use crate::objective::{Estimator, Objective};
@@ -239,4 +242,51 @@ pub struct DemoMethod {
     pub method: MethodKind,
     /// Its hold-out (the same object as `"holdout"` in `hedge tune --json`).
     pub holdout: HoldoutReport,
+}
+
+/// What `hedge simulate toy` reports: the paper's analytic example (true reward
+/// `r(u) = u¹² (1 − u) / C` of the proxy quantile `u`), tuned on the population for every method.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToyReport {
+    /// The normalising constant `C`.
+    pub c: f64,
+    /// The range searched for every method's parameter, `[0, max_theta]` (BoN from 1).
+    pub max_theta: f64,
+    /// BoN, BoP, the tilt, then SBoN for each requested `n`.
+    pub results: Vec<PopulationOptimum>,
+}
+
+impl ToyReport {
+    /// The formula of the toy's true reward, as the report names it.
+    pub const TRUE_REWARD: &'static str = "r(u) = u^12 (1-u) / C";
+
+    /// Tune BoN (on `[1, max_theta]`), BoP and the tilt (on `[0, max_theta]`), and SBoN for every
+    /// `n` of `sbon_n` (β on `[0, max_theta]`) on the toy population.
+    ///
+    /// ```
+    /// let r = hedge_estimate::ToyReport::compute(1000.0, &[16]).unwrap();
+    /// assert_eq!(r.results.len(), 4);
+    /// assert_eq!(r.results[0].theta, 12.0); // BoN's integer optimum of the toy
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Those of [`hedge_math::population::tune`] (e.g. `max_theta` below BoN's 1).
+    pub fn compute(max_theta: f64, sbon_n: &[u64]) -> Result<Self> {
+        let opts = TuneOptions::default();
+        let hi = max_theta;
+        let mut results = vec![
+            population_tune(MethodKind::Bon, None, 1.0, hi, &toy_reward, &opts)?,
+            population_tune(MethodKind::Bop, None, 0.0, hi, &toy_reward, &opts)?,
+            population_tune(MethodKind::Tilt, None, 0.0, hi, &toy_reward, &opts)?,
+        ];
+        for &n in sbon_n {
+            results.push(population_tune(MethodKind::Sbon, Some(n), 0.0, hi, &toy_reward, &opts)?);
+        }
+        Ok(Self {
+            c: toy_c(),
+            max_theta,
+            results,
+        })
+    }
 }

@@ -1,10 +1,8 @@
 //! `hedge simulate toy`: the paper's analytic example, tuned for every method.
 
 use clap::Args;
-use hedge_math::population::{PopulationOptimum, tune};
-use hedge_math::toy::{toy_c, toy_reward};
-use hedge_math::{MethodKind, TuneOptions};
-use serde_json::json;
+use hedge_estimate::ToyReport;
+use hedge_math::MethodKind;
 
 use super::values;
 use crate::error::Result;
@@ -24,47 +22,13 @@ pub struct ToyArgs {
     pub json: bool,
 }
 
-fn optimum_json(o: &PopulationOptimum) -> serde_json::Value {
-    let mut v = json!({
-        "method": o.kind.name(),
-        "parameter": o.kind.parameter(),
-        "theta": o.theta,
-        "regime": o.regime.name(),
-        "expected_true_reward": o.expected_true_reward,
-        "kl": o.kl,
-        "mean_quantile": o.mean_quantile,
-        "expected_samples": o.expected_samples,
-    });
-    if o.kind == MethodKind::Bon {
-        v["theta_continuous"] = json!(o.theta_continuous);
-    }
-    if let Some(n) = o.n {
-        v["n"] = json!(n);
-    }
-    v
-}
-
 /// Run the toy problem.
 pub fn run(args: &ToyArgs) -> Result<()> {
-    let opts = TuneOptions::default();
-    let hi = args.max_theta;
-    let mut results = vec![
-        tune(MethodKind::Bon, None, 1.0, hi, &toy_reward, &opts)?,
-        tune(MethodKind::Bop, None, 0.0, hi, &toy_reward, &opts)?,
-        tune(MethodKind::Tilt, None, 0.0, hi, &toy_reward, &opts)?,
-    ];
-    for &n in &args.sbon_n {
-        results.push(tune(MethodKind::Sbon, Some(n), 0.0, hi, &toy_reward, &opts)?);
-    }
+    let report = ToyReport::compute(args.max_theta, &args.sbon_n)?;
     if args.json {
-        return print_json(&json!({
-            "problem": "toy",
-            "true_reward": "r(u) = u^12 (1-u) / C",
-            "c": toy_c(),
-            "range": [0.0, hi],
-            "results": results.iter().map(optimum_json).collect::<Vec<_>>(),
-        }));
+        return print_json(&report);
     }
+    let hi = report.max_theta;
     let mut t = Table::new([
         "method",
         "parameter",
@@ -74,7 +38,7 @@ pub fn run(args: &ToyArgs) -> Result<()> {
         "KL (nats)",
         "E[samples]",
     ]);
-    for o in &results {
+    for o in &report.results {
         let (name, theta) = match o.kind {
             MethodKind::Bon => (
                 "bon".to_string(),

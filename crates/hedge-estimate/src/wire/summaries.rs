@@ -1,4 +1,5 @@
-//! The JSON of `hedge curve --json`, `hedge kl --json`, `hedge info --json` and `hedge demo --json`:
+//! The JSON of `hedge curve --json`, `hedge kl --json`, `hedge info --json`, `hedge demo --json` and
+//! `hedge simulate toy --json`:
 //! [`crate::summaries`]'s results in contract order (absent options left out, NaN as `null`).
 
 use hedge_math::MethodKind;
@@ -9,7 +10,7 @@ use super::names::method;
 use crate::objective::Estimator;
 use crate::outcome::{CurvePoint, HoldoutReport};
 use crate::summaries::{
-    ColumnStats, CurveReport, DemoCase, DemoMethod, DemoReport, FileSummary, KlReport, SameKl, Versus,
+    ColumnStats, CurveReport, DemoCase, DemoMethod, DemoReport, FileSummary, KlReport, SameKl, ToyReport, Versus,
 };
 use crate::survey::RelativePoint;
 
@@ -217,6 +218,65 @@ impl Serialize for DemoMethod {
             method: self.method,
             parameter: self.method.parameter(),
             holdout: &self.holdout,
+        }
+        .serialize(s)
+    }
+}
+
+impl Serialize for ToyReport {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            problem: &'static str,
+            true_reward: &'static str,
+            c: f64,
+            range: [f64; 2],
+            results: Vec<Optimum<'a>>,
+        }
+        Wire {
+            problem: "toy",
+            true_reward: ToyReport::TRUE_REWARD,
+            c: self.c,
+            range: [0.0, self.max_theta],
+            results: self.results.iter().map(Optimum).collect(),
+        }
+        .serialize(s)
+    }
+}
+
+/// One population optimum of [`ToyReport`]: `theta_continuous` for BoN only, `n` for SBoN only.
+struct Optimum<'a>(&'a hedge_math::population::PopulationOptimum);
+
+impl Serialize for Optimum<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wire {
+            #[serde(serialize_with = "method")]
+            method: MethodKind,
+            parameter: &'static str,
+            theta: f64,
+            regime: &'static str,
+            expected_true_reward: f64,
+            kl: f64,
+            mean_quantile: f64,
+            expected_samples: f64,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            theta_continuous: Option<f64>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            n: Option<u64>,
+        }
+        let o = self.0;
+        Wire {
+            method: o.kind,
+            parameter: o.kind.parameter(),
+            theta: o.theta,
+            regime: o.regime.name(),
+            expected_true_reward: o.expected_true_reward,
+            kl: o.kl,
+            mean_quantile: o.mean_quantile,
+            expected_samples: o.expected_samples,
+            theta_continuous: (o.kind == MethodKind::Bon).then_some(o.theta_continuous),
+            n: o.n,
         }
         .serialize(s)
     }
@@ -431,5 +491,28 @@ mod tests {
         let got: Vec<String> = case["results"][1].as_object().unwrap().keys().cloned().collect();
         assert_eq!(got, flat(&sbon));
         assert_eq!(case["results"][1]["parameter"], "beta");
+    }
+
+    #[test]
+    fn toy_key_order() {
+        let r = ToyReport::compute(100.0, &[4]).unwrap();
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(keys(&v), ["problem", "true_reward", "c", "range", "results"]);
+        let base = [
+            "method",
+            "parameter",
+            "theta",
+            "regime",
+            "expected_true_reward",
+            "kl",
+            "mean_quantile",
+            "expected_samples",
+        ];
+        let with = |extra: &'static str| base.iter().copied().chain([extra]).collect::<Vec<_>>();
+        assert_eq!(keys(&v["results"][0]), with("theta_continuous"));
+        assert_eq!(keys(&v["results"][1]), base);
+        assert_eq!(keys(&v["results"][2]), base);
+        assert_eq!(keys(&v["results"][3]), with("n"));
+        assert_eq!(v["range"], serde_json::json!([0.0, 100.0]));
     }
 }

@@ -1,13 +1,15 @@
 //! Parquet loading: only the needed columns are read, in record batches (bounded memory besides the result).
 
-use arrow::array::{Array, ArrayRef, AsArray, Int64Array, LargeStringArray, StringArray, StringViewArray, UInt64Array};
-use arrow::buffer::ScalarBuffer;
-use arrow::compute::cast;
-use arrow::record_batch::RecordBatch;
+use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, Int64Array, LargeStringArray, StringArray, StringViewArray, UInt64Array};
+use arrow_buffer::ScalarBuffer;
+use arrow_cast::cast;
 use std::sync::Arc;
 
-use arrow::array::DictionaryArray;
-use arrow::datatypes::{DataType, Field, Float64Type, Int32Type, Int64Type, Schema, UInt64Type};
+use arrow_array::DictionaryArray;
+use arrow_array::types::{Float64Type, Int32Type, Int64Type, UInt64Type};
+use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::file::reader::ChunkReader;

@@ -4,7 +4,7 @@ use crate::common;
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float32Array, Float64Array, Int64Array, StringArray};
+use arrow_array::{ArrayRef, Float32Array, Float64Array, Int64Array, StringArray};
 use common::{TempFile, csr, load_err, parquet_file};
 use hedge_data::{
     Calibration, DEFAULT_MAX_ABS_REWARD, DEFAULT_MAX_LINE_BYTES, DataError, Format, LoadOptions, Location, Reward,

@@ -4,7 +4,7 @@ use crate::common;
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float64Array, Int32Array, Int64Array, StringArray};
+use arrow_array::{ArrayRef, Float64Array, Int32Array, Int64Array, StringArray};
 use common::{TempFile, load_err, parquet_file, write_sample};
 use hedge_data::{CalibrationWriter, DataError, Format, LoadOptions, Location, load, load_reader, load_reader_sniffed};
 

@@ -4,11 +4,11 @@ use crate::common;
 
 use std::sync::Arc;
 
-use arrow::array::{
+use arrow_array::types::Int32Type;
+use arrow_array::{
     ArrayRef, BooleanArray, DictionaryArray, Float32Array, Float64Array, Int32Array, Int64Array, LargeStringArray,
     StringArray,
 };
-use arrow::datatypes::Int32Type;
 use common::{TempFile, parquet_file};
 use hedge_data::{CalibrationWriter, DataError, LoadOptions, Row};
 
@@ -22,7 +22,7 @@ fn parquet_column_types() {
         Arc::new(Int32Array::from(vec![10, 10, 11, 11, 10])),
         Arc::new(Int64Array::from(vec![10, 10, 11, 11, 10])),
         Arc::new(LargeStringArray::from(vec!["10", "10", "11", "11", "10"])),
-        Arc::new(arrow::array::StringViewArray::from(vec!["10", "10", "11", "11", "10"])),
+        Arc::new(arrow_array::StringViewArray::from(vec!["10", "10", "11", "11", "10"])),
         Arc::new(dict),
     ];
     for prompt in prompt_variants {

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use std::sync::Arc;
 
-use arrow::array::ArrayRef;
-use arrow::datatypes::{Field, Schema};
-use arrow::record_batch::RecordBatch;
+use arrow_array::ArrayRef;
+use arrow_array::RecordBatch;
+use arrow_schema::{Field, Schema};
 use hedge_data::{Calibration, DataError, Format, LoadOptions, Row, load, write};
 use parquet::arrow::ArrowWriter;
 

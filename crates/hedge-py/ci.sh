@@ -12,10 +12,18 @@
 #                             neither profile reuses its artifacts; cold, release is the cheaper one)
 #   PYTHON=python3.12         the interpreter to test with (default python3)
 #   HEDGE_BIN=target/debug/hedge   the CLI to compare with (default: the one `cargo test --workspace` builds)
+#   HEDGE_PY_CACHE=DIR        where maturin's environment (maturin, zig, auditwheel: 0.5 GB) is kept between
+#                             runs (default ~/.cache/hedge-py, like cargo's registry: a tool, not a build output)
+#   HEDGE_PY_KEEP_BUILD=1     keep the wheel's compiled dependencies in target/ (0.4 GB) for a faster next
+#                             build; by default they are removed once the wheel is built (the wheel is the product)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 out=$root/target/hedge-py
+cache=${HEDGE_PY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hedge-py}
+# The test environment is throw-away: a temporary directory, removed on exit.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
 py=${PYTHON:-python3}
 profile=${HEDGE_PY_PROFILE:-release}
 pip_opts=(--quiet --disable-pip-version-check --no-input)
@@ -26,10 +34,11 @@ command -v "$py" >/dev/null || { echo "hedge-py/ci.sh: $py is required" >&2; exi
 
 # 1. maturin with zig (the linker for the manylinux target) and auditwheel (an independent check
 #    of the tags), in their own virtual environment (kept between runs)
-build_bin=$out/build-venv/bin
+build_bin=$cache/build-venv/bin
 if ! { "$build_bin/maturin" --version && "$build_bin/python" -m ziglang version && "$build_bin/auditwheel" --version; } >/dev/null 2>&1; then
-    rm -rf "$out/build-venv"
-    "$py" -m venv "$out/build-venv"
+    rm -rf "$cache/build-venv"
+    mkdir -p "$cache"
+    "$py" -m venv "$cache/build-venv"
     # ziglang bounded to the zig release this was tested with (0.17.1): a new zig may link differently
     "$build_bin/pip" install "${pip_opts[@]}" "maturin[zig]>=1.9.4,<2" "ziglang>=0.17,<0.18" auditwheel
 fi
@@ -42,6 +51,10 @@ start=$SECONDS
 PATH="$build_bin:$PATH" "$build_bin/maturin" build --locked --profile "$profile" --zig \
     --compatibility manylinux2014 -m crates/hedge-py/Cargo.toml -o "$out/wheels"
 echo "hedge-py/ci.sh: $profile wheel built in $((SECONDS - start)) s"
+if [ "${HEDGE_PY_KEEP_BUILD:-0}" != 1 ]; then
+    # maturin --zig builds for the explicit target triple: its artifacts are all under target/<triple>/.
+    rm -rf "$root/target/x86_64-unknown-linux-gnu"
+fi
 shopt -s nullglob
 wheels=("$out"/wheels/hedge-*-cp39-abi3-manylinux*.whl)
 shopt -u nullglob
@@ -93,14 +106,14 @@ if "${no_rust[@]}" sh -c 'command -v cargo || command -v rustc || command -v rus
 fi
 
 # 5. a fresh virtual environment with nothing but the wheel (and numpy), pytest and pandas
-rm -rf "$out/test-venv"
-"${no_rust[@]}" "$py" -m venv "$out/test-venv"
-"${no_rust[@]}" "$out/test-venv/bin/pip" install "${pip_opts[@]}" --only-binary :all: "$wheel" pytest pandas
+venv=$scratch/test-venv
+"${no_rust[@]}" "$py" -m venv "$venv"
+"${no_rust[@]}" "$venv/bin/pip" install "${pip_opts[@]}" --only-binary :all: "$wheel" pytest pandas
 
 # 6. the tests, from outside the source tree so that `import hedge` is the installed wheel
 cd "$out"
 rc=0
-"${no_rust[@]}" "$out/test-venv/bin/python" -m pytest "$root/crates/hedge-py/tests" -p no:cacheprovider -ra || rc=$?
+"${no_rust[@]}" "$venv/bin/python" -m pytest "$root/crates/hedge-py/tests" -p no:cacheprovider -ra || rc=$?
 if [ "$rc" -eq 5 ]; then
     echo "hedge-py/ci.sh: pytest collected no tests" >&2
     exit 1

@@ -279,6 +279,16 @@ impl Accumulator {
         Ok(())
     }
 
+    /// Appends rows to the current prompt, as [`Accumulator::push`] row by row without response ids would.
+    /// Only for an accumulator that does not track responses.
+    pub(crate) fn extend_rows(&mut self, proxy: &[f64], truth: &[f64]) {
+        debug_assert!(self.cur != NONE, "set_prompt must be called before extend_rows");
+        debug_assert!(self.responses.is_none() && proxy.len() == truth.len());
+        self.proxy.extend_from_slice(proxy);
+        self.truth.extend_from_slice(truth);
+        self.rows += proxy.len();
+    }
+
     #[cold]
     fn duplicate(&self, key: ResponseKey<'_>, location: Location) -> DataError {
         let response = match key {
@@ -619,7 +629,7 @@ const SMALL_INT_LIMIT: u64 = 1 << 20;
 
 /// Parses a canonical decimal integer below [`SMALL_INT_LIMIT`] ("0", "17", not "017", "+1" or " 1").
 #[inline]
-fn small_int(text: &[u8]) -> Option<usize> {
+pub(crate) fn small_int(text: &[u8]) -> Option<usize> {
     if text.is_empty() || text.len() > 7 || (text[0] == b'0' && text.len() > 1) {
         return None;
     }

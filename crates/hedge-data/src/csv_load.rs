@@ -6,33 +6,53 @@
 //!
 //! A line longer than [`LoadOptions::max_line_bytes`] (a quoted record spanning lines counts as one) stops the
 //! read where it passes the cap: the buffer never grows much beyond it.
+//!
+//! A large file ([`LoadOptions::parallel_min_bytes`]) is parsed on two threads. The reading thread parses it
+//! from the start, as for any input; a second thread parses it from the first line start after the middle
+//! (the split), with the checks that need no state (field count, prompt id, numbers), into a [`Segment`]. The
+//! split is a guess: a line break inside a quoted field is no record boundary. Only the reading thread knows,
+//! when it gets there: if a record of its own ends exactly at the split, it takes the second thread's rows
+//! (replaying them into its accumulator, which does the checks that need state: response ids); if a record
+//! runs past the split, or the second thread stopped at an error, it reads on by itself. So the rows, and the
+//! first error in file order, are those of the sequential read. (A response id of the second half repeating
+//! one of the first is found in the replay, which has no line numbers: then the file is read again
+//! sequentially, for the message.)
 
+use std::fs::File;
 use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::accumulate::Accumulator;
+use crate::accumulate::{Accumulator, ResponseKey, small_int};
 use crate::numeric::RewardColumn;
 use crate::{Calibration, DataError, LoadOptions, Location, Reward};
 
 /// Loads a CSV file with a header row.
 ///
-/// `size`: the input's size in bytes, if known, to size the arrays up front.
+/// `size`: the input's size in bytes, if known, to size the arrays up front. `file`: the file `reader` reads
+/// from its start, if it is one: then a large file may be parsed on two threads (see [`split_point`]).
 pub(crate) fn load_csv<R: Read>(
     reader: R,
     name: &str,
     opts: &LoadOptions,
     size: Option<u64>,
+    file: Option<&File>,
+) -> Result<Calibration, DataError> {
+    load_csv_at(reader, name, opts, size, file, None)
+}
+
+/// [`load_csv`], with the place where the second thread starts looking for a line start (`hint`, a byte offset;
+/// default: the middle of the rows) given for tests.
+fn load_csv_at<R: Read>(
+    reader: R,
+    name: &str,
+    opts: &LoadOptions,
+    size: Option<u64>,
+    file: Option<&File>,
+    hint: Option<u64>,
 ) -> Result<Calibration, DataError> {
     let limit = opts.line_cap();
-    let stop = |e: Stop| match e {
-        Stop::Io(e) => DataError::io(name, e),
-        Stop::LineTooLong(line) => DataError::LineTooLong {
-            path: name.to_string(),
-            line,
-            limit,
-        },
-    };
     let mut records = Records::new(reader, limit);
-    if !records.next().map_err(stop)? {
+    if !records.next().map_err(|e| stop(e, name, limit))? {
         return Err(DataError::Empty { path: name.to_string() });
     }
     let names: Vec<String> = (0..records.len())
@@ -56,31 +76,334 @@ pub(crate) fn load_csv<R: Read>(
         field: Some(i as u64 + 1),
         max_abs: opts.reward_bound(),
     };
-    let (proxy_col, true_col) = (column(Reward::Proxy, xi), column(Reward::True, ti));
-    let width = names.len();
+    let cols = Columns {
+        width: names.len(),
+        pi,
+        ri,
+        proxy: (column(Reward::Proxy, xi), xi),
+        truth: (column(Reward::True, ti), ti),
+    };
 
     let mut acc = Accumulator::new(name, opts.prompt_column(), ri.is_some()).sorting(opts.sorts_by_proxy());
     let header_end = records.consumed();
-    while records.next().map_err(stop)? {
-        if acc.rows() == SIZE_SAMPLE_ROWS {
-            if let Some(total) = size {
-                acc.reserve_for_size(records.consumed() - header_end, total - header_end.min(total));
+    let split = match (file, size) {
+        (Some(file), Some(total)) if !records.slow_only => split_point(file, header_end, total, opts, hint),
+        _ => None,
+    };
+    let (Some(file), Some(split)) = (file, split) else {
+        let mut rows = Rows {
+            records: &mut records,
+            acc: &mut acc,
+            cols: &cols,
+            name,
+            size,
+            header_end,
+        };
+        rows.read(u64::MAX, None)?;
+        return acc.finish(name.to_string());
+    };
+    let cancel = AtomicBool::new(false);
+    let outcome = std::thread::scope(|scope| {
+        // Stops the second thread however this closure ends (an error returned early included).
+        let _cancel = CancelOnDrop(&cancel);
+        let mut worker = std::thread::Builder::new()
+            .name("hedge-data-csv".into())
+            .spawn_scoped(scope, || {
+                let reader = ReadAt { file, pos: split };
+                parse_segment(reader, &cols, limit, size.unwrap_or(0).saturating_sub(split), &cancel)
+            })
+            .ok();
+        let mut rows = Rows {
+            records: &mut records,
+            acc: &mut acc,
+            cols: &cols,
+            name,
+            size,
+            header_end,
+        };
+        let mut stop_at = if worker.is_some() { split } else { u64::MAX };
+        loop {
+            if !rows.read(stop_at, Some(&cancel))? {
+                return Ok(true);
+            }
+            // At the split, which is where a record starts: use the second thread's rows if it read them all.
+            match worker.take().and_then(|w| w.join().ok()).flatten() {
+                Some(segment) => {
+                    #[cfg(test)]
+                    tests::REPLAYS.fetch_add(1, Ordering::Relaxed);
+                    return Ok(segment.replay(rows.acc).is_ok());
+                }
+                None => stop_at = u64::MAX,
             }
         }
-        let loc = Location::Line(records.record_line());
-        if records.len() != width {
-            return Err(DataError::malformed(
-                name,
-                loc,
-                format!("expected {width} fields (as in the header), found {}", records.len()),
-            ));
-        }
-        acc.set_prompt(records.field(pi), loc)?;
-        let proxy = proxy_col.parse(records.field(xi), name, loc)?;
-        let truth = true_col.parse(records.field(ti), name, loc)?;
-        acc.push(ri.map(|i| records.field(i)), proxy, truth, loc)?;
+    })?;
+    if outcome {
+        acc.finish(name.to_string())
+    } else {
+        // A response id of the second half repeats one of the same prompt before it: read again sequentially,
+        // for the error that names its line.
+        drop(acc);
+        load_csv_at(ReadAt { file, pos: 0 }, name, opts, size, None, None)
     }
-    acc.finish(name.to_string())
+}
+
+/// The error for a [`Stop`] of the reader of file `name`.
+fn stop(e: Stop, name: &str, limit: usize) -> DataError {
+    match e {
+        Stop::Io(e) => DataError::io(name, e),
+        Stop::LineTooLong(line) => DataError::LineTooLong {
+            path: name.to_string(),
+            line,
+            limit,
+        },
+    }
+}
+
+/// The columns used, from the header: number of fields, positions of the prompt and response ids, and the
+/// reward columns with their positions.
+struct Columns<'a> {
+    width: usize,
+    pi: usize,
+    ri: Option<usize>,
+    proxy: (RewardColumn<'a>, usize),
+    truth: (RewardColumn<'a>, usize),
+}
+
+/// The reading thread's loop over data records.
+struct Rows<'a, 'c, R> {
+    records: &'a mut Records<R>,
+    acc: &'a mut Accumulator,
+    cols: &'a Columns<'c>,
+    name: &'a str,
+    size: Option<u64>,
+    header_end: u64,
+}
+
+impl<R: Read> Rows<'_, '_, R> {
+    /// Reads and accumulates records until the end of the input (returns false) or until the record that ends
+    /// at byte `stop_at` (returns true). If a record goes past `stop_at` instead (it does not start a record),
+    /// sets `cancel` and reads on to the end.
+    fn read(&mut self, mut stop_at: u64, cancel: Option<&AtomicBool>) -> Result<bool, DataError> {
+        let (records, acc, cols, name) = (&mut *self.records, &mut *self.acc, self.cols, self.name);
+        let width = cols.width;
+        let limit = records.limit;
+        let mut last_check = stop_at.saturating_sub(1);
+        while records.next().map_err(|e| stop(e, name, limit))? {
+            if acc.rows() == SIZE_SAMPLE_ROWS {
+                if let Some(total) = self.size {
+                    let header_end = self.header_end;
+                    acc.reserve_for_size(records.consumed() - header_end, total - header_end.min(total));
+                }
+            }
+            let loc = Location::Line(records.record_line());
+            if records.len() != width {
+                return Err(DataError::malformed(
+                    name,
+                    loc,
+                    format!("expected {width} fields (as in the header), found {}", records.len()),
+                ));
+            }
+            acc.set_prompt(records.field(cols.pi), loc)?;
+            let proxy = cols.proxy.0.parse(records.field(cols.proxy.1), name, loc)?;
+            let truth = cols.truth.0.parse(records.field(cols.truth.1), name, loc)?;
+            acc.push(cols.ri.map(|i| records.field(i)), proxy, truth, loc)?;
+            if records.consumed() >= last_check {
+                if records.ends_at(stop_at) {
+                    return Ok(true);
+                }
+                if records.consumed() >= stop_at {
+                    if let Some(cancel) = cancel {
+                        cancel.store(true, Ordering::Relaxed);
+                    }
+                    stop_at = u64::MAX;
+                    last_check = u64::MAX;
+                }
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// Sets the flag when dropped.
+struct CancelOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Reads `file` from byte `pos` on with positioned reads, which leave the file's own position alone: two
+/// threads can read one `File` at two places.
+struct ReadAt<'a> {
+    file: &'a File,
+    pos: u64,
+}
+
+impl Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = read_at(self.file, buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, pos)
+}
+
+#[cfg(not(unix))]
+fn read_at(_: &File, _: &mut [u8], _: u64) -> io::Result<usize> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
+/// Longest stretch scanned for a line start after the middle of the file.
+const SPLIT_SCAN_BYTES: u64 = 1 << 20;
+
+/// Where the second thread starts parsing a file of `total` bytes whose header ends at `header_end`: the start
+/// of the first line beginning after `hint` (default: the middle of the rows), if the file is large enough
+/// ([`LoadOptions::parallel_min_bytes`]), the platform has positioned reads, the machine has two cores, and
+/// such a line start is found within [`SPLIT_SCAN_BYTES`]. Whether a record starts there (and not a line inside
+/// a quoted field) is only known when the reading thread gets there.
+fn split_point(file: &File, header_end: u64, total: u64, opts: &LoadOptions, hint: Option<u64>) -> Option<u64> {
+    if !cfg!(unix) || total < opts.parallel_threshold() || total <= header_end {
+        return None;
+    }
+    if hint.is_none() && std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        return None;
+    }
+    let mut pos = hint.unwrap_or(header_end + (total - header_end) / 2).max(header_end);
+    let end = pos.saturating_add(SPLIT_SCAN_BYTES).min(total);
+    let mut buf = vec![0u8; 64 * 1024];
+    while pos < end {
+        let want = buf.len().min((end - pos) as usize);
+        let n = read_at(file, &mut buf[..want], pos).ok()?;
+        if n == 0 {
+            return None;
+        }
+        if let Some(k) = memchr::memchr(b'\n', &buf[..n]) {
+            let split = pos + k as u64 + 1;
+            return (split < total).then_some(split);
+        }
+        pos += n as u64;
+    }
+    None
+}
+
+/// The rows of the second part of a file, parsed by the second thread: runs of rows of one prompt, in file
+/// order, with their prompt ids and (if checked) response ids.
+#[derive(Default)]
+struct Segment {
+    /// Prompt ids of the runs, concatenated; `id_ends[r]` ends run `r`'s.
+    ids: Vec<u8>,
+    id_ends: Vec<usize>,
+    /// First row of each run.
+    run_starts: Vec<usize>,
+    proxy: Vec<f64>,
+    truth: Vec<f64>,
+    /// Response ids, if checked: a small integer (see [`small_int`]) or [`TEXT_KEY`] | an entry of `texts`.
+    keys: Vec<u32>,
+    /// Response ids that are not small integers, concatenated; `text_ends[e]` ends entry `e`.
+    texts: Vec<u8>,
+    text_ends: Vec<usize>,
+}
+
+/// Marks a [`Segment::keys`] entry as text.
+const TEXT_KEY: u32 = 1 << 31;
+
+impl Segment {
+    fn run_id(&self, r: usize) -> &[u8] {
+        let start = if r == 0 { 0 } else { self.id_ends[r - 1] };
+        &self.ids[start..self.id_ends[r]]
+    }
+
+    fn key(&self, row: usize) -> ResponseKey<'_> {
+        let k = self.keys[row];
+        if k & TEXT_KEY == 0 {
+            return ResponseKey::Int(u64::from(k));
+        }
+        let e = (k & !TEXT_KEY) as usize;
+        let start = if e == 0 { 0 } else { self.text_ends[e - 1] };
+        ResponseKey::Text(&self.texts[start..self.text_ends[e]])
+    }
+
+    /// Feeds the rows to `acc` as the sequential loop would have. An error (a response id repeated across the
+    /// split) carries no useful location: the caller reads the file again sequentially for it.
+    fn replay(&self, acc: &mut Accumulator) -> Result<(), DataError> {
+        let loc = Location::Line(0);
+        let n = self.proxy.len();
+        for r in 0..self.run_starts.len() {
+            acc.set_prompt(self.run_id(r), loc)?;
+            let rows = self.run_starts[r]..self.run_starts.get(r + 1).copied().unwrap_or(n);
+            if self.keys.is_empty() {
+                acc.extend_rows(&self.proxy[rows.clone()], &self.truth[rows]);
+            } else {
+                for i in rows {
+                    acc.push_key(Some(self.key(i)), self.proxy[i], self.truth[i], loc)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The second thread: parses the records of `reader` (the file from a line start after its middle on, `bytes`
+/// long as far as known) with the checks of the reading thread that need no state. `None` on any error, or
+/// once `cancel` is set: the reading thread then reads that part itself.
+fn parse_segment<R: Read>(
+    reader: R,
+    cols: &Columns<'_>,
+    limit: usize,
+    bytes: u64,
+    cancel: &AtomicBool,
+) -> Option<Segment> {
+    let mut records = Records::new(reader, limit);
+    // Not the start of the data: no byte order mark to skip, and the line ends are not bare `\r` (checked).
+    records.started = true;
+    let mut seg = Segment::default();
+    let loc = Location::Line(0);
+    while records.next().ok()? {
+        if cancel.load(Ordering::Relaxed) || records.len() != cols.width {
+            return None;
+        }
+        let n = seg.proxy.len();
+        if n == SIZE_SAMPLE_ROWS && bytes > records.consumed() {
+            let per_row = records.consumed() as f64 / n as f64;
+            let rows = ((bytes - records.consumed()) as f64 / per_row * 1.1) as usize + 1024;
+            let ok = seg.proxy.try_reserve(rows).is_ok() && seg.truth.try_reserve(rows).is_ok();
+            if ok && cols.ri.is_some() {
+                let _ = seg.keys.try_reserve(rows);
+            }
+        }
+        let id = records.field(cols.pi);
+        if seg.id_ends.is_empty() || seg.run_id(seg.id_ends.len() - 1) != id {
+            if id.is_empty() || std::str::from_utf8(id).is_err() {
+                return None;
+            }
+            seg.ids.extend_from_slice(id);
+            seg.id_ends.push(seg.ids.len());
+            seg.run_starts.push(n);
+        }
+        let proxy = cols.proxy.0.parse(records.field(cols.proxy.1), "", loc).ok()?;
+        let truth = cols.truth.0.parse(records.field(cols.truth.1), "", loc).ok()?;
+        if let Some(ri) = cols.ri {
+            let text = records.field(ri);
+            let key = match small_int(text).and_then(|k| u32::try_from(k).ok()) {
+                Some(k) if k < TEXT_KEY => k,
+                _ => {
+                    let entry = u32::try_from(seg.text_ends.len()).ok().filter(|&e| e < TEXT_KEY)?;
+                    seg.texts.extend_from_slice(text);
+                    seg.text_ends.push(seg.texts.len());
+                    TEXT_KEY | entry
+                }
+            };
+            seg.keys.push(key);
+        }
+        seg.proxy.push(proxy);
+        seg.truth.push(truth);
+    }
+    Some(seg)
 }
 
 /// True if `text` has a `\r` followed by something other than `\n`.
@@ -190,6 +513,13 @@ impl<R: Read> Records<R> {
     /// Bytes of input consumed so far (up to the end of the current record).
     fn consumed(&self) -> u64 {
         self.offset + self.pos as u64
+    }
+
+    /// Whether the current record ends the data before byte `at` (its line end included, and at most a `\n`
+    /// left over from its `\r\n` line end or a blank line): then a record, or the end, starts at `at`.
+    fn ends_at(&self, at: u64) -> bool {
+        let consumed = self.consumed();
+        consumed == at || (consumed + 1 == at && self.pos < self.len && self.buf[self.pos] == b'\n')
     }
 
     /// Line where the current record starts.
@@ -411,6 +741,161 @@ impl<R: Read> Records<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    use std::sync::atomic::AtomicUsize;
+
+    /// Times the reading thread used the second thread's rows (to check that the tests reach that path).
+    pub(super) static REPLAYS: AtomicUsize = AtomicUsize::new(0);
+
+    /// A random CSV with what the split must get right: quoted prompt ids (some spanning lines, some with
+    /// commas and doubled quotes), `\r\n` or mixed line ends, blank lines, a byte order mark, a missing last
+    /// line end, response ids of every kind; and in about a third of the files, errors: bad, missing or too
+    /// large numbers, a wrong number of fields, an empty or non-UTF-8 prompt id, a repeated response id, a too
+    /// long line, a quote never closed.
+    fn random_csv(rng: &mut StdRng) -> (Vec<u8>, bool) {
+        let eol_kind = rng.random_range(0..3);
+        let eol = |rng: &mut StdRng| match eol_kind {
+            0 => "\n",
+            1 => "\r\n",
+            _ if rng.random_bool(0.5) => "\n",
+            _ => "\r\n",
+        };
+        let responses = rng.random_bool(0.5);
+        let mut s: Vec<u8> = Vec::new();
+        if rng.random_bool(0.1) {
+            s.extend_from_slice("\u{feff}".as_bytes());
+        }
+        s.extend_from_slice(if responses {
+            b"prompt_id,response_id,proxy,true".as_slice()
+        } else {
+            b"\"prompt_id\",proxy,true".as_slice()
+        });
+        s.extend_from_slice(eol(rng).as_bytes());
+        let numbers = ["0.5", "-1.25", " 2 ", "-0", "0", "1e3", "3", "0.1", "\"4\""];
+        let errors = rng.random_bool(0.35);
+        let rows = rng.random_range(0..30);
+        let mut prompt = 0usize;
+        for r in 0..rows {
+            if rng.random_bool(0.25) {
+                prompt = rng.random_range(0..6);
+            }
+            let mut id = match prompt % 5 {
+                0 => format!("\"p{prompt}\""),
+                1 => format!("\"p\n{prompt}\""),
+                2 => format!("\"p,\"\"{prompt}\"\"\r\nx\""),
+                _ => format!("p{prompt}"),
+            }
+            .into_bytes();
+            let mut resp = match r % 5 {
+                0 => format!("r{r}"),
+                1 => format!("\"{r}\""),
+                2 => String::new(),
+                3 => format!("12345678{r}"),
+                _ => r.to_string(),
+            };
+            let mut proxy = numbers[rng.random_range(0..numbers.len())].to_string();
+            let mut truth = if rng.random_bool(0.2) {
+                "TRUE"
+            } else {
+                numbers[rng.random_range(0..numbers.len())]
+            }
+            .to_string();
+            let mut fields = if responses { 4 } else { 3 };
+            if errors && rng.random_bool(0.08) {
+                match rng.random_range(0..8) {
+                    0 => proxy = "abc".into(),
+                    1 => truth = String::new(),
+                    2 => proxy = "1e7".into(),
+                    3 => fields -= 1,
+                    4 => id.clear(),
+                    5 => id = b"\xff\xfe".to_vec(),
+                    6 => resp = "0".into(),
+                    _ => proxy = "9".repeat(70),
+                }
+            }
+            s.extend_from_slice(&id);
+            if responses {
+                s.push(b',');
+                s.extend_from_slice(resp.as_bytes());
+            }
+            s.push(b',');
+            s.extend_from_slice(proxy.as_bytes());
+            if fields > 2 + usize::from(responses) {
+                s.push(b',');
+                s.extend_from_slice(truth.as_bytes());
+            }
+            if rng.random_bool(0.05) {
+                s.extend_from_slice(eol(rng).as_bytes());
+            }
+            if r + 1 < rows || rng.random_bool(0.7) {
+                s.extend_from_slice(eol(rng).as_bytes());
+            }
+        }
+        if errors && rng.random_bool(0.1) {
+            s.extend_from_slice(b"\"p1,1,2\n");
+        }
+        (s, responses)
+    }
+
+    /// The data, bit for bit, or the error with every field.
+    type Outcome = Result<(Vec<String>, Vec<usize>, Vec<u64>, Vec<u64>, usize, usize), String>;
+
+    /// What a load gives: the data, bit for bit, or the error with every field.
+    fn outcome(r: Result<Calibration, DataError>) -> Outcome {
+        r.map(|c| {
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            (
+                c.prompt_ids.clone(),
+                c.offsets.clone(),
+                bits(&c.proxy),
+                bits(&c.truth),
+                c.skipped_single,
+                c.rows_read,
+            )
+        })
+        .map_err(|e| format!("{e:?} / {e}"))
+    }
+
+    #[test]
+    fn split_anywhere_loads_as_sequential() {
+        let dir = std::env::temp_dir().join(format!("hedge-data-split-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("split.csv");
+        let mut rng = StdRng::seed_from_u64(7);
+        let replays = REPLAYS.load(Ordering::Relaxed);
+        let (mut ok, mut failed) = (0, 0);
+        for case in 0..150 {
+            let (data, responses) = random_csv(&mut rng);
+            std::fs::write(&path, &data).unwrap();
+            let file = File::open(&path).unwrap();
+            let mut opts = LoadOptions::new().sort_by_proxy(case % 2 == 0).parallel_min_bytes(0);
+            if case % 3 == 0 {
+                opts = opts.max_line_bytes(60);
+            }
+            if responses && case % 4 == 0 {
+                opts = opts.ignore_response_col();
+            }
+            let expected = outcome(load_csv(&data[..], "s.csv", &opts, Some(data.len() as u64), None));
+            match &expected {
+                Ok(_) => ok += 1,
+                Err(_) => failed += 1,
+            }
+            for hint in 0..data.len() as u64 {
+                let reader = ReadAt { file: &file, pos: 0 };
+                let got = load_csv_at(reader, "s.csv", &opts, Some(data.len() as u64), Some(&file), Some(hint));
+                assert_eq!(
+                    outcome(got),
+                    expected,
+                    "case {case}, hint {hint}, data {:?}",
+                    String::from_utf8_lossy(&data)
+                );
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(ok > 30 && failed > 30, "{ok} loaded, {failed} refused");
+        assert!(REPLAYS.load(Ordering::Relaxed) > replays + 1000);
+    }
 
     /// A reader handing out at most `chunk` bytes per call, to exercise buffer refills.
     struct Chunked<'a>(&'a [u8], usize);

@@ -72,7 +72,7 @@ pub use calibration::{Calibration, Row};
 pub use error::{DataError, Location, Reward};
 pub use format::{Format, ParseFormatError};
 pub use options::{
-    DEFAULT_MAX_ABS_REWARD, DEFAULT_MAX_LINE_BYTES, DEFAULT_PROMPT_COL, DEFAULT_PROXY_COL, DEFAULT_RESPONSE_COL,
+    DEFAULT_MAX_ABS_REWARD, DEFAULT_MAX_LINE_BYTES, DEFAULT_PARALLEL_MIN_BYTES, DEFAULT_PROMPT_COL, DEFAULT_PROXY_COL, DEFAULT_RESPONSE_COL,
     DEFAULT_TRUE_COL, LoadOptions, ResponseColumn,
 };
 pub use writer::{CalibrationWriter, WRITTEN_COLUMNS, write, write_calibration};
@@ -112,7 +112,7 @@ pub fn load(path: &str, opts: &LoadOptions) -> Result<Calibration, DataError> {
     match format {
         Format::Parquet if size == 0 => Err(DataError::Empty { path: path.to_string() }),
         Format::Parquet => parquet_load::load_parquet(file, path, opts),
-        Format::Csv => csv_load::load_csv(file, path, opts, Some(size)),
+        Format::Csv => csv_load::load_csv(&file, path, opts, Some(size), Some(&file)),
         Format::JsonLines => jsonl::load_jsonl(file, path, opts, Some(size)),
     }
 }
@@ -165,7 +165,7 @@ pub fn load_reader<R: Read>(
 ) -> Result<Calibration, DataError> {
     opts.check(name)?;
     match format {
-        Format::Csv => csv_load::load_csv(reader, name, opts, None),
+        Format::Csv => csv_load::load_csv(reader, name, opts, None, None),
         Format::JsonLines => jsonl::load_jsonl(reader, name, opts, None),
         Format::Parquet => {
             let mut reader = reader;

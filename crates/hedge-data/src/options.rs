@@ -20,6 +20,9 @@ pub const DEFAULT_MAX_ABS_REWARD: f64 = 1e6;
 /// Default cap on the length of one line of a CSV or JSON-lines input, in bytes ([`LoadOptions::max_line_bytes`]):
 /// 16 MiB, far beyond any real row, so that a file with one endless line fails with little memory used.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 16 << 20;
+/// Default size from which a CSV file is parsed on two threads ([`LoadOptions::parallel_min_bytes`]): 8 MiB,
+/// below which starting a second thread saves nothing measurable.
+pub const DEFAULT_PARALLEL_MIN_BYTES: u64 = 8 << 20;
 
 /// Which column, if any, holds response ids (used only to reject duplicate responses within a prompt).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -53,6 +56,7 @@ pub struct LoadOptions {
     sort_by_proxy: bool,
     max_abs_reward: Bound,
     max_line_bytes: usize,
+    parallel_min_bytes: u64,
 }
 
 /// An `f64` option compared bit for bit, so that [`LoadOptions`] stays `Eq`.
@@ -78,6 +82,7 @@ impl Default for LoadOptions {
             sort_by_proxy: false,
             max_abs_reward: Bound(DEFAULT_MAX_ABS_REWARD),
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            parallel_min_bytes: DEFAULT_PARALLEL_MIN_BYTES,
         }
     }
 }
@@ -206,6 +211,30 @@ impl LoadOptions {
     pub fn max_line_bytes(mut self, bytes: usize) -> Self {
         self.max_line_bytes = bytes;
         self
+    }
+
+    /// Sets the size from which a CSV file (not standard input nor another stream) is parsed on two threads:
+    /// the reading thread parses the first half while a second thread parses the rest, from the first line
+    /// start after the middle, and the loader checks that this start is where a record starts (not inside a
+    /// quoted field spanning lines) before it uses the second half; otherwise, or on any error in the second
+    /// half, it goes on reading sequentially. The result, and the error reported (the first in file order),
+    /// are exactly those of the sequential read. Default: [`DEFAULT_PARALLEL_MIN_BYTES`] (8 MiB); `u64::MAX`
+    /// always reads sequentially. Only used where the platform offers positioned reads (Unix) and the machine
+    /// has at least two cores.
+    ///
+    /// ```
+    /// use hedge_data::LoadOptions;
+    /// let sequential = LoadOptions::new().parallel_min_bytes(u64::MAX);
+    /// assert_eq!(sequential.parallel_threshold(), u64::MAX);
+    /// ```
+    pub fn parallel_min_bytes(mut self, bytes: u64) -> Self {
+        self.parallel_min_bytes = bytes;
+        self
+    }
+
+    /// The size from which a CSV file is parsed on two threads (see [`LoadOptions::parallel_min_bytes`]).
+    pub fn parallel_threshold(&self) -> u64 {
+        self.parallel_min_bytes
     }
 
     /// The bound on the absolute value of rewards (see [`LoadOptions::max_abs_reward`]).

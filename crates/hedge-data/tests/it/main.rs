@@ -7,5 +7,6 @@ mod common;
 mod fuzz_regressions;
 mod load;
 mod messages;
+mod parallel_csv;
 mod parquet_types;
 mod roundtrip_prop;

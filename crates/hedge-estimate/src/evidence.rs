@@ -32,6 +32,16 @@
 //! interval `[max_g (D̂_g − c₂ s_g), max_g (D̂_g + c₂ s_g)]` for the population gap
 //! `max_θ f(θ) − f(θ_ref)` (on the grid).
 //!
+//! # Computation
+//!
+//! For BoN, BoP and the tilt the per-prompt values of the whole grid come from one pass over the
+//! rows ([`Objective::per_prompt_grid`]: per block of prompts with the same `m`, the product of
+//! their ranked truths with the `m × G` table of weights `w_{m,k}(θ_g)`). The bootstrap's
+//! count-weighted sums `Σ_t c_{b,t} d_{g,t}` and `Σ_t c_{b,t} d_{g,t}²` are, for a block of
+//! resamples, the matrix product of their counts with the difference columns and their squares
+//! ([`critical_values`]); the gain and the loss share the resamples (same seed, same counts).
+//! Both equal the scalar sums up to the order of summation.
+//!
 //! # Verdict
 //!
 //! [`Verdict`] from the two tests: `hacking` when the decline after the peak is significant
@@ -45,7 +55,7 @@ use hedge_math::grid::{LogGrid, integers, with_extra};
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::objective::{Objective, SCALE_ABOVE, kl_and_samples, max_abs, mean_of, power_of_two_scale, stderr_of};
+use crate::objective::{Objective, SCALE_ABOVE, gemm, kl_and_samples, max_abs, mean_of, power_of_two_scale, stderr_of};
 use crate::outcome::TuneOutcome;
 use crate::prepared::Prepared;
 use crate::resample::resample_counts;
@@ -87,16 +97,11 @@ fn grid(data: &Prepared, spec: &TuneSpec, o: &TuneOutcome) -> Result<Grid> {
         _ => with_extra(LogGrid::new(lo, hi, EVIDENCE_POINTS).points(), lo, hi, &[o.theta]),
     };
     let obj = Objective::new(data, o.method, o.n, spec.get_estimator())?;
-    let mut cols = thetas
+    let mut cols: Vec<Column> = thetas
         .iter()
-        .map(|&theta| {
-            Ok(Column {
-                theta,
-                n: o.n,
-                values: obj.per_prompt(theta)?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+        .zip(obj.per_prompt_grid(&thetas)?)
+        .map(|(&theta, values)| Column { theta, n: o.n, values })
+        .collect();
     let star = index_of(&cols, o.theta, o.n);
     let mut hi_idx = cols.len() - 1;
     if o.method == MethodKind::Sbon {
@@ -149,10 +154,11 @@ fn differences(cols: &[Column], r: usize, scale: f64) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// Mean and standard error of the mean of `d` weighted by resample counts.
+/// Mean and standard error of the mean of `d` weighted by resample counts, by one scalar pass.
 ///
-/// One pass of `Σ c·x` and `Σ c·x²` (the common path, unchanged); if those overflow (finite
-/// `|x|` beyond ~1e154), the same on `x` scaled by a power of two, scaled back.
+/// One pass of `Σ c·x` and `Σ c·x²`; if those overflow (finite `|x|` beyond ~1e154), the same
+/// on `x` scaled by a power of two, scaled back. The bootstrap's fallback for the entries of its
+/// matrix products that are not finite ([`critical_values`]).
 fn weighted(d: &[f64], counts: &[u32], t: f64) -> (f64, f64) {
     let (mean, se, s2) = moments(d, counts, t, |x| x);
     if s2.is_finite() {
@@ -192,64 +198,170 @@ fn observed(d: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
         .unzip()
 }
 
-/// One-sided and two-sided max-t critical values at `level` for the difference columns `d`
-/// (columns with a zero or undefined standard error are left out).
-fn critical_values(d: &[Vec<f64>], mean: &[f64], se: &[f64], level: f64, resamples: usize, seed: u64) -> (f64, f64) {
-    let t_count = d.first().map_or(0, Vec::len);
-    let live: Vec<usize> = (0..d.len()).filter(|&g| se[g] > 0.0).collect();
-    if live.is_empty() || t_count < 2 {
-        return (f64::NAN, f64::NAN);
+/// The difference columns against one reference column, with their observed means and
+/// paired standard errors.
+struct Differences {
+    d: Vec<Vec<f64>>,
+    mean: Vec<f64>,
+    se: Vec<f64>,
+}
+
+impl Differences {
+    fn new(cols: &[Column], r: usize, scale: f64) -> Self {
+        let d = differences(cols, r, scale);
+        let (mean, se) = observed(&d);
+        Self { d, mean, se }
+    }
+
+    /// The columns of the bootstrap: those with a positive standard error.
+    fn live(&self) -> Vec<usize> {
+        (0..self.d.len()).filter(|&g| self.se[g] > 0.0).collect()
+    }
+}
+
+/// Resamples per block of the bootstrap's matrix products (fewer when `T` is large, so that a
+/// block's counts take at most about [`BLOCK_COUNTS`] entries).
+const RESAMPLE_BLOCK: usize = 64;
+/// Counts per block of resamples (2^20: 12 MiB as `u32` and `f64`).
+const BLOCK_COUNTS: usize = 1 << 20;
+
+/// One-sided and two-sided max-t critical values at `level` for each set of difference
+/// columns (per set, columns with a zero or undefined standard error are left out; a set with
+/// no such column, or fewer than two prompts, gets NaN).
+///
+/// Resample `b` draws the counts `c_{b,t}` of ChaCha8 stream `b` of `seed` (shared by every
+/// set). Its mean and standard error of column `g` are
+/// `D*_g = S1/T`, `s*_g = √(max(0, (S2 − T·D*_g²)/(T − 1))/T)` with `S1 = Σ_t c_{b,t} d_{g,t}`
+/// and `S2 = Σ_t c_{b,t} d_{g,t}²`: for a block of resamples, all `S1` and `S2` of every set
+/// are one matrix product `C·[D, D∘D]` (`C` the block's `B_b × T` counts, `D` the `T × G`
+/// differences of the live columns). An entry whose product is not finite (sums of squares
+/// beyond ~1e308) is recomputed by [`weighted`], which rescales by a power of two. The
+/// statistics `max_g (D*_g − D̂_g)/s*_g` and `max_g |D*_g − D̂_g|/s*_g` (over columns with
+/// `s*_g > 0`) of all resamples give the quantiles.
+fn critical_values(sets: &[&Differences], level: f64, resamples: usize, seed: u64) -> Vec<(f64, f64)> {
+    let none = (f64::NAN, f64::NAN);
+    let t_count = sets.iter().find_map(|s| s.d.first()).map_or(0, Vec::len);
+    let lives: Vec<Vec<usize>> = sets
+        .iter()
+        .map(|s| if t_count < 2 { Vec::new() } else { s.live() })
+        .collect();
+    // Columns of the product: per set, its live differences then their squares.
+    let offsets: Vec<usize> = lives
+        .iter()
+        .scan(0, |k, l| {
+            let o = *k;
+            *k += 2 * l.len();
+            Some(o)
+        })
+        .collect();
+    let k_count: usize = lives.iter().map(|l| 2 * l.len()).sum();
+    if k_count == 0 || resamples == 0 {
+        return vec![none; sets.len()];
+    }
+    // X = [D, D∘D] of every set, row-major T × K.
+    let mut x = vec![0.0; t_count * k_count];
+    for ((set, live), &o) in sets.iter().zip(&lives).zip(&offsets) {
+        let n = live.len();
+        for (j, &g) in live.iter().enumerate() {
+            for (t, &v) in set.d[g].iter().enumerate() {
+                x[t * k_count + o + j] = v;
+                x[t * k_count + o + n + j] = v * v;
+            }
+        }
     }
     let t = t_count as f64;
-    let stats: Vec<(f64, f64)> = (0..resamples)
-        .into_par_iter()
-        .map_init(
-            || vec![0u32; t_count],
-            |counts, b| {
-                resample_counts(t_count, seed, b, counts);
-                let (mut one, mut two) = (f64::NEG_INFINITY, 0.0f64);
-                for &g in &live {
-                    let (m, s) = weighted(&d[g], counts, t);
-                    if s > 0.0 {
-                        let z = (m - mean[g]) / s;
-                        one = one.max(z);
-                        two = two.max(z.abs());
+    let block = (BLOCK_COUNTS / t_count).clamp(1, RESAMPLE_BLOCK);
+    let starts: Vec<usize> = (0..resamples).step_by(block).collect();
+    // Per block: for every resample of the block, (one-sided, two-sided) statistic of each set.
+    let stats: Vec<Vec<(f64, f64)>> = starts
+        .par_iter()
+        .map(|&b0| {
+            let nb = block.min(resamples - b0);
+            let mut counts = vec![0u32; nb * t_count];
+            for (i, c) in counts.chunks_exact_mut(t_count).enumerate() {
+                resample_counts(t_count, seed, b0 + i, c);
+            }
+            let cf: Vec<f64> = counts.iter().map(|&c| c as f64).collect();
+            let mut sums = vec![0.0; nb * k_count];
+            gemm(nb, t_count, k_count, &cf, &x, &mut sums);
+            let mut out = Vec::with_capacity(nb * sets.len());
+            for (c, row) in counts.chunks_exact(t_count).zip(sums.chunks_exact(k_count)) {
+                for ((set, live), &o) in sets.iter().zip(&lives).zip(&offsets) {
+                    let n = live.len();
+                    let (mut one, mut two) = (f64::NEG_INFINITY, 0.0f64);
+                    for (j, &g) in live.iter().enumerate() {
+                        let (s1, s2) = (row[o + j], row[o + n + j]);
+                        let (m, s) = if s1.is_finite() && s2.is_finite() {
+                            let mean = s1 / t;
+                            let var = ((s2 - t * mean * mean) / (t - 1.0)).max(0.0);
+                            (mean, (var / t).sqrt())
+                        } else {
+                            weighted(&set.d[g], c, t)
+                        };
+                        if s > 0.0 {
+                            let z = (m - set.mean[g]) / s;
+                            one = one.max(z);
+                            two = two.max(z.abs());
+                        }
                     }
+                    out.push((one, two));
                 }
-                (one, two)
-            },
-        )
+            }
+            out
+        })
         .collect();
     let quantile = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
-        let k = ((level * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1;
-        v[k]
+        let k = ((level * v.len() as f64).ceil() as usize).clamp(1, v.len().max(1)) - 1;
+        v.get(k).copied().unwrap_or(f64::NAN)
     };
-    (
-        quantile(stats.iter().map(|s| s.0).collect()),
-        quantile(stats.iter().map(|s| s.1).collect()),
-    )
+    let column = |i: usize, pick: fn(&(f64, f64)) -> f64| -> Vec<f64> {
+        stats
+            .iter()
+            .flat_map(|blk| blk.iter().skip(i).step_by(sets.len()).map(pick))
+            .collect()
+    };
+    (0..sets.len())
+        .map(|i| {
+            if lives[i].is_empty() {
+                none
+            } else {
+                (quantile(column(i, |s| s.0)), quantile(column(i, |s| s.1)))
+            }
+        })
+        .collect()
 }
 
-/// The gap of θ† over reference column `r`, with its max-t test and simultaneous interval.
-fn gap(grid: &Grid, r: usize, spec: &TuneSpec) -> Gap {
+/// The gaps of θ† over the reference columns `refs`, each with its max-t test and simultaneous
+/// interval; the references share the bootstrap's resamples (as they would with separate
+/// bootstraps of the same seed).
+fn gaps<const N: usize>(grid: &Grid, refs: [usize; N], spec: &TuneSpec) -> [Gap; N] {
     let scale = grid_scale(&grid.cols);
-    let d = differences(&grid.cols, r, scale);
-    let (mean, se) = observed(&d);
-    let (c1, c2) = critical_values(
-        &d,
-        &mean,
-        &se,
+    let sets = refs.map(|r| Differences::new(&grid.cols, r, scale));
+    let crit = critical_values(
+        &sets.each_ref(),
         spec.get_confidence(),
         spec.get_resamples(),
         spec.get_seed(),
     );
-    let m = (0..d.len())
+    let mut i = 0;
+    refs.map(|r| {
+        let (c1, c2) = crit.get(i).copied().unwrap_or((f64::NAN, f64::NAN));
+        let gap = finish_gap(grid, r, spec, &sets[i], scale, c1, c2);
+        i += 1;
+        gap
+    })
+}
+
+/// The gap over reference column `r` from its differences and critical values.
+fn finish_gap(grid: &Grid, r: usize, spec: &TuneSpec, set: &Differences, scale: f64, c1: f64, c2: f64) -> Gap {
+    let (mean, se) = (&set.mean, &set.se);
+    let m = (0..set.d.len())
         .filter(|&g| se[g] > 0.0)
         .map(|g| mean[g] / se[g])
         .fold(f64::NEG_INFINITY, f64::max);
     let band = |sign: f64| {
-        (0..d.len())
+        (0..set.d.len())
             .map(|g| mean[g] + sign * c2 * se[g].max(0.0))
             .fold(f64::NEG_INFINITY, f64::max)
     };
@@ -298,8 +410,7 @@ fn from_lo_significant(grid: &Grid, loss: &Gap) -> bool {
 pub(crate) fn assess(data: &Prepared, spec: &TuneSpec, o: &TuneOutcome) -> Result<(Evidence, Verdict, Selected)> {
     let level = crate::spec::check_confidence(spec.get_confidence())?;
     let grid = grid(data, spec, o)?;
-    let gain = gap(&grid, grid.lo, spec);
-    let loss = gap(&grid, grid.hi, spec);
+    let [gain, loss] = gaps(&grid, [grid.lo, grid.hi], spec);
     let verdict = verdict(&grid, &gain, &loss);
     let t = data.prompts() as f64;
     let prompts_needed = (!loss.significant && loss.paired.difference > 0.0 && loss.paired.z > 0.0)
@@ -353,7 +464,8 @@ pub fn versus(data: &Prepared, spec: &TuneSpec, o: &TuneOutcome, theta: f64, n: 
             grid.cols.len() - 1
         }
     };
-    Ok(gap(&grid, r, spec))
+    let [gap] = gaps(&grid, [r], spec);
+    Ok(gap)
 }
 
 /// A candidate setting for the one-SE rule: its per-prompt values and whether it is within

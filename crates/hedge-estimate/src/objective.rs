@@ -144,6 +144,54 @@ pub(crate) fn stderr_of(values: &[f64]) -> f64 {
     plain(&scaled).1 / s
 }
 
+/// Rows (responses) of ranked truths per block of [`Objective::per_prompt_grid`]'s products
+/// (2^16 values, 512 KiB: a block and its share of the output stay in cache).
+const GRID_BLOCK_ROWS: usize = 1 << 16;
+
+/// `C = A·B` for row-major `A` (`rows × inner`), `B` (`inner × cols`) and `C` (`rows × cols`),
+/// by `matrixmultiply::dgemm` (blocked, SIMD chosen at run time; each entry of `C` is summed in
+/// an order that depends only on `inner`, so a row's result does not depend on the other rows).
+/// A slice shorter than its shape (never, by construction) leaves `C` as NaN rather than reading
+/// out of bounds.
+pub(crate) fn gemm(rows: usize, inner: usize, cols: usize, a: &[f64], b: &[f64], c: &mut [f64]) {
+    let fits = |len: usize, r: usize, k: usize| r.checked_mul(k).is_some_and(|n| n <= len);
+    if !(fits(a.len(), rows, inner) && fits(b.len(), inner, cols) && fits(c.len(), rows, cols)) {
+        debug_assert!(false, "gemm: slices shorter than their shapes");
+        c.fill(f64::NAN);
+        return;
+    }
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    if inner == 0 {
+        c[..rows * cols].fill(0.0);
+        return;
+    }
+    // SAFETY: dgemm reads a[i·inner + k] (i < rows, k < inner), b[k·cols + j] (j < cols) and
+    // writes c[i·cols + j]: every index is below rows·inner ≤ a.len(), inner·cols ≤ b.len() and
+    // rows·cols ≤ c.len() (checked above). `c` is a unique borrow, so it aliases neither input;
+    // with β = 0 its previous contents are not read. The strides are lengths of allocations,
+    // at most isize::MAX, so the casts are lossless.
+    unsafe {
+        matrixmultiply::dgemm(
+            rows,
+            inner,
+            cols,
+            1.0,
+            a.as_ptr(),
+            inner as isize,
+            1,
+            b.as_ptr(),
+            cols as isize,
+            1,
+            0.0,
+            c.as_mut_ptr(),
+            cols as isize,
+            1,
+        );
+    }
+}
+
 /// `ln k!` for `k = 0..=max`.
 fn ln_factorials(max: usize) -> Vec<f64> {
     let mut lf = Vec::with_capacity(max + 1);
@@ -459,6 +507,98 @@ impl<'a> Objective<'a> {
                 r.iter().zip(&ws[i]).map(|(a, b)| a * b).sum::<f64>()
             })
             .collect()
+    }
+
+    /// Per-prompt values on a grid of parameters: `out[g][t] = f_t(θ_g)` (one column per θ, each
+    /// as [`per_prompt`](Self::per_prompt) would return it).
+    ///
+    /// For BoN, BoP and the tilt (every estimator) the weights `w_{m,k}(θ)` depend only on
+    /// `(m, k, θ)`, so with `W_m` the `m × G` table `W_m[k][g] = w_{m,k}(θ_g)` and `R` the
+    /// `T_b × m` block of the ranked truths of `T_b` consecutive prompts with `m` responses,
+    /// `f_t(θ_g) = Σ_k r_{t,(k)} w_{m,k}(θ_g)` for the whole block is the matrix product `R·W_m`:
+    /// one pass over the rows for the whole grid (a dgemm per block, blocks in parallel), equal
+    /// to [`per_prompt`](Self::per_prompt) up to the order of summation (a few ulps of
+    /// `Σ_k |r_{t,(k)} w_{m,k}|`). The result does not depend on the number of threads. SBoN:
+    /// [`per_prompt`](Self::per_prompt) at every θ.
+    ///
+    /// Errors as [`per_prompt`](Self::per_prompt) at the first invalid θ.
+    ///
+    /// ```
+    /// use hedge_estimate::{synth, Estimator, Objective};
+    /// use hedge_math::MethodKind;
+    /// let p = synth::gaussian(50, 40, 0.7, 2.5, 0).unwrap().prepare().unwrap();
+    /// let f = Objective::new(&p, MethodKind::Bop, None, Estimator::Plugin).unwrap();
+    /// let grid = f.per_prompt_grid(&[0.0, 3.5, 20.0]).unwrap();
+    /// let one = f.per_prompt(3.5).unwrap();
+    /// assert!(grid[1].iter().zip(&one).all(|(a, b)| (a - b).abs() < 1e-12));
+    /// ```
+    pub fn per_prompt_grid(&self, thetas: &[f64]) -> Result<Vec<Vec<f64>>> {
+        if self.kind == MethodKind::Sbon {
+            return thetas.iter().map(|&theta| self.per_prompt(theta)).collect();
+        }
+        let methods = thetas
+            .iter()
+            .map(|&theta| self.method(theta))
+            .collect::<Result<Vec<_>>>()?;
+        let g_count = thetas.len();
+        let data = self.data;
+        let t_count = data.prompts();
+        if g_count == 0 {
+            return Ok(Vec::new());
+        }
+        // Blocks of consecutive prompts with the same m (at most GRID_BLOCK_ROWS rows, at least
+        // one prompt), grouped by m so that each table W_m is built once.
+        let ms: Vec<usize> = data.rank_means().iter().map(|r| r.m).collect();
+        let mut groups: Vec<Vec<(usize, usize)>> = vec![Vec::new(); ms.len()];
+        let mut t = 0;
+        while t < t_count {
+            let m = data.responses(t);
+            let cap = (GRID_BLOCK_ROWS / m.max(1)).max(1);
+            let mut end = t + 1;
+            while end < t_count && end - t < cap && data.responses(end) == m {
+                end += 1;
+            }
+            if let Ok(i) = ms.binary_search(&m) {
+                groups[i].push((t, end));
+            }
+            t = end;
+        }
+        let blocks: Vec<(usize, Vec<f64>)> = groups
+            .par_iter()
+            .zip(&ms)
+            .filter(|(blocks, _)| !blocks.is_empty())
+            .flat_map(|(blocks, &m)| {
+                let mut table = vec![0.0; m * g_count];
+                let mut w = vec![0.0; m];
+                for (g, (method, &theta)) in methods.iter().zip(thetas).enumerate() {
+                    self.weights(method.as_dyn(), m, theta, &mut w, None);
+                    for (k, &x) in w.iter().enumerate() {
+                        table[k * g_count + g] = x;
+                    }
+                }
+                blocks
+                    .par_iter()
+                    .map_init(Vec::new, |rows, &(t0, t1)| {
+                        rows.clear();
+                        for t in t0..t1 {
+                            rows.extend_from_slice(data.ranked_truth(t));
+                        }
+                        let mut out = vec![0.0; (t1 - t0) * g_count];
+                        gemm(t1 - t0, m, g_count, rows, &table, &mut out);
+                        (t0, out)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut cols = vec![vec![0.0; t_count]; g_count];
+        for (t0, out) in blocks {
+            for (i, row) in out.chunks_exact(g_count).enumerate() {
+                for (col, &x) in cols.iter_mut().zip(row) {
+                    col[t0 + i] = x;
+                }
+            }
+        }
+        Ok(cols)
     }
 
     /// `f(θ)` with its standard error across prompts (one `O(rows)` pass).

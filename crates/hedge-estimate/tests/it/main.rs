@@ -14,3 +14,4 @@ mod props;
 mod real_data;
 mod ties_unbiased;
 mod toy;
+mod verdict_kernel;

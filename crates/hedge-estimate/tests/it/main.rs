@@ -12,6 +12,7 @@ mod decisions;
 mod heavy_tail;
 mod props;
 mod real_data;
+mod sbon_speed_pins;
 mod ties_unbiased;
 mod toy;
 mod verdict_kernel;

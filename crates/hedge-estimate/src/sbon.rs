@@ -31,9 +31,9 @@
 //!   double-exponential right side (and likewise around the transition of `φ^{n−1}` at
 //!   `x_k − ln((n−1)ρ_k)`), growing through exponential left tails;
 //! - at a node only the groups with `x_j ∈ [x − 4, x + S]` are evaluated one by one
-//!   (`S = max(8, (ln(n−1) + 35.1)/3)`, i.e. `y ≥ e^{−S}`); the groups beyond enter
-//!   through scaled suffix sums of `c_j`, `c_j d_j`, `c_j r_j`, `c_j r_j d_j` times `y` and
-//!   `y²` (the error `y³/6` is below 1e-16/(n−1)); [`sbon_choice_probabilities`], which
+//!   (`S = max(6.5, (ln(n−1) + 32.1)/5)`, i.e. `y ≥ e^{−S}`); the groups beyond enter
+//!   through scaled suffix sums of `c_j`, `c_j d_j`, `c_j r_j`, `c_j r_j d_j` times `y` to
+//!   `y⁴` (the error `y⁵/120` is below 1e-16/(n−1)); [`sbon_choice_probabilities`], which
 //!   needs every group separately, evaluates the full window `[x − 4, x + 36 + ln(n−1)]`;
 //! - `1 − φ` is accumulated from `−expm1(−y)` when `n > 65`, so `φ^{n−1}` keeps its
 //!   relative accuracy when `φ → 1`;
@@ -103,8 +103,8 @@ pub(crate) struct Groups<'a> {
 /// Receives the pieces of the SBoN integral.
 pub(crate) trait Sink {
     /// Whether every group of the window `[x − 4, x + 36 + ln(n−1)]` must be evaluated
-    /// individually (per-group results); otherwise groups with `y < e^{−S}` (`S ≈ 12–16`)
-    /// enter through quadratic suffix sums and only the totals in `tail` are reported.
+    /// individually (per-group results); otherwise groups with `y < e^{−S}` (`S ≈ 7–9`)
+    /// enter through quartic suffix sums and only the totals in `tail` are reported.
     const EXACT: bool;
     /// Group `j` (all members together) is chosen with probability `mass`, with zero β-derivative.
     fn closed(&mut self, g: &Groups<'_>, j: usize, mass: f64);
@@ -132,9 +132,9 @@ pub(crate) struct Workspace {
     e: Vec<f64>,
     /// Per group of the cluster: `c`, `c d`, `cr`, `cr d` with `d = s − s_max`.
     cw: [Vec<f64>; 4],
-    /// Scaled suffix sums `Σ_{i ≥ k} v_i ρ_i^p`, `ρ_i = e^{−(ξ_i − ξ_k)}`, for
-    /// `v = c, c d, cr, cr d` and `p = 1, 2`.
-    suf: [Vec<f64>; 8],
+    /// Scaled suffix sums `Σ_{i ≥ k} v_i ρ_i^p`, `ρ_i = e^{−(ξ_i − ξ_k)}`, at `4 v + p − 1` for
+    /// `v = c, c d, cr, cr d` (0 to 3) and `p = 1 ..= 4`.
+    suf: [Vec<f64>; 16],
 }
 
 /// `(e^{−y}, 1 − e^{−y})`, each with full relative accuracy, for `y ≥ 0`.
@@ -375,12 +375,12 @@ fn cluster<S: Sink>(
     let pref = n as f64 / m;
     let smax = g.s[0];
     let b_pow = frac_pow(g.below[j2], m, n);
-    // Exact window to the right (y ≥ e^{−wr}); beyond it, quadratic suffix sums whose
-    // error y³/6 stays below 1e-16/(n−1).
+    // Exact window to the right (y ≥ e^{−wr}); beyond it, quartic suffix sums whose
+    // error y⁵/120 stays below 1e-16/(n−1).
     let wr = if S::EXACT {
         left
     } else {
-        ((nm1.ln() + 35.1) / 3.0).max(8.0)
+        ((nm1.ln() + 32.1) / 5.0).max(6.5)
     };
 
     ws.xi.clear();
@@ -413,26 +413,20 @@ fn cluster<S: Sink>(
         }
         for k in (0..len).rev() {
             let j = j1 + k;
-            let (r1, r2) = if k + 1 < len {
+            let rp = if k + 1 < len {
                 let r = (ws.xi[k] - ws.xi[k + 1]).exp();
-                (r, r * r)
+                let r2 = r * r;
+                [r, r2, r2 * r, r2 * r2]
             } else {
-                (0.0, 0.0)
+                [0.0; 4]
             };
             let d = g.s[j] - smax;
-            let vals = [
-                g.c[j],
-                g.c[j],
-                g.c[j] * d,
-                g.c[j] * d,
-                g.cr[j],
-                g.cr[j],
-                g.cr[j] * d,
-                g.cr[j] * d,
-            ];
-            for (i, v) in vals.iter().enumerate() {
-                let r = if i % 2 == 0 { r1 } else { r2 };
-                ws.suf[i][k] = v + r * ws.suf[i][k + 1];
+            let vals = [g.c[j], g.c[j] * d, g.cr[j], g.cr[j] * d];
+            for (v, val) in vals.iter().enumerate() {
+                for (p, r) in rp.iter().enumerate() {
+                    let i = 4 * v + p;
+                    ws.suf[i][k] = val + r * ws.suf[i][k + 1];
+                }
             }
         }
     }
@@ -514,13 +508,25 @@ fn cluster<S: Sink>(
                         Some(t) if xi[hi] < 700.0 => t * a[hi],
                         _ => (x - xi[hi]).exp(),
                     };
-                    let u2 = u * u;
-                    let o_suf = u * suf[0][hi] - 0.5 * u2 * suf[1][hi];
+                    // 1 − e^{−y} = y − y²/2 + y³/6 − y⁴/24, y e^{−y} = y − y² + y³/2 − y⁴/6,
+                    // y (1 − y) e^{−y} = y − 2y² + 3y³/2 − 2y⁴/3 (each up to O(y⁵)).
+                    let (u2, u3, u4) = (u * u, u * u * u, (u * u) * (u * u));
+                    let sv = |v: usize, c: [f64; 4]| {
+                        let b = 4 * v;
+                        c[0] * u * suf[b][hi]
+                            + c[1] * u2 * suf[b + 1][hi]
+                            + c[2] * u3 * suf[b + 2][hi]
+                            + c[3] * u4 * suf[b + 3][hi]
+                    };
+                    const ONE_MINUS_E: [f64; 4] = [1.0, -0.5, 1.0 / 6.0, -1.0 / 24.0];
+                    const Y_E: [f64; 4] = [1.0, -1.0, 0.5, -1.0 / 6.0];
+                    const Y_1MY_E: [f64; 4] = [1.0, -2.0, 1.5, -2.0 / 3.0];
+                    let o_suf = sv(0, ONE_MINUS_E);
                     s0 += count - o_suf;
                     so += o_suf;
-                    s1 += u * suf[2][hi] - u2 * suf[3][hi];
-                    r += u * suf[4][hi] - u2 * suf[5][hi];
-                    rd += u * suf[6][hi] - 2.0 * u2 * suf[7][hi];
+                    s1 += sv(1, Y_E);
+                    r += sv(2, Y_E);
+                    rd += sv(3, Y_1MY_E);
                 }
             }
             let dead = m - g.below[j1 + lo] - g.c[j1 + lo];

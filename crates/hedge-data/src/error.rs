@@ -104,6 +104,14 @@ pub enum DataError {
         extension: String,
     },
 
+    /// A format name (`--format`, Python's `format=`) that is none of the formats
+    /// ([`Format::from_str`](crate::Format)'s error).
+    #[error("unknown data format \"{name}\" (expected csv, jsonl or parquet)")]
+    UnknownFormatName {
+        /// The name given.
+        name: String,
+    },
+
     /// A required column is not in the file.
     #[error("{path}: missing column \"{column}\" (available columns: {})", list(.available))]
     MissingColumn {
@@ -308,6 +316,7 @@ impl DataError {
             | DataError::Malformed { path, .. }
             | DataError::Parquet { path, .. } => path,
             DataError::LengthMismatch { .. } => "<memory>",
+            DataError::UnknownFormatName { .. } => "<argument>",
         }
     }
 

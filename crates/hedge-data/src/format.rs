@@ -4,6 +4,8 @@ use std::fmt;
 use std::io::{self, Read};
 use std::str::FromStr;
 
+use crate::error::DataError;
+
 /// A supported file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
@@ -62,13 +64,8 @@ impl fmt::Display for Format {
     }
 }
 
-/// Error returned by [`Format::from_str`] for an unknown format name.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown data format \"{0}\" (expected csv, jsonl or parquet)")]
-pub struct ParseFormatError(pub String);
-
 impl FromStr for Format {
-    type Err = ParseFormatError;
+    type Err = DataError;
 
     /// Parses a format name, case-insensitively: `csv`; `jsonl`, `ndjson`, `json`, `json-lines`,
     /// `jsonlines`; `parquet`, `pq`.
@@ -77,7 +74,7 @@ impl FromStr for Format {
             "csv" => Ok(Format::Csv),
             "jsonl" | "ndjson" | "json" | "json-lines" | "jsonlines" => Ok(Format::JsonLines),
             "parquet" | "pq" => Ok(Format::Parquet),
-            _ => Err(ParseFormatError(s.to_string())),
+            _ => Err(DataError::UnknownFormatName { name: s.to_string() }),
         }
     }
 }
@@ -170,12 +167,17 @@ mod tests {
 
     #[test]
     fn parses_names() {
-        assert_eq!("CSV".parse::<Format>(), Ok(Format::Csv));
-        assert_eq!("ndjson".parse::<Format>(), Ok(Format::JsonLines));
-        assert_eq!("pq".parse::<Format>(), Ok(Format::Parquet));
-        assert!("xlsx".parse::<Format>().is_err());
+        assert_eq!("CSV".parse::<Format>().ok(), Some(Format::Csv));
+        assert_eq!("ndjson".parse::<Format>().ok(), Some(Format::JsonLines));
+        assert_eq!("pq".parse::<Format>().ok(), Some(Format::Parquet));
+        let e = "xlsx".parse::<Format>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown data format \"xlsx\" (expected csv, jsonl or parquet)"
+        );
+        assert!(matches!(e, DataError::UnknownFormatName { ref name } if name == "xlsx"));
         for f in [Format::Csv, Format::JsonLines, Format::Parquet] {
-            assert_eq!(f.to_string().parse::<Format>(), Ok(f));
+            assert_eq!(f.to_string().parse::<Format>().ok(), Some(f));
             assert_eq!(Format::from_path(&format!("x.{}", f.extension())), Some(f));
         }
     }

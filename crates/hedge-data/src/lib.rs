@@ -70,10 +70,10 @@ use std::io::Read;
 
 pub use calibration::{Calibration, Row};
 pub use error::{DataError, Location, Reward};
-pub use format::{Format, ParseFormatError};
+pub use format::Format;
 pub use options::{
-    DEFAULT_MAX_ABS_REWARD, DEFAULT_MAX_LINE_BYTES, DEFAULT_PARALLEL_MIN_BYTES, DEFAULT_PROMPT_COL, DEFAULT_PROXY_COL, DEFAULT_RESPONSE_COL,
-    DEFAULT_TRUE_COL, LoadOptions, ResponseColumn,
+    DEFAULT_MAX_ABS_REWARD, DEFAULT_MAX_LINE_BYTES, DEFAULT_PARALLEL_MIN_BYTES, DEFAULT_PROMPT_COL, DEFAULT_PROXY_COL,
+    DEFAULT_RESPONSE_COL, DEFAULT_TRUE_COL, LoadOptions, ResponseColumn,
 };
 pub use writer::{CalibrationWriter, WRITTEN_COLUMNS, write, write_calibration};
 

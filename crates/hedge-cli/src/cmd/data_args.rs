@@ -60,6 +60,11 @@ pub struct DataArgs {
         value_parser = super::values::count(1..=super::values::MAX_BYTES)
     )]
     pub max_line_bytes: usize,
+    /// Threads that parse a CSV file: 2 (the default) splits a file of 8 MiB or more at a record boundary
+    /// and parses both halves at once; 1 reads it on one thread (to leave a core free, or to time the
+    /// single-thread parse). Either way the data and any error are the same.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = super::values::count_u32(1..=2))]
+    pub parse_threads: u32,
 }
 
 /// Loaded and prepared calibration data.
@@ -255,6 +260,11 @@ impl DataArgs {
             .maybe_format(self.format)
             .max_abs_reward(self.max_abs_reward)
             .max_line_bytes(self.max_line_bytes)
+            .parallel_min_bytes(if self.parse_threads < 2 {
+                u64::MAX
+            } else {
+                hedge_data::DEFAULT_PARALLEL_MIN_BYTES
+            })
     }
 
     /// Load each named proxy column (file order), checking that every load gives the same prompts,

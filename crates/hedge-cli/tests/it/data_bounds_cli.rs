@@ -160,6 +160,8 @@ fn invalid_flag_values_are_usage_errors() {
         ("--max-line-bytes", "0"),
         ("--max-line-bytes", "-5"),
         ("--max-line-bytes", "99999999999999999999"),
+        ("--parse-threads", "0"),
+        ("--parse-threads", "3"),
     ] {
         hedge()
             .args(["tune", "--data", &path, "--method", "bon", flag, value])
@@ -181,4 +183,53 @@ fn the_flags_are_documented_in_help() {
             .stdout(contains("--max-line-bytes <N>"))
             .stdout(contains("[default: 16777216]"));
     }
+}
+
+/// `--parse-threads 1` and the default two-thread parse give the same output on a CSV large enough to be
+/// split (and the same first error, with its line, when the second half holds one).
+#[test]
+fn parse_threads_do_not_change_the_result() {
+    let dir = Dir::new("threads");
+    let mut text = String::from("prompt_id,proxy,true\n");
+    let mut t = 0u64;
+    while text.len() < 9 << 20 {
+        for k in 0..16u64 {
+            let x = ((t * 7919 + k * 104_729) % 1000) as f64 / 997.0;
+            text.push_str(&format!("p{t},{x:.6},{:.6}\n", (x * 3.1).sin()));
+        }
+        t += 1;
+    }
+    let good = dir.file("big.csv", text.clone());
+    let run = |path: &str, threads: &str| {
+        hedge()
+            .args([
+                "tune",
+                "--data",
+                path,
+                "--method",
+                "bop",
+                "--json",
+                "--parse-threads",
+                threads,
+            ])
+            .output()
+            .unwrap()
+    };
+    let (one, two) = (run(&good, "1"), run(&good, "2"));
+    assert!(one.status.success(), "{}", String::from_utf8_lossy(&one.stderr));
+    assert_eq!(one.stdout, two.stdout);
+    // A bad value three quarters of the way in: the same error, on the same line, either way.
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.len() * 3 / 4;
+    let mut bad = lines.clone();
+    bad[at] = "p_bad,0.5,abc";
+    let bad = dir.file("bad.csv", bad.join("\n") + "\n");
+    let (one, two) = (run(&bad, "1"), run(&bad, "2"));
+    assert_eq!(one.status.code(), Some(1));
+    assert_eq!(one.stderr, two.stderr);
+    assert!(
+        String::from_utf8_lossy(&one.stderr).contains(&format!(":{}:", at + 1)),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
 }

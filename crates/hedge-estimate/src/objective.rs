@@ -625,22 +625,27 @@ pub(crate) fn kl_and_samples(obj: &Objective<'_>, theta: f64) -> (f64, f64) {
     if obj.kind() == MethodKind::Sbon {
         let n = obj.n().unwrap_or(1);
         let data = obj.data();
-        let mut total = 0.0;
-        for t in 0..data.prompts() {
-            let proxy = data.sorted_proxy(t);
-            let m = proxy.len() as f64;
-            match crate::sbon::sbon_choice_probabilities(proxy, n, theta) {
-                Ok((p, _)) => {
-                    total += p
-                        .iter()
+        // Per-prompt KLs in parallel, then summed in prompt order: the same total, bit for bit, as a
+        // sequential loop.
+        let per_prompt: Option<Vec<f64>> = (0..data.prompts())
+            .into_par_iter()
+            .with_min_len(16)
+            .map(|t| {
+                let proxy = data.sorted_proxy(t);
+                let m = proxy.len() as f64;
+                crate::sbon::sbon_choice_probabilities(proxy, n, theta).ok().map(|(p, _)| {
+                    p.iter()
                         .filter(|&&q| q > 0.0)
                         .map(|&q| q * (m * q).ln())
                         .sum::<f64>()
                         .max(0.0)
-                }
-                Err(_) => return (f64::NAN, n as f64),
-            }
-        }
+                })
+            })
+            .collect();
+        let Some(per_prompt) = per_prompt else {
+            return (f64::NAN, n as f64);
+        };
+        let total: f64 = per_prompt.iter().fold(0.0, |acc, &k| acc + k);
         return (total / data.prompts().max(1) as f64, n as f64);
     }
     match obj.method(theta) {

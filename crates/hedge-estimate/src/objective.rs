@@ -633,13 +633,15 @@ pub(crate) fn kl_and_samples(obj: &Objective<'_>, theta: f64) -> (f64, f64) {
             .map(|t| {
                 let proxy = data.sorted_proxy(t);
                 let m = proxy.len() as f64;
-                crate::sbon::sbon_choice_probabilities(proxy, n, theta).ok().map(|(p, _)| {
-                    p.iter()
-                        .filter(|&&q| q > 0.0)
-                        .map(|&q| q * (m * q).ln())
-                        .sum::<f64>()
-                        .max(0.0)
-                })
+                crate::sbon::sbon_choice_probabilities(proxy, n, theta)
+                    .ok()
+                    .map(|(p, _)| {
+                        p.iter()
+                            .filter(|&&q| q > 0.0)
+                            .map(|&q| q * (m * q).ln())
+                            .sum::<f64>()
+                            .max(0.0)
+                    })
             })
             .collect();
         let Some(per_prompt) = per_prompt else {

@@ -31,9 +31,9 @@
 //!   double-exponential right side (and likewise around the transition of `φ^{n−1}` at
 //!   `x_k − ln((n−1)ρ_k)`), growing through exponential left tails;
 //! - at a node only the groups with `x_j ∈ [x − 4, x + S]` are evaluated one by one
-//!   (`S = max(6.5, (ln(n−1) + 32.1)/5)`, i.e. `y ≥ e^{−S}`); the groups beyond enter
-//!   through scaled suffix sums of `c_j`, `c_j d_j`, `c_j r_j`, `c_j r_j d_j` times `y` to
-//!   `y⁴` (the error `y⁵/120` is below 1e-16/(n−1)); [`sbon_choice_probabilities`], which
+//!   (`S = max(8, (ln(n−1) + 35.1)/3)`, i.e. `y ≥ e^{−S}`); the groups beyond enter
+//!   through scaled suffix sums of `c_j`, `c_j d_j`, `c_j r_j`, `c_j r_j d_j` times `y` and
+//!   `y²` (the error `y³/6` is below 1e-16/(n−1)); [`sbon_choice_probabilities`], which
 //!   needs every group separately, evaluates the full window `[x − 4, x + 36 + ln(n−1)]`;
 //! - `1 − φ` is accumulated from `−expm1(−y)` when `n > 65`, so `φ^{n−1}` keeps its
 //!   relative accuracy when `φ → 1`;
@@ -103,14 +103,11 @@ pub(crate) struct Groups<'a> {
 /// Receives the pieces of the SBoN integral.
 pub(crate) trait Sink {
     /// Whether every group of the window `[x − 4, x + 36 + ln(n−1)]` must be evaluated
-    /// individually (per-group results); otherwise groups with `y < e^{−S}` (`S ≈ 7–9`)
-    /// enter through quartic suffix sums and only the totals in `tail` are reported.
+    /// individually (per-group results); otherwise groups with `y < e^{−S}` (`S ≈ 12–16`)
+    /// enter through quadratic suffix sums and only the totals in `tail` are reported.
     const EXACT: bool;
     /// Group `j` (all members together) is chosen with probability `mass`, with zero β-derivative.
     fn closed(&mut self, g: &Groups<'_>, j: usize, mass: f64);
-    /// Group `j` (all members together) is chosen with probability `mass`, whose β-derivative is
-    /// `dmass`.
-    fn expanded(&mut self, g: &Groups<'_>, j: usize, mass: f64, dmass: f64);
     /// A quadrature node. With [`Sink::EXACT`]: for groups `j0 .. j0 + y.len()`, each
     /// member's probability gains `scale · y e` and its β-derivative
     /// `scale · y e (d (1 − y) + l)`. Otherwise `y`, `e` are not filled and
@@ -132,9 +129,9 @@ pub(crate) struct Workspace {
     e: Vec<f64>,
     /// Per group of the cluster: `c`, `c d`, `cr`, `cr d` with `d = s − s_max`.
     cw: [Vec<f64>; 4],
-    /// Scaled suffix sums `Σ_{i ≥ k} v_i ρ_i^p`, `ρ_i = e^{−(ξ_i − ξ_k)}`, at `4 v + p − 1` for
-    /// `v = c, c d, cr, cr d` (0 to 3) and `p = 1 ..= 4`.
-    suf: [Vec<f64>; 16],
+    /// Scaled suffix sums `Σ_{i ≥ k} v_i ρ_i^p`, `ρ_i = e^{−(ξ_i − ξ_k)}`, for
+    /// `v = c, c d, cr, cr d` and `p = 1, 2`.
+    suf: [Vec<f64>; 8],
 }
 
 /// `(e^{−y}, 1 − e^{−y})`, each with full relative accuracy, for `y ≥ 0`.
@@ -174,144 +171,10 @@ pub(crate) fn kernel<S: Sink>(g: &Groups<'_>, n: u64, beta: f64, ws: &mut Worksp
             for k in j1..=j2 {
                 sink.closed(g, k, frac_pow(g.below[k] + g.c[k], m, n) - frac_pow(g.below[k], m, n));
             }
-        } else if expansion_fits(n, j2 - j1 + 1) {
-            expansion(g, j1, j2, n, beta, ws, sink);
         } else {
             cluster(g, j1, j2, n, beta, left, ws, sink);
         }
         j1 = j2 + 1;
-    }
-}
-
-/// Largest `(compositions) × (groups)` of a cluster summed by [`expansion`] instead of
-/// [`cluster`]'s quadrature (one division per term and group, against ~150–250 quadrature
-/// nodes with an `exp` per node and active group): two groups up to `n = 16`. Measured on
-/// 1,000 × 64 at `n = 16`: three groups (816 compositions) are no faster than the quadrature.
-const EXPANSION_BUDGET: u64 = 300;
-
-/// Whether a cluster of `groups ≥ 2` groups at `n` candidates is summed by [`expansion`]: its
-/// `C(n − 1 + groups, groups)` compositions times `groups` within [`EXPANSION_BUDGET`].
-fn expansion_fits(n: u64, groups: usize) -> bool {
-    let (nm1, g) = (n - 1, groups as u64);
-    // With at most 8 groups, `β δ_j < 7 · (44 + ln(n − 1))` keeps every `a'_j` normal.
-    if nm1 > 170 || g > 8 {
-        return false;
-    }
-    // C(nm1 + g, g) built up as C(nm1 + i, i), i = 1..=g (each step exact in u64 here).
-    let mut c: u64 = 1;
-    for i in 1..=g {
-        c = c * (nm1 + i) / i;
-        if c * g > EXPANSION_BUDGET {
-            return false;
-        }
-    }
-    true
-}
-
-/// A cluster (groups `j1 ..= j2`, share `B` below it) summed exactly: with `p_j = c_j/m`,
-/// `a'_j = e^{−β δ_j}`, `δ_j = s_{j1} − s_j`, expanding `φ^{n−1} = (B + Σ_j p_j e^{−t a'_j})^{n−1}`
-/// multinomially and integrating each exponential,
-///
-/// `P(j) = n p_j Σ_{i_0 + Σ i = n−1} (n−1)!/(i_0! Π i!) B^{i_0} Π p^{i} · a'_j/(a'_j + E)`,
-/// `E = Σ_l i_l a'_l`,
-///
-/// with `∂β` of the last factor `a'_j (F − δ_j E)/(a'_j + E)²`, `F = Σ_l i_l δ_l a'_l`. Every term
-/// is positive (no cancellation): the sums are accurate to a few ulps.
-fn expansion<S: Sink>(g: &Groups<'_>, j1: usize, j2: usize, n: u64, beta: f64, ws: &mut Workspace, sink: &mut S) {
-    let len = j2 - j1 + 1;
-    let m = g.m;
-    let nm1 = (n - 1) as usize;
-    let b = g.below[j2] / m;
-    // ws.a: a'_j; ws.xi: δ_j; ws.y: per-group P, ws.e: per-group ∂P; ws.rho: B^i (n−1)!/i!;
-    // ws.shift (len × n): p_j^i / i!.
-    ws.a.clear();
-    ws.xi.clear();
-    for k in 0..len {
-        let d = g.s[j1] - g.s[j1 + k];
-        ws.xi.push(d);
-        ws.a.push((-beta * d).exp());
-    }
-    ws.y.clear();
-    ws.y.resize(len, 0.0);
-    ws.e.clear();
-    ws.e.resize(len, 0.0);
-    let mut fact = 1.0;
-    for i in 1..=nm1 {
-        fact *= i as f64;
-    }
-    ws.rho.clear();
-    let mut v = fact;
-    ws.rho.push(v);
-    for i in 1..=nm1 {
-        v *= b / i as f64;
-        ws.rho.push(v);
-    }
-    ws.shift.clear();
-    for k in 0..len {
-        let p = g.c[j1 + k] / m;
-        let mut v = 1.0;
-        ws.shift.push(v);
-        for i in 1..=nm1 {
-            v *= p / i as f64;
-            ws.shift.push(v);
-        }
-    }
-    let ex = Expansion {
-        a: &ws.a,
-        delta: &ws.xi,
-        tb: &ws.rho,
-        tp: &ws.shift,
-        stride: nm1 + 1,
-    };
-    ex.walk(0, nm1, 1.0, 0.0, 0.0, &mut ws.y, &mut ws.e);
-    let nf = n as f64;
-    for k in 0..len {
-        let p = nf * g.c[j1 + k] / m;
-        sink.expanded(g, j1 + k, p * ws.y[k], p * ws.e[k]);
-    }
-}
-
-/// Tables of [`expansion`].
-struct Expansion<'w> {
-    a: &'w [f64],
-    delta: &'w [f64],
-    /// `B^i (n−1)!/i!`.
-    tb: &'w [f64],
-    /// `p_j^i / i!` at `j · stride + i`.
-    tp: &'w [f64],
-    stride: usize,
-}
-
-impl Expansion<'_> {
-    /// Choose `i_k` for groups `k ..` with `rest` of the `n − 1` draws left, `w` the product of
-    /// the chosen `p^i/i!`, `e = Σ i a'`, `f = Σ i δ a'` so far; add each complete term to
-    /// `p` (Σ weight · a'_j/(a'_j + E)) and `dp` (its β-derivative).
-    #[allow(clippy::too_many_arguments)]
-    fn walk(&self, k: usize, rest: usize, w: f64, e: f64, f: f64, p: &mut [f64], dp: &mut [f64]) {
-        if k == self.a.len() {
-            let w = w * self.tb[rest];
-            if w == 0.0 {
-                return;
-            }
-            for j in 0..self.a.len() {
-                let aj = self.a[j];
-                let inv = 1.0 / (aj + e);
-                let v = w * aj * inv;
-                p[j] += v;
-                dp[j] += v * (f - self.delta[j] * e) * inv;
-            }
-            return;
-        }
-        let (ak, dk) = (self.a[k], self.delta[k]);
-        let row = &self.tp[k * self.stride..];
-        for (i, &pi) in row.iter().enumerate().take(rest + 1) {
-            let wi = w * pi;
-            if wi == 0.0 {
-                break;
-            }
-            let fi = i as f64;
-            self.walk(k + 1, rest - i, wi, e + fi * ak, f + fi * dk * ak, p, dp);
-        }
     }
 }
 
@@ -375,12 +238,12 @@ fn cluster<S: Sink>(
     let pref = n as f64 / m;
     let smax = g.s[0];
     let b_pow = frac_pow(g.below[j2], m, n);
-    // Exact window to the right (y ≥ e^{−wr}); beyond it, quartic suffix sums whose
-    // error y⁵/120 stays below 1e-16/(n−1).
+    // Exact window to the right (y ≥ e^{−wr}); beyond it, quadratic suffix sums whose
+    // error y³/6 stays below 1e-16/(n−1).
     let wr = if S::EXACT {
         left
     } else {
-        ((nm1.ln() + 32.1) / 5.0).max(6.5)
+        ((nm1.ln() + 35.1) / 3.0).max(8.0)
     };
 
     ws.xi.clear();
@@ -413,20 +276,26 @@ fn cluster<S: Sink>(
         }
         for k in (0..len).rev() {
             let j = j1 + k;
-            let rp = if k + 1 < len {
+            let (r1, r2) = if k + 1 < len {
                 let r = (ws.xi[k] - ws.xi[k + 1]).exp();
-                let r2 = r * r;
-                [r, r2, r2 * r, r2 * r2]
+                (r, r * r)
             } else {
-                [0.0; 4]
+                (0.0, 0.0)
             };
             let d = g.s[j] - smax;
-            let vals = [g.c[j], g.c[j] * d, g.cr[j], g.cr[j] * d];
-            for (v, val) in vals.iter().enumerate() {
-                for (p, r) in rp.iter().enumerate() {
-                    let i = 4 * v + p;
-                    ws.suf[i][k] = val + r * ws.suf[i][k + 1];
-                }
+            let vals = [
+                g.c[j],
+                g.c[j],
+                g.c[j] * d,
+                g.c[j] * d,
+                g.cr[j],
+                g.cr[j],
+                g.cr[j] * d,
+                g.cr[j] * d,
+            ];
+            for (i, v) in vals.iter().enumerate() {
+                let r = if i % 2 == 0 { r1 } else { r2 };
+                ws.suf[i][k] = v + r * ws.suf[i][k + 1];
             }
         }
     }
@@ -508,25 +377,13 @@ fn cluster<S: Sink>(
                         Some(t) if xi[hi] < 700.0 => t * a[hi],
                         _ => (x - xi[hi]).exp(),
                     };
-                    // 1 − e^{−y} = y − y²/2 + y³/6 − y⁴/24, y e^{−y} = y − y² + y³/2 − y⁴/6,
-                    // y (1 − y) e^{−y} = y − 2y² + 3y³/2 − 2y⁴/3 (each up to O(y⁵)).
-                    let (u2, u3, u4) = (u * u, u * u * u, (u * u) * (u * u));
-                    let sv = |v: usize, c: [f64; 4]| {
-                        let b = 4 * v;
-                        c[0] * u * suf[b][hi]
-                            + c[1] * u2 * suf[b + 1][hi]
-                            + c[2] * u3 * suf[b + 2][hi]
-                            + c[3] * u4 * suf[b + 3][hi]
-                    };
-                    const ONE_MINUS_E: [f64; 4] = [1.0, -0.5, 1.0 / 6.0, -1.0 / 24.0];
-                    const Y_E: [f64; 4] = [1.0, -1.0, 0.5, -1.0 / 6.0];
-                    const Y_1MY_E: [f64; 4] = [1.0, -2.0, 1.5, -2.0 / 3.0];
-                    let o_suf = sv(0, ONE_MINUS_E);
+                    let u2 = u * u;
+                    let o_suf = u * suf[0][hi] - 0.5 * u2 * suf[1][hi];
                     s0 += count - o_suf;
                     so += o_suf;
-                    s1 += sv(1, Y_E);
-                    r += sv(2, Y_E);
-                    rd += sv(3, Y_1MY_E);
+                    s1 += u * suf[2][hi] - u2 * suf[3][hi];
+                    r += u * suf[4][hi] - u2 * suf[5][hi];
+                    rd += u * suf[6][hi] - 2.0 * u2 * suf[7][hi];
                 }
             }
             let dead = m - g.below[j1 + lo] - g.c[j1 + lo];
@@ -632,12 +489,6 @@ impl Sink for RewardSink {
         self.f += g.cr[j] / g.c[j] * mass;
     }
     #[inline]
-    fn expanded(&mut self, g: &Groups<'_>, j: usize, mass: f64, dmass: f64) {
-        let r = g.cr[j] / g.c[j];
-        self.f += r * mass;
-        self.d += r * dmass;
-    }
-    #[inline]
     fn node(&mut self, _g: &Groups<'_>, _j0: usize, _y: &[f64], _e: &[f64], scale: f64, l: f64, sums: (f64, f64)) {
         self.f += scale * sums.0;
         self.d += scale * (sums.1 + l * sums.0);
@@ -655,10 +506,6 @@ impl Sink for ProbSink {
     const EXACT: bool = true;
     fn closed(&mut self, _g: &Groups<'_>, j: usize, mass: f64) {
         self.p[j] += mass;
-    }
-    fn expanded(&mut self, _g: &Groups<'_>, j: usize, mass: f64, dmass: f64) {
-        self.p[j] += mass;
-        self.dp[j] += dmass;
     }
     fn node(&mut self, g: &Groups<'_>, j0: usize, y: &[f64], e: &[f64], scale: f64, l: f64, _tail: (f64, f64)) {
         let smax = g.s[0];

@@ -33,13 +33,22 @@ fn members(root: &Path) -> Vec<PathBuf> {
     line.split('"').skip(1).step_by(2).map(|m| root.join(m)).collect()
 }
 
-/// A file's code without comments and without its `#[cfg(test)]` modules.
+/// A file's code without comments and without its `#[cfg(test)]` modules (inline, or `mod tests;` in a file).
 fn code_of(text: &str) -> String {
     let mut out = String::new();
     let mut lines = text.lines().peekable();
     while let Some(line) = lines.next() {
         let t = line.trim_start();
         if t.starts_with("//") {
+            continue;
+        }
+        if t.starts_with("#[cfg(test)]")
+            && lines
+                .peek()
+                .is_some_and(|n| n.trim_start().starts_with("mod ") && n.trim_end().ends_with(';'))
+        {
+            // A test module in its own file (`mod tests;`): left out like an inline one.
+            lines.next();
             continue;
         }
         if t.starts_with("#[cfg(test)]")
@@ -494,4 +503,38 @@ fn graphs() {
             println!("  {} -> {}", show(&m), deps.join(", "));
         }
     }
+}
+
+/// Every Rust file of the workspace's members (sources, tests, benches) under this many lines: a longer
+/// one does several jobs and is split by job (or its tests moved beside it, `mod tests;`).
+const MAX_LINES: usize = 1_000;
+
+#[test]
+fn no_file_is_over_a_thousand_lines() {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let root = workspace_root();
+    let mut files = Vec::new();
+    for member in members(&root) {
+        for sub in ["src", "tests", "benches"] {
+            walk(&member.join(sub), &mut files);
+        }
+    }
+    assert!(files.len() > 100, "found only {} files", files.len());
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let n = fs::read_to_string(f).ok()?.lines().count();
+            (n > MAX_LINES).then(|| format!("{} ({n} lines)", f.strip_prefix(&root).unwrap_or(f).display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "files over {MAX_LINES} lines: {long:?}");
 }
